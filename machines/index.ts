@@ -1,0 +1,2 @@
+// The statecharts, importable without touching disk or network.
+export * from './telemetryMachine.js';

@@ -1,0 +1,300 @@
+// The telemetry statechart: pure config, every effect referenced by name and provided from src/.
+import { assign, fromPromise, setup } from 'xstate';
+
+/** Plain-data input of the telemetry machine. */
+export interface TelemetryInput {
+  /** http(s) URL the heartbeat is POSTed to. */
+  endpoint: string;
+  /** Seconds between the starts of two heartbeats. */
+  loopSeconds: number;
+  /** Per-request limit covering connect, headers and body. */
+  timeoutSeconds: number;
+  /** The `environment` field of the payload. */
+  environment: string;
+  /** The heartbeat's `source` (also the `x-telemetry-event` header). */
+  source: string;
+  serverVersion: string;
+  apiVersion: string;
+  /** Retries before the service stops; 0 stops on the first failure. */
+  retries: number;
+  /** Stop with reason `completed` after this many heartbeats. */
+  maxLoops?: number;
+}
+
+/** Why the actor reached `stopped`. */
+export type StopReason = 'requested' | 'failed' | 'completed' | 'rejected';
+
+/** The stored anonymous session, as returned by the `loadSession` actor. */
+export interface LoadedSession {
+  session_id: string;
+  session_start_timestamp: string;
+  /** True when this call created the session (first start, or after a reset). */
+  created: boolean;
+}
+
+/** What the `sendHeartbeat` actor receives. */
+export interface SendHeartbeatInput {
+  endpoint: string;
+  timeoutSeconds: number;
+  source: string;
+  environment: string;
+  serverVersion: string;
+  apiVersion: string;
+  sessionId: string;
+  sessionStartTimestamp: string;
+}
+
+/** What a successful `sendHeartbeat` resolves with; times are epoch milliseconds. */
+export interface SendHeartbeatOutput {
+  statusCode: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
+/** The fields the machine reads from a failed `sendHeartbeat` (any thrown value may carry them). */
+export interface HeartbeatFailure {
+  reason: string;
+  statusCode?: number;
+  retryAfterMs?: number;
+  /** When the attempt failed (epoch ms), to show when the retry is due. */
+  failedAt?: number;
+}
+
+/** JSON-safe context: what the status API and the inspector show. */
+export interface TelemetryContext extends TelemetryInput {
+  sessionId: string | null;
+  sessionStartTimestamp: string | null;
+  heartbeatsSent: number;
+  consecutiveFailures: number;
+  lastSentAt: string | null;
+  nextRunAt: string | null;
+  lastError: string | null;
+  stopReason: StopReason | null;
+  /** How long the current stay in `waiting` lasts (read by the `loopInterval` delay). */
+  waitMs: number;
+}
+
+/** Output of the actor once stopped. */
+export interface TelemetryOutput {
+  stopReason: StopReason | null;
+  heartbeatsSent: number;
+  lastError: string | null;
+}
+
+export type TelemetryEvent = { type: 'telemetry.start' } | { type: 'telemetry.stop' };
+
+/** First retry waits about a second; each next one doubles, capped at loopSeconds. */
+const BACKOFF_BASE_MS = 1_000;
+
+/** Reads the failure fields from whatever an actor threw. */
+export function failureOf(error: unknown): HeartbeatFailure {
+  if (error !== null && typeof error === 'object') {
+    const e = error as Partial<HeartbeatFailure> & { message?: unknown };
+    const reason = typeof e.reason === 'string' ? e.reason : String(e.message ?? error);
+    return {
+      reason,
+      statusCode: typeof e.statusCode === 'number' ? e.statusCode : undefined,
+      retryAfterMs: typeof e.retryAfterMs === 'number' ? e.retryAfterMs : undefined,
+      failedAt: typeof e.failedAt === 'number' ? e.failedAt : undefined,
+    };
+  }
+  return { reason: String(error) };
+}
+
+/** Capped exponential backoff with jitter in [base/2, base]; a Retry-After wins, capped too. */
+export function retryDelayMs(failures: number, loopSeconds: number, retryAfterMs?: number, random = Math.random()): number {
+  const cap = loopSeconds * 1000;
+  if (retryAfterMs !== undefined) return Math.min(Math.max(0, retryAfterMs), cap);
+  const base = Math.min(cap, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
+  return Math.round(base / 2 + (base / 2) * random);
+}
+
+function notProvided(name: string) {
+  return fromPromise<never, unknown>(async () => {
+    throw new Error(`${name} is not provided: build the machine with createTelemetryMachine() or machine.provide()`);
+  });
+}
+
+export const telemetryMachine = setup({
+  types: {
+    input: {} as TelemetryInput,
+    context: {} as TelemetryContext,
+    events: {} as TelemetryEvent,
+    output: {} as TelemetryOutput,
+  },
+  actors: {
+    loadSession: notProvided('loadSession') as unknown as ReturnType<typeof fromPromise<LoadedSession, void>>,
+    sendHeartbeat: notProvided('sendHeartbeat') as unknown as ReturnType<
+      typeof fromPromise<SendHeartbeatOutput, SendHeartbeatInput>
+    >,
+  },
+  actions: {
+    // Logging hooks: no-ops here; createTelemetryMachine gives them a logger.
+    logNewSession: (_, _session: LoadedSession) => {},
+    logLoadFailure: (_, _failure: HeartbeatFailure) => {},
+    logSendFailure: (_, _failure: HeartbeatFailure) => {},
+    logRetry: (_, _failure: HeartbeatFailure) => {},
+    logRejected: (_, _failure: HeartbeatFailure) => {},
+    logOverrun: (_, _sent: SendHeartbeatOutput) => {},
+    logStopped: () => {},
+    storeSession: assign((_, session: LoadedSession) => ({
+      sessionId: session.session_id,
+      sessionStartTimestamp: session.session_start_timestamp,
+    })),
+    recordSuccess: assign(({ context }, sent: SendHeartbeatOutput) => {
+      // Fixed rate: the next send is due loopSeconds after this one started, at once if overdue.
+      const dueAt = sent.startedAt + context.loopSeconds * 1000;
+      return {
+        heartbeatsSent: context.heartbeatsSent + 1,
+        consecutiveFailures: 0,
+        lastError: null,
+        lastSentAt: new Date(sent.startedAt).toISOString(),
+        nextRunAt: new Date(Math.max(dueAt, sent.finishedAt)).toISOString(),
+        waitMs: Math.max(0, dueAt - sent.finishedAt),
+      };
+    }),
+    recordFailure: assign(({ context }, failure: HeartbeatFailure) => ({
+      consecutiveFailures: context.consecutiveFailures + 1,
+      lastError: failure.reason,
+    })),
+    scheduleRetry: assign(({ context }, failure: HeartbeatFailure) => {
+      const waitMs = retryDelayMs(context.consecutiveFailures, context.loopSeconds, failure.retryAfterMs);
+      const nextRunAt = failure.failedAt === undefined ? null : new Date(failure.failedAt + waitMs).toISOString();
+      return { waitMs, nextRunAt };
+    }),
+    markStopped: assign((_, reason: StopReason) => ({ stopReason: reason, nextRunAt: null })),
+  },
+  guards: {
+    isNewSession: (_, session: LoadedSession) => session.created,
+    isGone: (_, failure: HeartbeatFailure) => failure.statusCode === 410,
+    canRetry: ({ context }) => context.consecutiveFailures < context.retries,
+    isLastLoop: ({ context }) => context.maxLoops !== undefined && context.heartbeatsSent + 1 >= context.maxLoops,
+    overran: ({ context }, sent: SendHeartbeatOutput) => sent.finishedAt - sent.startedAt > context.loopSeconds * 1000,
+  },
+  delays: {
+    loopInterval: ({ context }) => context.waitMs,
+  },
+}).createMachine({
+  id: 'telemetry',
+  initial: 'idle',
+  context: ({ input }) => ({
+    ...input,
+    sessionId: null,
+    sessionStartTimestamp: null,
+    heartbeatsSent: 0,
+    consecutiveFailures: 0,
+    lastSentAt: null,
+    nextRunAt: null,
+    lastError: null,
+    stopReason: null,
+    waitMs: 0,
+  }),
+  on: {
+    'telemetry.stop': { target: '.stopped', actions: { type: 'markStopped', params: 'requested' } },
+  },
+  states: {
+    idle: {
+      on: { 'telemetry.start': 'loadingSession' },
+    },
+    loadingSession: {
+      invoke: {
+        id: 'loadSession',
+        src: 'loadSession',
+        onDone: [
+          {
+            guard: { type: 'isNewSession', params: ({ event }) => event.output },
+            target: 'sending',
+            actions: [
+              { type: 'storeSession', params: ({ event }) => event.output },
+              { type: 'logNewSession', params: ({ event }) => event.output },
+            ],
+          },
+          { target: 'sending', actions: { type: 'storeSession', params: ({ event }) => event.output } },
+        ],
+        onError: {
+          target: 'stopped',
+          actions: [
+            { type: 'recordFailure', params: ({ event }) => failureOf(event.error) },
+            { type: 'logLoadFailure', params: ({ event }) => failureOf(event.error) },
+            { type: 'markStopped', params: 'failed' },
+          ],
+        },
+      },
+    },
+    sending: {
+      invoke: {
+        id: 'sendHeartbeat',
+        src: 'sendHeartbeat',
+        input: ({ context }) => ({
+          endpoint: context.endpoint,
+          timeoutSeconds: context.timeoutSeconds,
+          source: context.source,
+          environment: context.environment,
+          serverVersion: context.serverVersion,
+          apiVersion: context.apiVersion,
+          sessionId: context.sessionId ?? '',
+          sessionStartTimestamp: context.sessionStartTimestamp ?? '',
+        }),
+        onDone: [
+          {
+            guard: 'isLastLoop',
+            target: 'stopped',
+            actions: [
+              { type: 'recordSuccess', params: ({ event }) => event.output },
+              { type: 'markStopped', params: 'completed' },
+            ],
+          },
+          {
+            guard: { type: 'overran', params: ({ event }) => event.output },
+            target: 'waiting',
+            actions: [
+              { type: 'recordSuccess', params: ({ event }) => event.output },
+              { type: 'logOverrun', params: ({ event }) => event.output },
+            ],
+          },
+          { target: 'waiting', actions: { type: 'recordSuccess', params: ({ event }) => event.output } },
+        ],
+        onError: [
+          {
+            guard: { type: 'isGone', params: ({ event }) => failureOf(event.error) },
+            target: 'stopped',
+            actions: [
+              { type: 'recordFailure', params: ({ event }) => failureOf(event.error) },
+              { type: 'logRejected', params: ({ event }) => failureOf(event.error) },
+              { type: 'markStopped', params: 'rejected' },
+            ],
+          },
+          {
+            guard: 'canRetry',
+            target: 'waiting',
+            actions: [
+              { type: 'recordFailure', params: ({ event }) => failureOf(event.error) },
+              { type: 'scheduleRetry', params: ({ event }) => failureOf(event.error) },
+              { type: 'logRetry', params: ({ event }) => failureOf(event.error) },
+            ],
+          },
+          {
+            target: 'stopped',
+            actions: [
+              { type: 'recordFailure', params: ({ event }) => failureOf(event.error) },
+              { type: 'logSendFailure', params: ({ event }) => failureOf(event.error) },
+              { type: 'markStopped', params: 'failed' },
+            ],
+          },
+        ],
+      },
+    },
+    waiting: {
+      after: { loopInterval: 'sending' },
+    },
+    stopped: {
+      type: 'final',
+      entry: 'logStopped',
+    },
+  },
+  output: ({ context }) => ({
+    stopReason: context.stopReason,
+    heartbeatsSent: context.heartbeatsSent,
+    lastError: context.lastError,
+  }),
+});

@@ -1,0 +1,63 @@
+// The heartbeat body: exactly the documented fields, nothing that identifies a host or a person.
+import os from 'node:os';
+
+/** The `payload` object of a heartbeat, key for key as documented in docs/privacy.md. */
+export interface HeartbeatPayload {
+  platform: string;
+  architecture: string;
+  node_version: string;
+  runtime: 'node' | 'bun' | 'deno';
+  environment: string;
+  api_version: string;
+  server_version: string;
+  session_id: string;
+  session_start_timestamp: string;
+}
+
+/** The whole JSON body POSTed to the endpoint. */
+export interface Heartbeat {
+  source: string;
+  type: 'heartbeat';
+  payload: HeartbeatPayload;
+}
+
+export interface HeartbeatFields {
+  source: string;
+  environment: string;
+  apiVersion: string;
+  serverVersion: string;
+  sessionId: string;
+  sessionStartTimestamp: string;
+}
+
+/** The runtime this process runs on, told apart by the globals each one defines. */
+export function detectRuntime(): HeartbeatPayload['runtime'] {
+  const g = globalThis as { Bun?: unknown; Deno?: unknown };
+  if (g.Bun !== undefined) return 'bun';
+  if (g.Deno !== undefined) return 'deno';
+  return 'node';
+}
+
+/** os.type(), with Windows_NT shown as Windows (as Python's platform.system() does for Prefect). */
+export function platformName(type: string = os.type()): string {
+  return type === 'Windows_NT' ? 'Windows' : type;
+}
+
+/** Builds the heartbeat for one send; pure apart from reading the platform. */
+export function buildHeartbeat(fields: HeartbeatFields): Heartbeat {
+  return {
+    source: fields.source,
+    type: 'heartbeat',
+    payload: {
+      platform: platformName(),
+      architecture: os.machine(),
+      node_version: process.versions.node,
+      runtime: detectRuntime(),
+      environment: fields.environment,
+      api_version: fields.apiVersion,
+      server_version: fields.serverVersion,
+      session_id: fields.sessionId,
+      session_start_timestamp: fields.sessionStartTimestamp,
+    },
+  };
+}

@@ -1,0 +1,137 @@
+// The heartbeat POST: undici, hard timeouts, no redirects, the body always dumped, short failure reasons.
+import { STATUS_CODES } from 'node:http';
+import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { SendHeartbeatInput, SendHeartbeatOutput } from '../machines/telemetryMachine.js';
+import { buildHeartbeat } from './payload.js';
+import { VERSION } from './version.js';
+
+/** How much of a response body is read (and thrown away) before the connection is dropped instead. */
+const DUMP_LIMIT_BYTES = 4096;
+
+/** A failed send: `reason` is the short text logged, the other fields steer retries. */
+export class HeartbeatError extends Error {
+  readonly reason: string;
+  readonly statusCode?: number;
+  readonly retryAfterMs?: number;
+  readonly code?: string;
+  readonly failedAt: number;
+
+  constructor(reason: string, fields: { statusCode?: number; retryAfterMs?: number; code?: string; failedAt: number; cause?: unknown }) {
+    super(reason, { cause: fields.cause });
+    this.name = 'HeartbeatError';
+    this.reason = reason;
+    this.statusCode = fields.statusCode;
+    this.retryAfterMs = fields.retryAfterMs;
+    this.code = fields.code;
+    this.failedAt = fields.failedAt;
+  }
+}
+
+/** A dispatcher honouring HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as every sender uses unless given one. */
+export function createDefaultDispatcher(): Dispatcher {
+  return new EnvHttpProxyAgent({ keepAliveTimeout: 4_000 });
+}
+
+let sharedDispatcher: Dispatcher | undefined;
+
+// Shared so that many senders in one process keep one pool, as undici's global dispatcher does.
+function defaultDispatcher(): Dispatcher {
+  sharedDispatcher ??= createDefaultDispatcher();
+  return sharedDispatcher;
+}
+
+export interface SenderOptions {
+  dispatcher?: Dispatcher;
+  /** Clock for startedAt / finishedAt; default Date.now. */
+  now?: () => number;
+}
+
+/** The URL as safe to log: no user name, password, query or fragment. */
+export function redactUrl(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return '<invalid URL>';
+  }
+}
+
+/** Parses Retry-After (delay seconds or an HTTP date) into milliseconds from now. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || text.trim() === '') return undefined;
+  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+class TimeoutReason extends Error {}
+
+/** Creates the send function the `sendHeartbeat` actor runs; one dispatcher per sender. */
+export function createSender(options: SenderOptions = {}) {
+  const dispatcher = options.dispatcher ?? defaultDispatcher();
+  const now = options.now ?? Date.now;
+
+  return async function sendHeartbeat(input: SendHeartbeatInput, signal?: AbortSignal): Promise<SendHeartbeatOutput> {
+    const timeoutMs = input.timeoutSeconds * 1000;
+    const url = redactUrl(input.endpoint);
+    const startedAt = now();
+    // One deadline for connect, headers and body together, and the invoke's signal for an instant stop.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new TimeoutReason()), timeoutMs);
+    timer.unref();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    try {
+      const response = await request(input.endpoint, {
+        method: 'POST',
+        dispatcher,
+        signal: controller.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        headers: {
+          'content-type': 'application/json',
+          'x-telemetry-event': input.source,
+          'user-agent': `telemetry-actor/${VERSION}`,
+        },
+        body: JSON.stringify(buildHeartbeat(input)),
+      });
+      await response.body.dump({ limit: DUMP_LIMIT_BYTES });
+      const { statusCode } = response;
+      if (statusCode < 200 || statusCode > 299) {
+        const failedAt = now();
+        throw new HeartbeatError(`HTTP ${statusCode} ${STATUS_CODES[statusCode] ?? 'Unknown'} from ${url}`, {
+          statusCode,
+          retryAfterMs: parseRetryAfter(response.headers['retry-after'], failedAt),
+          failedAt,
+        });
+      }
+      return { statusCode, startedAt, finishedAt: now() };
+    } catch (error) {
+      if (error instanceof HeartbeatError) throw error;
+      if (signal?.aborted) throw signal.reason ?? error;
+      throw toHeartbeatError(error, controller.signal.reason, input.timeoutSeconds, url, now());
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  };
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+function toHeartbeatError(error: unknown, abortReason: unknown, timeoutSeconds: number, url: string, failedAt: number) {
+  const code = (error as { code?: unknown } | null)?.code;
+  const codeText = typeof code === 'string' ? code : undefined;
+  if (abortReason instanceof TimeoutReason || (codeText !== undefined && TIMEOUT_CODES.has(codeText))) {
+    return new HeartbeatError(`timed out after ${timeoutSeconds} s sending to ${url}`, { code: 'ETIMEDOUT', failedAt, cause: error });
+  }
+  const what = codeText?.startsWith('E') ? codeText : errorText(error, codeText);
+  return new HeartbeatError(`${what} sending to ${url}`, { code: codeText, failedAt, cause: error });
+}
+
+function errorText(error: unknown, code: string | undefined): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return code === undefined ? message : `${message} (${code})`;
+}

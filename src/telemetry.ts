@@ -1,0 +1,108 @@
+// createTelemetryMachine: the pure statechart with its real LevelDB and HTTP actors and its log lines.
+import type { Dispatcher } from 'undici';
+import { fromPromise } from 'xstate';
+import {
+  telemetryMachine,
+  type HeartbeatFailure,
+  type LoadedSession,
+  type SendHeartbeatInput,
+  type SendHeartbeatOutput,
+  type TelemetryContext,
+} from '../machines/telemetryMachine.js';
+import { silentLogger, type Logger } from './logger.js';
+import { createSender, redactUrl } from './sender.js';
+import { getOrCreateSession, type Database } from './sessionStore.js';
+
+export interface TelemetryDeps {
+  /** Any abstract-level database; the session lives in its `configuration` sublevel. */
+  db: Database;
+  /** Root or parent logger; the actor logs through `logger.child({ component: 'telemetry' })`. */
+  logger?: Logger;
+  /** undici dispatcher for the heartbeat; default honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
+  dispatcher?: Dispatcher;
+  /** Put stack traces in failure lines (TELEMETRY_DEBUG). */
+  debug?: boolean;
+  /** Clock for send times and the session start; default Date.now. */
+  now?: () => number;
+}
+
+/** What the first-start notice says is sent. */
+export const SENT_FIELDS = [
+  'platform',
+  'architecture',
+  'node_version',
+  'runtime',
+  'environment',
+  'api_version',
+  'server_version',
+  'session_id',
+  'session_start_timestamp',
+] as const;
+
+/**
+ * Returns the telemetry machine with its real actors: `loadSession` (LevelDB get-or-create) and
+ * `sendHeartbeat` (undici POST). Spawn or `createActor` it with a {@link TelemetryInput}.
+ */
+export function createTelemetryMachine(deps: TelemetryDeps) {
+  const log = (deps.logger ?? silentLogger()).child({ component: 'telemetry' });
+  const send = createSender({ dispatcher: deps.dispatcher, now: deps.now });
+  const withStack = (error: unknown) => (deps.debug === true && error instanceof Error ? { err: error } : {});
+
+  return telemetryMachine.provide({
+    actors: {
+      loadSession: fromPromise<LoadedSession, void>(({ signal }) =>
+        getOrCreateSession(deps.db, { logger: log, signal, now: deps.now }),
+      ),
+      sendHeartbeat: fromPromise<SendHeartbeatOutput, SendHeartbeatInput>(({ input, signal }) => send(input, signal)),
+    },
+    actions: {
+      logNewSession: ({ context }, session: LoadedSession) => logNotice(log, context, session),
+      logLoadFailure: ({ event }, failure: HeartbeatFailure) =>
+        log.error(
+          { reason: failure.reason, ...withStack(errorOf(event)) },
+          `Failed to load telemetry session: ${failure.reason}. Shutting down telemetry service...`,
+        ),
+      logSendFailure: ({ context, event }, failure: HeartbeatFailure) =>
+        log.error(
+          { reason: failure.reason, statusCode: failure.statusCode, endpoint: redactUrl(context.endpoint), ...withStack(errorOf(event)) },
+          `Failed to send telemetry: ${failure.reason}. Shutting down telemetry service...`,
+        ),
+      logRetry: ({ context }, failure: HeartbeatFailure) =>
+        log.warn(
+          { reason: failure.reason, statusCode: failure.statusCode, attempt: context.consecutiveFailures, retries: context.retries, delayMs: context.waitMs },
+          'Failed to send telemetry; retrying',
+        ),
+      logRejected: ({ context }, failure: HeartbeatFailure) =>
+        log.warn(
+          { reason: failure.reason, endpoint: redactUrl(context.endpoint) },
+          'Telemetry endpoint answered 410 Gone. Shutting down telemetry service...',
+        ),
+      logOverrun: ({ context }, sent: SendHeartbeatOutput) =>
+        log.warn(
+          { durationMs: sent.finishedAt - sent.startedAt, loopSeconds: context.loopSeconds },
+          'Telemetry heartbeat took longer than the loop interval; sending the next one at once',
+        ),
+      logStopped: ({ context }) =>
+        log.debug({ stopReason: context.stopReason, heartbeatsSent: context.heartbeatsSent }, 'Telemetry service stopped'),
+    },
+  });
+}
+
+function errorOf(event: unknown): unknown {
+  return (event as { error?: unknown }).error;
+}
+
+function logNotice(log: Logger, context: TelemetryContext, session: LoadedSession) {
+  log.info(
+    {
+      fields: SENT_FIELDS,
+      loopSeconds: context.loopSeconds,
+      endpoint: redactUrl(context.endpoint),
+      sessionId: session.session_id,
+      optOut: 'TELEMETRY_ENABLED=false, DO_NOT_TRACK=1 or --no-telemetry',
+    },
+    `Anonymous telemetry is on: every ${context.loopSeconds} s a heartbeat (platform, architecture, runtime and ` +
+      `versions, environment, a random session id) is sent to ${redactUrl(context.endpoint)}. ` +
+      'Set TELEMETRY_ENABLED=false or DO_NOT_TRACK=1 to turn it off; `telemetry-actor preview` shows it.',
+  );
+}
