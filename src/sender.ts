@@ -61,11 +61,29 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   const text = Array.isArray(value) ? value[0] : value;
   if (text === undefined || text.trim() === '') return undefined;
   if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  // Every HTTP date form names a day or month; V8's lenient Date.parse would take '-5' as a year.
+  if (!/[a-z]/i.test(text)) return undefined;
   const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 class TimeoutReason extends Error {}
+
+/**
+ * Reads at most DUMP_LIMIT_BYTES of the body, dropping the connection beyond that, and returns what cut
+ * the body short, if anything. undici's dump() resolves even when the body is destroyed by an error (our
+ * deadline, a stop, a body timeout, a cut connection): a 2xx whose body never ends is a timeout, not a success.
+ */
+async function dumpBody(body: Dispatcher.ResponseData['body'], signal: AbortSignal): Promise<unknown> {
+  let failure: unknown;
+  body.on('error', (error: unknown) => {
+    failure = error;
+  });
+  await body.dump({ limit: DUMP_LIMIT_BYTES });
+  if (signal.aborted) return signal.reason;
+  // dump() itself aborts a body whose content-length is over the limit: that drop is ours, not a failure.
+  return (failure as { code?: unknown } | undefined)?.code === 'UND_ERR_ABORT' ? undefined : failure;
+}
 
 /** Creates the send function the `sendHeartbeat` actor runs; one dispatcher per sender. */
 export function createSender(options: SenderOptions = {}) {
@@ -97,8 +115,9 @@ export function createSender(options: SenderOptions = {}) {
         },
         body: JSON.stringify(buildHeartbeat(input)),
       });
-      await response.body.dump({ limit: DUMP_LIMIT_BYTES });
+      const bodyFailure = await dumpBody(response.body, controller.signal);
       const { statusCode } = response;
+      // A non-2xx status is the clearer reason (and steers 410 and Retry-After) even if its body was cut.
       if (statusCode < 200 || statusCode > 299) {
         const failedAt = now();
         throw new HeartbeatError(`HTTP ${statusCode} ${STATUS_CODES[statusCode] ?? 'Unknown'} from ${url}`, {
@@ -107,6 +126,7 @@ export function createSender(options: SenderOptions = {}) {
           failedAt,
         });
       }
+      if (bodyFailure !== undefined) throw bodyFailure;
       return { statusCode, startedAt, finishedAt: now() };
     } catch (error) {
       if (error instanceof HeartbeatError) throw error;
