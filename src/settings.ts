@@ -1,0 +1,310 @@
+// Settings: CLI flags, TELEMETRY_* variables and their Prefect aliases, validated into one plain object.
+//
+// Rules kept here so the CLI, the server and the docs agree:
+// - Precedence is flag > TELEMETRY_* > alias > default, but every layer that is set is validated, even when a
+//   higher one overrides it: a typo should stop start-up rather than lurk until the flag is dropped.
+// - A variable set to the empty string (or blanks) is a mistake, not "unset", and fails like any bad value.
+//   The one exception is DO_NOT_TRACK, which by its convention is never an error.
+// - Telemetry is on only if no layer turns it off; `disabledBy` names the highest layer that did.
+import os from 'node:os';
+import path from 'node:path';
+import { isIP, isIPv6 } from 'node:net';
+
+export type OptOutLayer = '--no-telemetry' | 'TELEMETRY_ENABLED' | 'PREFECT_SERVER_ANALYTICS_ENABLED' | 'DO_NOT_TRACK';
+
+/** Parsed command-line flags, as strings (the CLI does no validation of its own). */
+export interface CliFlags {
+  host?: string;
+  port?: string;
+  /** false for --no-telemetry; true never overrides an opt-out. */
+  telemetry?: boolean;
+  /** true for a bare --inspect, the text for --inspect=URL. */
+  inspect?: string | true;
+  inspectPort?: string;
+}
+
+export type InspectSetting = { mode: 'off' } | { mode: 'bridge'; port: number } | { mode: 'connect'; url: string };
+
+export interface Settings {
+  enabled: boolean;
+  /** The layer that turned telemetry off; null when on. */
+  disabledBy: OptOutLayer | null;
+  /** TELEMETRY_ENDPOINT, else this server's own collector (see collectorEndpoint). */
+  endpoint: string;
+  endpointIsOwnCollector: boolean;
+  environment: string;
+  loopSeconds: number;
+  timeoutSeconds: number;
+  retries: number;
+  debug: boolean;
+  /** Absolute, `~` expanded; the LevelDB lives in dbPath = <home>/db. */
+  home: string;
+  dbPath: string;
+  /** Without brackets, as `server.listen` wants it (`::1`, not `[::1]`). */
+  host: string;
+  port: number;
+  logLevel: string;
+  /** Whether this server serves POST /api/collector. */
+  collector: boolean;
+  inspect: InspectSetting;
+}
+
+/** One row of the settings reference, for docs and `--help`. */
+export interface SettingRow { name: string; alias?: string; flag?: string; default: string; accepted: string; meaning: string }
+
+/** pino's levels, in its order. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+// Node fires a longer setTimeout after 1 ms instead (TimeoutOverflowWarning), which would turn a huge
+// interval into a tight heartbeat loop, so intervals are capped at what a timer can hold.
+const MAX_SECONDS = 2_147_483;
+const DEFAULT_INSPECT_PORT = 4242;
+const OPT_OUT_WORDS = ['', '0', 'false', 'no', 'off'];
+
+const ACCEPT = {
+  boolean: 'true, false, 1, 0, yes, no, on or off',
+  seconds: `a number of seconds greater than 0 and at most ${MAX_SECONDS}`,
+  retries: 'an integer 0 or greater',
+  port: 'an integer port from 0 to 65535',
+  inspectPort: 'an integer port from 1 to 65535',
+  endpoint: 'an http:// or https:// URL',
+  logLevel: `one of ${LOG_LEVELS.join(', ')}`,
+  collector: 'on, off or auto',
+  inspect: 'true, false or a ws:// or wss:// URL',
+  name: 'a non-empty name',
+  path: 'a non-empty path',
+  host: 'a host name or IP address',
+  doNotTrack: 'anything; unset, empty, 0, false, no or off keep telemetry on',
+} as const;
+
+/** Every setting with its alias, flag, default and meaning, in the order the docs list them. */
+export const SETTINGS_TABLE: readonly SettingRow[] = [
+  { name: 'TELEMETRY_ENABLED', alias: 'PREFECT_SERVER_ANALYTICS_ENABLED', flag: '--no-telemetry', default: 'true', accepted: ACCEPT.boolean, meaning: 'send heartbeats; any layer set to false turns telemetry off' },
+  { name: 'DO_NOT_TRACK', default: 'unset', accepted: ACCEPT.doNotTrack, meaning: 'any value but empty/0/false/no/off turns telemetry off (never an error)' },
+  { name: 'TELEMETRY_ENVIRONMENT', alias: 'PREFECT_API_TELEMETRY_ENVIRONMENT', default: 'production', accepted: ACCEPT.name, meaning: '`environment` field of the heartbeat' },
+  { name: 'TELEMETRY_ENDPOINT', default: "this server's own collector", accepted: ACCEPT.endpoint, meaning: 'where heartbeats go' },
+  { name: 'TELEMETRY_LOOP_SECONDS', default: '600', accepted: ACCEPT.seconds, meaning: 'seconds between heartbeats' },
+  { name: 'TELEMETRY_TIMEOUT_SECONDS', default: '10', accepted: ACCEPT.seconds, meaning: 'limit per heartbeat request' },
+  { name: 'TELEMETRY_RETRIES', default: '0', accepted: ACCEPT.retries, meaning: 'retries before the telemetry service stops' },
+  { name: 'TELEMETRY_DEBUG', alias: 'PREFECT_DEBUG_MODE', default: 'false', accepted: ACCEPT.boolean, meaning: 'stack traces in failure logs' },
+  { name: 'TELEMETRY_HOME', default: '~/.telemetry-actor', accepted: ACCEPT.path, meaning: 'data folder (LevelDB in db/)' },
+  { name: 'TELEMETRY_HOST', flag: '--host', default: '127.0.0.1', accepted: ACCEPT.host, meaning: 'address the server listens on' },
+  { name: 'TELEMETRY_PORT', flag: '--port', default: '4200', accepted: ACCEPT.port, meaning: 'port the server listens on (0: any free port)' },
+  { name: 'TELEMETRY_LOG_LEVEL', default: 'info', accepted: ACCEPT.logLevel, meaning: 'pino level' },
+  { name: 'TELEMETRY_COLLECTOR', default: 'auto', accepted: ACCEPT.collector, meaning: 'serve /api/collector (auto: on when TELEMETRY_ENDPOINT is not set)' },
+  { name: 'TELEMETRY_INSPECT', flag: '--inspect[=URL]', default: 'unset', accepted: ACCEPT.inspect, meaning: 'true: start a local inspector bridge; a ws:// URL: connect to it' },
+  { name: 'TELEMETRY_INSPECT_PORT', flag: '--inspect-port', default: String(DEFAULT_INSPECT_PORT), accepted: ACCEPT.inspectPort, meaning: 'port of the local inspector bridge' },
+  { name: 'HTTPS_PROXY / HTTP_PROXY / NO_PROXY', default: 'unset', accepted: 'proxy URLs / host list', meaning: 'honoured for the heartbeat request' },
+];
+
+/** A bad setting: start-up stops with exit code 2 and this one-line message. */
+export class SettingsError extends Error {
+  readonly variable: string;
+  readonly value: string;
+  readonly accepted: string;
+  readonly exitCode = 2;
+
+  constructor(variable: string, value: string, accepted: string) {
+    // JSON quotes make empty and blank values visible and keep a stray newline from splitting the line.
+    super(`${variable}=${JSON.stringify(value)} is not valid: expected ${accepted}`);
+    this.name = 'SettingsError';
+    this.variable = variable;
+    this.value = value;
+    this.accepted = accepted;
+  }
+}
+
+type Parser<T> = (name: string, value: string) => T;
+type Layer = readonly [name: string, value: string | undefined];
+
+/** true/false/1/0/yes/no/on/off in any case, blanks around ignored; anything else throws SettingsError. */
+export function parseBoolean(name: string, value: string): boolean {
+  const word = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(word)) return true;
+  if (['false', '0', 'no', 'off'].includes(word)) return false;
+  throw new SettingsError(name, value, ACCEPT.boolean);
+}
+
+function parseSeconds(name: string, value: string): number {
+  const text = value.trim();
+  const seconds = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_SECONDS) throw new SettingsError(name, value, ACCEPT.seconds);
+  return seconds;
+}
+
+function integerIn(min: number, max: number, accepted: string): Parser<number> {
+  return (name, value) => {
+    const text = value.trim();
+    const n = /^\+?\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new SettingsError(name, value, accepted);
+    return n;
+  };
+}
+
+const parseRetries = integerIn(0, Number.MAX_SAFE_INTEGER, ACCEPT.retries);
+const parsePort = integerIn(0, 65535, ACCEPT.port);
+const parseInspectPort = integerIn(1, 65535, ACCEPT.inspectPort);
+
+function urlWithProtocol(value: string, protocols: readonly string[]): string | undefined {
+  const text = value.trim();
+  try {
+    return protocols.includes(new URL(text).protocol) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseEndpoint(name: string, value: string): string {
+  const url = urlWithProtocol(value, ['http:', 'https:']);
+  if (url === undefined) throw new SettingsError(name, value, ACCEPT.endpoint);
+  return url;
+}
+
+function parseLogLevel(name: string, value: string): string {
+  const level = value.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new SettingsError(name, value, ACCEPT.logLevel);
+  return level;
+}
+
+function parseCollector(name: string, value: string): 'on' | 'off' | 'auto' {
+  if (value.trim().toLowerCase() === 'auto') return 'auto';
+  try {
+    return parseBoolean(name, value) ? 'on' : 'off';
+  } catch {
+    throw new SettingsError(name, value, ACCEPT.collector);
+  }
+}
+
+function parseInspect(name: string, value: string): 'bridge' | 'off' | { url: string } {
+  const url = urlWithProtocol(value, ['ws:', 'wss:']);
+  if (url !== undefined) return { url };
+  try {
+    return parseBoolean(name, value) ? 'bridge' : 'off';
+  } catch {
+    throw new SettingsError(name, value, ACCEPT.inspect);
+  }
+}
+
+function nonBlank(accepted: string): Parser<string> {
+  return (name, value) => {
+    if (value.trim() === '') throw new SettingsError(name, value, accepted);
+    return value.trim();
+  };
+}
+
+function parseHome(name: string, value: string): string {
+  const text = nonBlank(ACCEPT.path)(name, value);
+  const expanded = text === '~' ? os.homedir() : /^~[/\\]/.test(text) ? path.join(os.homedir(), text.slice(2)) : text;
+  return path.resolve(expanded);
+}
+
+function parseHost(name: string, value: string): string {
+  const text = value.trim();
+  const host = /^\[.*\]$/.test(text) ? text.slice(1, -1) : text;
+  const hostname = /^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
+  if (isIP(host) === 0 && !hostname.test(host)) throw new SettingsError(name, value, ACCEPT.host);
+  return host;
+}
+
+/** DO_NOT_TRACK (consoledonottrack.com): set to anything but an opt-out word means "do not track". */
+function doNotTrack(value: string | undefined): boolean {
+  return value !== undefined && !OPT_OUT_WORDS.includes(value.trim().toLowerCase());
+}
+
+/** Parses every set layer (so a typo never hides behind a higher one) and returns the highest one's value. */
+function layered<T>(layers: readonly Layer[], parse: Parser<T>, fallback: T): T {
+  const values = layers.flatMap(([name, value]) => (value === undefined ? [] : [parse(name, value)]));
+  return values.length > 0 ? (values[0] as T) : fallback;
+}
+
+function resolveOptOut(env: NodeJS.ProcessEnv, flags: CliFlags): OptOutLayer | null {
+  const off = (name: string) => layered([[name, env[name]]], parseBoolean, true) === false;
+  const layers: Array<[OptOutLayer, boolean]> = [
+    ['--no-telemetry', flags.telemetry === false],
+    ['TELEMETRY_ENABLED', off('TELEMETRY_ENABLED')],
+    ['PREFECT_SERVER_ANALYTICS_ENABLED', off('PREFECT_SERVER_ANALYTICS_ENABLED')],
+    ['DO_NOT_TRACK', doNotTrack(env.DO_NOT_TRACK)],
+  ];
+  return layers.find(([, isOff]) => isOff)?.[0] ?? null;
+}
+
+function resolveInspect(env: NodeJS.ProcessEnv, flags: CliFlags): InspectSetting {
+  const flag = flags.inspect === true ? 'true' : flags.inspect;
+  const choice = layered([['--inspect', flag], ['TELEMETRY_INSPECT', env.TELEMETRY_INSPECT]], parseInspect, 'off');
+  const port = layered(
+    [['--inspect-port', flags.inspectPort], ['TELEMETRY_INSPECT_PORT', env.TELEMETRY_INSPECT_PORT]],
+    parseInspectPort,
+    DEFAULT_INSPECT_PORT,
+  );
+  if (choice === 'off') return { mode: 'off' };
+  return choice === 'bridge' ? { mode: 'bridge', port } : { mode: 'connect', url: choice.url };
+}
+
+/**
+ * The URL of the collector served by a server listening on host:port. A wildcard host is replaced by
+ * loopback of the same family, since a wildcard is not an address to send to. Call it again with the real
+ * port after listening on port 0.
+ */
+export function collectorEndpoint(host: string, port: number): string {
+  const bare = /^\[.*\]$/.test(host) ? host.slice(1, -1) : host;
+  const unspecifiedV6 = isIPv6(bare) && /^[0:]+$/.test(bare);
+  const target = bare === '0.0.0.0' ? '127.0.0.1' : unspecifiedV6 ? '::1' : bare;
+  return `http://${isIPv6(target) ? `[${target}]` : target}:${port}/api/collector`;
+}
+
+/**
+ * Reads and validates all settings. Pure apart from os.homedir() and path resolution of TELEMETRY_HOME.
+ * @throws SettingsError (exitCode 2) naming the first bad variable or flag.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, flags: CliFlags = {}): Settings {
+  const disabledBy = resolveOptOut(env, flags);
+  const host = layered([['--host', flags.host], ['TELEMETRY_HOST', env.TELEMETRY_HOST]], parseHost, '127.0.0.1');
+  const port = layered([['--port', flags.port], ['TELEMETRY_PORT', env.TELEMETRY_PORT]], parsePort, 4200);
+  const configured = layered([['TELEMETRY_ENDPOINT', env.TELEMETRY_ENDPOINT]], parseEndpoint, undefined);
+  const collector = layered([['TELEMETRY_COLLECTOR', env.TELEMETRY_COLLECTOR]], parseCollector, 'auto');
+  const home = layered([['TELEMETRY_HOME', env.TELEMETRY_HOME]], parseHome, path.join(os.homedir(), '.telemetry-actor'));
+  return {
+    enabled: disabledBy === null,
+    disabledBy,
+    endpoint: configured ?? collectorEndpoint(host, port),
+    endpointIsOwnCollector: configured === undefined,
+    environment: layered(
+      [['TELEMETRY_ENVIRONMENT', env.TELEMETRY_ENVIRONMENT], ['PREFECT_API_TELEMETRY_ENVIRONMENT', env.PREFECT_API_TELEMETRY_ENVIRONMENT]],
+      nonBlank(ACCEPT.name),
+      'production',
+    ),
+    loopSeconds: layered([['TELEMETRY_LOOP_SECONDS', env.TELEMETRY_LOOP_SECONDS]], parseSeconds, 600),
+    timeoutSeconds: layered([['TELEMETRY_TIMEOUT_SECONDS', env.TELEMETRY_TIMEOUT_SECONDS]], parseSeconds, 10),
+    retries: layered([['TELEMETRY_RETRIES', env.TELEMETRY_RETRIES]], parseRetries, 0),
+    debug: layered([['TELEMETRY_DEBUG', env.TELEMETRY_DEBUG], ['PREFECT_DEBUG_MODE', env.PREFECT_DEBUG_MODE]], parseBoolean, false),
+    home,
+    dbPath: path.join(home, 'db'),
+    host,
+    port,
+    logLevel: layered([['TELEMETRY_LOG_LEVEL', env.TELEMETRY_LOG_LEVEL]], parseLogLevel, 'info'),
+    collector: collector === 'auto' ? configured === undefined : collector === 'on',
+    inspect: resolveInspect(env, flags),
+  };
+}
+
+/** The settings as plain snake_case JSON, in the style of the HTTP API, for `status --json`. */
+export function describeSettings(s: Settings): Record<string, unknown> {
+  return {
+    enabled: s.enabled,
+    disabled_by: s.disabledBy,
+    endpoint: s.endpoint,
+    endpoint_is_own_collector: s.endpointIsOwnCollector,
+    environment: s.environment,
+    loop_seconds: s.loopSeconds,
+    timeout_seconds: s.timeoutSeconds,
+    retries: s.retries,
+    debug: s.debug,
+    home: s.home,
+    db_path: s.dbPath,
+    host: s.host,
+    port: s.port,
+    log_level: s.logLevel,
+    collector: s.collector,
+    inspect: { ...s.inspect },
+  };
+}

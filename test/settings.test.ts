@@ -1,0 +1,284 @@
+// Settings: validation, precedence, opt-out layers, endpoint/collector/inspect resolution.
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  SETTINGS_TABLE,
+  SettingsError,
+  collectorEndpoint,
+  describeSettings,
+  loadSettings,
+  parseBoolean,
+  type CliFlags,
+} from '../src/settings.js';
+
+/** Runs loadSettings and returns the SettingsError it throws (fails the test if it throws nothing else). */
+function settingsError(env: NodeJS.ProcessEnv, flags: CliFlags = {}): SettingsError {
+  try {
+    loadSettings(env, flags);
+  } catch (err) {
+    expect(err).toBeInstanceOf(SettingsError);
+    return err as SettingsError;
+  }
+  throw new Error(`expected a SettingsError for ${JSON.stringify({ env, flags })}`);
+}
+
+describe('defaults', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const home = path.join(os.homedir(), '.telemetry-actor');
+    expect(loadSettings({}, {})).toEqual({
+      enabled: true,
+      disabledBy: null,
+      endpoint: 'http://127.0.0.1:4200/api/collector',
+      endpointIsOwnCollector: true,
+      environment: 'production',
+      loopSeconds: 600,
+      timeoutSeconds: 10,
+      retries: 0,
+      debug: false,
+      home,
+      dbPath: path.join(home, 'db'),
+      host: '127.0.0.1',
+      port: 4200,
+      logLevel: 'info',
+      collector: true,
+      inspect: { mode: 'off' },
+    });
+  });
+});
+
+describe('bad values', () => {
+  const bad: Array<[string, string[]]> = [
+    ['TELEMETRY_ENABLED', ['', '  ', 'maybe', '2', 'enabled']],
+    ['PREFECT_SERVER_ANALYTICS_ENABLED', ['', ' ', 'maybe']],
+    ['TELEMETRY_DEBUG', ['', ' ', 'maybe', '-1']],
+    ['PREFECT_DEBUG_MODE', ['', 'maybe']],
+    ['TELEMETRY_ENVIRONMENT', ['', '   ']],
+    ['PREFECT_API_TELEMETRY_ENVIRONMENT', ['', ' ']],
+    ['TELEMETRY_ENDPOINT', ['', ' ', 'http//x', 'ftp://x', 'ws://x', 'localhost:4200', 'http://']],
+    ['TELEMETRY_LOOP_SECONDS', ['', ' ', 'abc', '10s', '-1', '0', '0.0', '1e309', 'Infinity', 'NaN', '0x10', '3000000']],
+    ['TELEMETRY_TIMEOUT_SECONDS', ['', 'abc', '-1', '0', '1e309', '-0.5']],
+    ['TELEMETRY_RETRIES', ['', ' ', 'abc', '-1', '1.5', '1e309', '1e3']],
+    ['TELEMETRY_HOME', ['', '  ']],
+    ['TELEMETRY_HOST', ['', ' ', 'http://x', 'a b', 'host/path', '[]']],
+    ['TELEMETRY_PORT', ['', ' ', 'abc', '-1', '65536', '1e309', '80.5']],
+    ['TELEMETRY_LOG_LEVEL', ['', ' ', 'verbose', 'warning', '30']],
+    ['TELEMETRY_COLLECTOR', ['', ' ', 'maybe', 'sometimes']],
+    ['TELEMETRY_INSPECT', ['', ' ', 'maybe', 'http://127.0.0.1:4242', 'ws//x']],
+    ['TELEMETRY_INSPECT_PORT', ['', 'abc', '0', '-1', '65536']],
+  ];
+  for (const [variable, values] of bad) {
+    it.each(values)(`${variable}=%j throws a SettingsError naming it`, (value) => {
+      const err = settingsError({ [variable]: value });
+      expect(err.variable).toBe(variable);
+      expect(err.value).toBe(value);
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toBe(`${variable}=${JSON.stringify(value)} is not valid: expected ${err.accepted}`);
+      expect(err.message).not.toContain('\n');
+    });
+  }
+
+  const badFlags: Array<[string, CliFlags, string]> = [
+    ['--port', { port: 'abc' }, 'abc'],
+    ['--port', { port: '70000' }, '70000'],
+    ['--port', { port: '' }, ''],
+    ['--host', { host: 'a b' }, 'a b'],
+    ['--inspect', { inspect: 'http://127.0.0.1:1' }, 'http://127.0.0.1:1'],
+    ['--inspect', { inspect: '' }, ''],
+    ['--inspect-port', { inspect: true, inspectPort: 'x' }, 'x'],
+  ];
+  it.each(badFlags)('flag %s throws a SettingsError naming the flag', (flag, flags, value) => {
+    const err = settingsError({}, flags);
+    expect(err.variable).toBe(flag);
+    expect(err.value).toBe(value);
+  });
+
+  it('writes the documented one-line message', () => {
+    expect(settingsError({ TELEMETRY_LOOP_SECONDS: 'abc' }).message).toBe(
+      'TELEMETRY_LOOP_SECONDS="abc" is not valid: expected a number of seconds greater than 0 and at most 2147483',
+    );
+    expect(settingsError({ TELEMETRY_RETRIES: 'a\nb' }).message).toBe(
+      'TELEMETRY_RETRIES="a\\nb" is not valid: expected an integer 0 or greater',
+    );
+  });
+
+  it('validates a layer even when a higher layer overrides it', () => {
+    expect(settingsError({ TELEMETRY_PORT: 'abc' }, { port: '5000' }).variable).toBe('TELEMETRY_PORT');
+    expect(settingsError({ TELEMETRY_ENVIRONMENT: 'staging', PREFECT_API_TELEMETRY_ENVIRONMENT: '' }).variable).toBe(
+      'PREFECT_API_TELEMETRY_ENVIRONMENT',
+    );
+    expect(settingsError({ TELEMETRY_ENABLED: 'maybe' }, { telemetry: false }).variable).toBe('TELEMETRY_ENABLED');
+  });
+
+  it('names every TELEMETRY_* variable and alias of the table when it is set to the empty string', () => {
+    const names = SETTINGS_TABLE.flatMap((row) => [row.name, row.alias ?? '']).filter((name) => /^(TELEMETRY|PREFECT)_/.test(name));
+    expect(names.length).toBeGreaterThanOrEqual(17);
+    for (const name of names) expect(settingsError({ [name]: '' }).variable).toBe(name);
+  });
+});
+
+describe('good values', () => {
+  const good: Array<[NodeJS.ProcessEnv, Partial<ReturnType<typeof loadSettings>>]> = [
+    [{ TELEMETRY_LOOP_SECONDS: ' 30 ' }, { loopSeconds: 30 }],
+    [{ TELEMETRY_LOOP_SECONDS: '0.05' }, { loopSeconds: 0.05 }],
+    [{ TELEMETRY_LOOP_SECONDS: '1e3' }, { loopSeconds: 1000 }],
+    [{ TELEMETRY_LOOP_SECONDS: '2147483' }, { loopSeconds: 2147483 }],
+    [{ TELEMETRY_TIMEOUT_SECONDS: '2.5' }, { timeoutSeconds: 2.5 }],
+    [{ TELEMETRY_RETRIES: '0' }, { retries: 0 }],
+    [{ TELEMETRY_RETRIES: '3' }, { retries: 3 }],
+    [{ TELEMETRY_PORT: '0' }, { port: 0 }],
+    [{ TELEMETRY_PORT: '65535' }, { port: 65535 }],
+    [{ TELEMETRY_LOG_LEVEL: 'DEBUG' }, { logLevel: 'debug' }],
+    [{ TELEMETRY_LOG_LEVEL: 'silent' }, { logLevel: 'silent' }],
+    [{ TELEMETRY_HOST: 'localhost' }, { host: 'localhost' }],
+    [{ TELEMETRY_HOST: '[::1]' }, { host: '::1' }],
+    [{ TELEMETRY_HOST: 'my_service.internal' }, { host: 'my_service.internal' }],
+    [{ TELEMETRY_ENDPOINT: 'https://t.example/api/collector' }, { endpoint: 'https://t.example/api/collector', endpointIsOwnCollector: false }],
+    [{ TELEMETRY_ENVIRONMENT: ' staging ' }, { environment: 'staging' }],
+    [{ TELEMETRY_HOME: '/tmp/ta-home' }, { home: path.resolve('/tmp/ta-home'), dbPath: path.join(path.resolve('/tmp/ta-home'), 'db') }],
+    [{ TELEMETRY_HOME: '~' }, { home: os.homedir() }],
+    [{ TELEMETRY_HOME: '~/data/ta' }, { home: path.join(os.homedir(), 'data', 'ta') }],
+    [{ TELEMETRY_HOME: 'rel/dir' }, { home: path.resolve('rel/dir') }],
+  ];
+  it.each(good)('%j parses', (env, expected) => {
+    expect(loadSettings(env)).toMatchObject(expected);
+  });
+
+  it.each(['true', 'TRUE', ' yes ', 'On', '1'])('parseBoolean(%j) is true', (value) => {
+    expect(parseBoolean('X', value)).toBe(true);
+  });
+  it.each(['false', 'False', ' no', 'OFF', '0'])('parseBoolean(%j) is false', (value) => {
+    expect(parseBoolean('X', value)).toBe(false);
+  });
+  it('parseBoolean names the variable when it throws', () => {
+    expect(() => parseBoolean('SOME_FLAG', 'yep')).toThrow('SOME_FLAG="yep" is not valid');
+  });
+});
+
+describe('precedence: flag > TELEMETRY_* > alias > default', () => {
+  const cases: Array<[string, keyof ReturnType<typeof loadSettings>, NodeJS.ProcessEnv, CliFlags, unknown]> = [
+    ['environment default', 'environment', {}, {}, 'production'],
+    ['environment alias', 'environment', { PREFECT_API_TELEMETRY_ENVIRONMENT: 'dev' }, {}, 'dev'],
+    ['environment variable over alias', 'environment', { TELEMETRY_ENVIRONMENT: 'ci', PREFECT_API_TELEMETRY_ENVIRONMENT: 'dev' }, {}, 'ci'],
+    ['debug default', 'debug', {}, {}, false],
+    ['debug alias', 'debug', { PREFECT_DEBUG_MODE: 'true' }, {}, true],
+    ['debug variable over alias', 'debug', { TELEMETRY_DEBUG: 'false', PREFECT_DEBUG_MODE: 'true' }, {}, false],
+    ['debug variable over alias (other way)', 'debug', { TELEMETRY_DEBUG: 'on', PREFECT_DEBUG_MODE: 'off' }, {}, true],
+    ['enabled alias alone', 'enabled', { PREFECT_SERVER_ANALYTICS_ENABLED: 'true' }, {}, true],
+    ['host variable', 'host', { TELEMETRY_HOST: '0.0.0.0' }, {}, '0.0.0.0'],
+    ['host flag over variable', 'host', { TELEMETRY_HOST: '0.0.0.0' }, { host: '::1' }, '::1'],
+    ['port variable', 'port', { TELEMETRY_PORT: '5000' }, {}, 5000],
+    ['port flag over variable', 'port', { TELEMETRY_PORT: '5000' }, { port: '6000' }, 6000],
+    ['inspect flag over variable', 'inspect', { TELEMETRY_INSPECT: 'ws://127.0.0.1:1/x' }, { inspect: true }, { mode: 'bridge', port: 4242 }],
+    ['inspect=false flag over variable', 'inspect', { TELEMETRY_INSPECT: 'true' }, { inspect: 'false' }, { mode: 'off' }],
+    ['inspect port flag over variable', 'inspect', { TELEMETRY_INSPECT_PORT: '5001' }, { inspect: true, inspectPort: '5002' }, { mode: 'bridge', port: 5002 }],
+  ];
+  it.each(cases)('%s', (_label, key, env, flags, expected) => {
+    expect(loadSettings(env, flags)[key]).toEqual(expected);
+  });
+});
+
+describe('opt-out layers', () => {
+  const alone: Array<[NodeJS.ProcessEnv, CliFlags, string]> = [
+    [{}, { telemetry: false }, '--no-telemetry'],
+    [{ TELEMETRY_ENABLED: 'false' }, {}, 'TELEMETRY_ENABLED'],
+    [{ PREFECT_SERVER_ANALYTICS_ENABLED: 'off' }, {}, 'PREFECT_SERVER_ANALYTICS_ENABLED'],
+    [{ DO_NOT_TRACK: '1' }, {}, 'DO_NOT_TRACK'],
+  ];
+  it.each(alone)('%j %j alone turns telemetry off, decided by %s', (env, flags, layer) => {
+    expect(loadSettings(env, flags)).toMatchObject({ enabled: false, disabledBy: layer });
+  });
+
+  const combined: Array<[string, NodeJS.ProcessEnv, CliFlags, string]> = [
+    ['every layer off', { TELEMETRY_ENABLED: 'no', PREFECT_SERVER_ANALYTICS_ENABLED: '0', DO_NOT_TRACK: '1' }, { telemetry: false }, '--no-telemetry'],
+    ['variable, alias and DO_NOT_TRACK', { TELEMETRY_ENABLED: 'no', PREFECT_SERVER_ANALYTICS_ENABLED: '0', DO_NOT_TRACK: '1' }, {}, 'TELEMETRY_ENABLED'],
+    ['alias and DO_NOT_TRACK', { PREFECT_SERVER_ANALYTICS_ENABLED: 'false', DO_NOT_TRACK: 'yes' }, {}, 'PREFECT_SERVER_ANALYTICS_ENABLED'],
+    ['variable on cannot outvote the alias', { TELEMETRY_ENABLED: 'true', PREFECT_SERVER_ANALYTICS_ENABLED: 'false' }, {}, 'PREFECT_SERVER_ANALYTICS_ENABLED'],
+    ['variable and alias on cannot outvote DO_NOT_TRACK', { TELEMETRY_ENABLED: 'true', PREFECT_SERVER_ANALYTICS_ENABLED: 'true', DO_NOT_TRACK: 'true' }, {}, 'DO_NOT_TRACK'],
+    ['--telemetry cannot outvote a variable', { TELEMETRY_ENABLED: 'false' }, { telemetry: true }, 'TELEMETRY_ENABLED'],
+    ['--no-telemetry over DO_NOT_TRACK', { DO_NOT_TRACK: '1' }, { telemetry: false }, '--no-telemetry'],
+  ];
+  it.each(combined)('%s -> decided by the highest layer', (_label, env, flags, layer) => {
+    expect(loadSettings(env, flags)).toMatchObject({ enabled: false, disabledBy: layer });
+  });
+
+  it('stays on when every layer says on', () => {
+    const s = loadSettings({ TELEMETRY_ENABLED: 'yes', PREFECT_SERVER_ANALYTICS_ENABLED: '1', DO_NOT_TRACK: '0' }, { telemetry: true });
+    expect(s).toMatchObject({ enabled: true, disabledBy: null });
+  });
+
+  it.each(['1', 'true', 'yes', 'TRUE', 'anything', 'maybe', '2', ' x '])('DO_NOT_TRACK=%j turns telemetry off', (value) => {
+    expect(loadSettings({ DO_NOT_TRACK: value })).toMatchObject({ enabled: false, disabledBy: 'DO_NOT_TRACK' });
+  });
+  it.each(['', '  ', '0', 'false', 'no', 'off', 'FALSE', ' Off '])('DO_NOT_TRACK=%j keeps telemetry on (never an error)', (value) => {
+    expect(loadSettings({ DO_NOT_TRACK: value })).toMatchObject({ enabled: true, disabledBy: null });
+  });
+});
+
+describe('endpoint and collector', () => {
+  const own: Array<[NodeJS.ProcessEnv, CliFlags, string]> = [
+    [{}, {}, 'http://127.0.0.1:4200/api/collector'],
+    [{ TELEMETRY_HOST: '0.0.0.0', TELEMETRY_PORT: '8080' }, {}, 'http://127.0.0.1:8080/api/collector'],
+    [{ TELEMETRY_HOST: '::' }, {}, 'http://[::1]:4200/api/collector'],
+    [{}, { host: '[::]' }, 'http://[::1]:4200/api/collector'],
+    [{}, { host: '0:0:0:0:0:0:0:0' }, 'http://[::1]:4200/api/collector'],
+    [{}, { host: '::1', port: '9000' }, 'http://[::1]:9000/api/collector'],
+    [{}, { host: 'fd00::7' }, 'http://[fd00::7]:4200/api/collector'],
+    [{ TELEMETRY_HOST: 'localhost' }, {}, 'http://localhost:4200/api/collector'],
+  ];
+  it.each(own)('%j %j sends to its own collector at %s', (env, flags, endpoint) => {
+    const s = loadSettings(env, flags);
+    expect(s).toMatchObject({ endpoint, endpointIsOwnCollector: true });
+    expect(new URL(s.endpoint).pathname).toBe('/api/collector');
+  });
+
+  it('collectorEndpoint can be recomputed with the real port after listening on port 0', () => {
+    expect(collectorEndpoint('0.0.0.0', 43123)).toBe('http://127.0.0.1:43123/api/collector');
+  });
+
+  const collector: Array<[NodeJS.ProcessEnv, boolean]> = [
+    [{}, true],
+    [{ TELEMETRY_COLLECTOR: 'auto' }, true],
+    [{ TELEMETRY_COLLECTOR: 'AUTO', TELEMETRY_ENDPOINT: 'http://127.0.0.1:1/' }, false],
+    [{ TELEMETRY_ENDPOINT: 'http://127.0.0.1:1/' }, false],
+    [{ TELEMETRY_COLLECTOR: 'on', TELEMETRY_ENDPOINT: 'http://127.0.0.1:1/' }, true],
+    [{ TELEMETRY_COLLECTOR: 'true', TELEMETRY_ENDPOINT: 'http://127.0.0.1:1/' }, true],
+    [{ TELEMETRY_COLLECTOR: 'off' }, false],
+    [{ TELEMETRY_COLLECTOR: 'No' }, false],
+  ];
+  it.each(collector)('%j -> collector %s', (env, on) => {
+    expect(loadSettings(env).collector).toBe(on);
+  });
+});
+
+describe('inspect', () => {
+  const modes: Array<[NodeJS.ProcessEnv, CliFlags, unknown]> = [
+    [{}, {}, { mode: 'off' }],
+    [{ TELEMETRY_INSPECT: 'false' }, {}, { mode: 'off' }],
+    [{ TELEMETRY_INSPECT: 'true' }, {}, { mode: 'bridge', port: 4242 }],
+    [{ TELEMETRY_INSPECT: 'yes', TELEMETRY_INSPECT_PORT: '5678' }, {}, { mode: 'bridge', port: 5678 }],
+    [{}, { inspect: true }, { mode: 'bridge', port: 4242 }],
+    [{}, { inspect: true, inspectPort: '9229' }, { mode: 'bridge', port: 9229 }],
+    [{ TELEMETRY_INSPECT: 'ws://127.0.0.1:4242' }, {}, { mode: 'connect', url: 'ws://127.0.0.1:4242' }],
+    [{}, { inspect: 'wss://127.0.0.1:4243/x' }, { mode: 'connect', url: 'wss://127.0.0.1:4243/x' }],
+  ];
+  it.each(modes)('%j %j -> %j', (env, flags, expected) => {
+    expect(loadSettings(env, flags).inspect).toEqual(expected);
+  });
+});
+
+describe('describeSettings and SETTINGS_TABLE', () => {
+  it('describes settings as plain snake_case JSON', () => {
+    const described = describeSettings(loadSettings({ DO_NOT_TRACK: '1', TELEMETRY_INSPECT: 'true' }));
+    expect(JSON.parse(JSON.stringify(described))).toEqual(described);
+    expect(described).toMatchObject({ enabled: false, disabled_by: 'DO_NOT_TRACK', loop_seconds: 600, inspect: { mode: 'bridge', port: 4242 } });
+  });
+
+  it('lists every variable of the contract with a default and a meaning', () => {
+    const names = SETTINGS_TABLE.map((row) => row.name);
+    for (const name of ['TELEMETRY_ENABLED', 'DO_NOT_TRACK', 'TELEMETRY_ENDPOINT', 'TELEMETRY_COLLECTOR', 'TELEMETRY_INSPECT']) {
+      expect(names).toContain(name);
+    }
+    for (const row of SETTINGS_TABLE) expect(row.default.length * row.meaning.length).toBeGreaterThan(0);
+  });
+});
