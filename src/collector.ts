@@ -1,0 +1,204 @@
+// The collector: receives heartbeats (POST /api/collector) and serves their totals (GET /api/collector/stats).
+// Served by the reference server when TELEMETRY_COLLECTOR is on (or auto with no endpoint set).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { validate as isUuid } from 'uuid';
+import { sendJson } from './httpJson.js';
+import type { Logger } from './logger.js';
+import type { Heartbeat } from './payload.js';
+import type { Database } from './sessionStore.js';
+import { openCollectorStore, type CollectorStats } from './collectorStore.js';
+
+export type { CollectorStats } from './collectorStore.js';
+
+/** Largest heartbeat body accepted, in bytes; larger ones get 413. */
+export const MAX_BODY_BYTES = 16 * 1024;
+export const MAX_SOURCE_LENGTH = 64;
+export const MAX_VALUE_LENGTH = 200;
+
+export type ValidationResult = { ok: true; heartbeat: Heartbeat } | { ok: false; field: string; message: string };
+
+const TOP_LEVEL_KEYS = new Set(['source', 'type', 'payload']);
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** ISO 8601 date-time with an offset; Date.parse alone would let 2026-02-30 roll over into March. */
+export function isIsoDateTime(v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  const m = ISO_DATE.exec(v);
+  if (!m || Number.isNaN(Date.parse(v))) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+function isScalar(v: unknown): boolean {
+  if (typeof v === 'string') return v.length <= MAX_VALUE_LENGTH;
+  return typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+const fail = (field: string, message: string): ValidationResult => ({ ok: false, field, message });
+
+function validatePayload(payload: unknown): ValidationResult | undefined {
+  if (!isPlainObject(payload)) return fail('payload', 'payload must be an object');
+  if (typeof payload.session_id !== 'string' || !isUuid(payload.session_id)) {
+    return fail('payload.session_id', 'payload.session_id must be a UUID');
+  }
+  if (!isIsoDateTime(payload.session_start_timestamp)) {
+    return fail('payload.session_start_timestamp', 'payload.session_start_timestamp must be an ISO 8601 date-time');
+  }
+  for (const [key, value] of Object.entries(payload)) {
+    if (!isScalar(value)) {
+      return fail(`payload.${key}`, `payload.${key} must be a string of at most ${MAX_VALUE_LENGTH} characters, a number or a boolean`);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks a parsed body against the heartbeat shape; pure. On failure `field` names the first bad
+ * field (`source`, `payload.session_id`, ...; `body` when the body is not an object). Payload fields
+ * other than session_id and session_start_timestamp are checked for kind only, and may be absent,
+ * so that heartbeats from other versions still count.
+ */
+export function validateHeartbeat(body: unknown): ValidationResult {
+  if (!isPlainObject(body)) return fail('body', 'body must be a JSON object');
+  const extra = Object.keys(body).find((key) => !TOP_LEVEL_KEYS.has(key));
+  if (extra !== undefined) return fail(extra, `unexpected field ${extra}: only source, type and payload are allowed`);
+  const { source, type, payload } = body;
+  if (typeof source !== 'string' || source.length === 0 || source.length > MAX_SOURCE_LENGTH) {
+    return fail('source', `source must be a string of 1 to ${MAX_SOURCE_LENGTH} characters`);
+  }
+  if (type !== 'heartbeat') return fail('type', 'type must be "heartbeat"');
+  return validatePayload(payload) ?? { ok: true, heartbeat: body as unknown as Heartbeat };
+}
+
+/** application/json, with no parameter but an optional utf-8 charset. */
+function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const [type, ...params] = value.split(';').map((part) => part.trim().toLowerCase());
+  if (type !== 'application/json') return false;
+  return params.every((p) => p === '' || p === 'charset=utf-8' || p === 'charset="utf-8"');
+}
+
+type BodyResult = { kind: 'ok'; body: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
+
+/** Reads the body, giving up as soon as it passes `limit`: at most `limit` bytes are ever held. */
+export function readLimitedBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: BodyResult): void => {
+      req.off('data', onData).off('end', onEnd).off('error', onAborted).off('close', onAborted);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      req.pause();
+      chunks.length = 0;
+      finish({ kind: 'too-large' });
+    };
+    const onEnd = (): void => finish({ kind: 'ok', body: Buffer.concat(chunks, size) });
+    const onAborted = (): void => finish({ kind: 'aborted' });
+    req.on('data', onData).on('end', onEnd).on('error', onAborted).on('close', onAborted);
+  });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(utf8.decode(body)) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** The collector's two endpoints; the router dispatches methods and paths to them. */
+export interface Collector {
+  /** Handles POST /api/collector: reads the body with limits, validates, records, answers. */
+  handlePost(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Handles GET /api/collector/stats. */
+  handleStats(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The totals of the heartbeats recorded (and answered 202) so far. */
+  stats(): Promise<CollectorStats>;
+  /** Validates and records one heartbeat; resolves once it is written. Rejects on an invalid heartbeat. */
+  record(heartbeat: Heartbeat, receivedAt?: Date): Promise<void>;
+}
+
+export interface CollectorDeps {
+  /** The server's database; the collector keeps its data in sublevel `collector`. One collector per database. */
+  db: Database;
+  logger?: Logger;
+  /** Clock for last_heartbeat_at; default Date.now. */
+  now?: () => number;
+}
+
+const TOO_LARGE = { error: `Body larger than ${MAX_BODY_BYTES} bytes` };
+
+// Connection: close, so Node drops the connection instead of reading the rest of a large body.
+function refuseTooLarge(res: ServerResponse): void {
+  sendJson(res, 413, TOO_LARGE, { connection: 'close' });
+}
+
+/** Creates the collector and loads its stored totals. */
+export async function createCollector(deps: CollectorDeps): Promise<Collector> {
+  const store = await openCollectorStore(deps.db, deps.logger);
+  const logger = deps.logger;
+  const now = deps.now ?? Date.now;
+
+  async function receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!isJsonContentType(req.headers['content-type'])) {
+      return sendJson(res, 415, { error: 'Content-Type must be application/json' });
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+      return sendJson(res, 415, { error: 'Content-Encoding is not supported' });
+    }
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return refuseTooLarge(res);
+    const read = await readLimitedBody(req, MAX_BODY_BYTES);
+    if (read.kind === 'aborted') return;
+    if (read.kind === 'too-large') return refuseTooLarge(res);
+    const parsed = parseJson(read.body);
+    if (!parsed.ok) return sendJson(res, 400, { error: 'Body is not valid JSON', field: 'body' });
+    const result = validateHeartbeat(parsed.value);
+    if (!result.ok) return sendJson(res, 400, { error: result.message, field: result.field });
+    const { session_id: sessionId, server_version: serverVersion } = result.heartbeat.payload;
+    await store.record(result.heartbeat, new Date(now()));
+    logger?.debug({ sessionId, serverVersion, source: result.heartbeat.source }, 'Heartbeat received');
+    sendJson(res, 202, { status: 'accepted' });
+  }
+
+  function failed(res: ServerResponse, err: unknown, msg: string): void {
+    logger?.error({ err }, msg);
+    sendJson(res, 500, { error: 'Internal server error' });
+  }
+
+  return {
+    async handlePost(req, res) {
+      try {
+        await receive(req, res);
+      } catch (err) {
+        failed(res, err, 'Failed to record heartbeat');
+      }
+    },
+    async handleStats(_req, res) {
+      try {
+        sendJson(res, 200, store.stats(), { 'cache-control': 'no-store' });
+      } catch (err) {
+        failed(res, err, 'Failed to read collector stats');
+      }
+    },
+    async stats() {
+      return store.stats();
+    },
+    async record(heartbeat, receivedAt) {
+      const result = validateHeartbeat(heartbeat);
+      if (!result.ok) throw new Error(`Invalid heartbeat: ${result.message}`);
+      await store.record(result.heartbeat, receivedAt ?? new Date(now()));
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// JSON answers for the reference server's HTTP API: one place that sets the type and the length.
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+
+/**
+ * Writes `body` as JSON with the given status, content-type application/json and content-length.
+ * RFC 8259 makes JSON UTF-8 and application/json defines no charset, so none is added.
+ * Does nothing if the response has already ended (e.g. the client went away mid-request).
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
+  if (res.writableEnded || res.destroyed) return;
+  const text = JSON.stringify(body);
+  if (res.headersSent) {
+    // Too late for a status line: end what was started rather than write a second response.
+    res.end();
+    return;
+  }
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}

@@ -1,0 +1,407 @@
+// The collector over real HTTP (node:http on 127.0.0.1:0) with a real LevelDB in a temp folder.
+import http, { type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Level } from 'level';
+import { Pool } from 'undici';
+import { v4 as uuidv4 } from 'uuid';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createCollector,
+  MAX_BODY_BYTES,
+  readLimitedBody,
+  validateHeartbeat,
+  type Collector,
+  type CollectorStats,
+} from '../src/collector.js';
+import { MAX_MAP_KEYS } from '../src/collectorStore.js';
+import { sendJson } from '../src/httpJson.js';
+import { createLogger } from '../src/logger.js';
+import type { Heartbeat } from '../src/payload.js';
+import type { IncomingMessage } from 'node:http';
+
+function heartbeat(overrides: Partial<Heartbeat['payload']> = {}): Heartbeat {
+  return {
+    source: 'telemetry_actor',
+    type: 'heartbeat',
+    payload: {
+      platform: 'Linux',
+      architecture: 'x86_64',
+      node_version: '20.20.2',
+      runtime: 'node',
+      environment: 'production',
+      api_version: '0.1.0',
+      server_version: '0.1.0',
+      session_id: uuidv4(),
+      session_start_timestamp: '2026-11-27T18:00:00.000Z',
+      ...overrides,
+    },
+  };
+}
+
+/** A heartbeat with one change made by `mutate` (on a loose copy, so anything can be broken). */
+function broken(mutate: (body: Record<string, any>) => void): Record<string, any> {
+  const body = structuredClone(heartbeat()) as unknown as Record<string, any>;
+  mutate(body);
+  return body;
+}
+
+interface Harness {
+  dir: string;
+  db: Level<string, string>;
+  collector: Collector;
+  server: http.Server;
+  origin: string;
+  pool: Pool;
+}
+
+async function startServer(collector: Collector): Promise<{ server: http.Server; origin: string }> {
+  // The lead's router does this in the real server; here a minimal one.
+  const server = http.createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/api/collector') void collector.handlePost(req, res);
+    else if (req.method === 'GET' && req.url === '/api/collector/stats') void collector.handleStats(req, res);
+    else sendJson(res, 404, { error: 'Not found' });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function stopServer(h: Pick<Harness, 'server' | 'pool'>): Promise<void> {
+  await h.pool.close();
+  h.server.closeAllConnections();
+  await new Promise<void>((resolve) => h.server.close(() => resolve()));
+}
+
+async function post(h: Harness, body: unknown, contentType = 'application/json') {
+  const res = await h.pool.request({
+    method: 'POST',
+    path: '/api/collector',
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.statusCode, headers: res.headers, json: (await res.body.json()) as Record<string, unknown> };
+}
+
+async function getStats(h: Harness): Promise<CollectorStats> {
+  const res = await h.pool.request({ method: 'GET', path: '/api/collector/stats' });
+  expect(res.statusCode).toBe(200);
+  expect(res.headers['content-type']).toBe('application/json');
+  return (await res.body.json()) as CollectorStats;
+}
+
+/** A POST with node:http, writing `chunks` one by one; no content-length unless given (so chunked). */
+function rawPost(origin: string, headers: Record<string, string | number>, chunks: Buffer[]) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; json: Record<string, unknown> }>((resolve, reject) => {
+    let answered = false;
+    const req = http.request(`${origin}/api/collector`, { method: 'POST', headers, agent: false }, (res) => {
+      answered = true;
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(text) }));
+    });
+    // The server may close while we still write: that is expected once it has answered.
+    req.on('error', (err) => (answered ? undefined : reject(err)));
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  });
+}
+
+describe('validateHeartbeat', () => {
+  it('accepts the documented heartbeat and returns it', () => {
+    const hb = heartbeat();
+    expect(validateHeartbeat(hb)).toEqual({ ok: true, heartbeat: hb });
+  });
+
+  it('accepts numbers, booleans, a 200-character string, an offset timestamp and missing optional fields', () => {
+    const body = broken((b) => {
+      b.payload.extra_number = 3.5;
+      b.payload.extra_flag = false;
+      b.payload.platform = 'x'.repeat(200);
+      b.payload.session_start_timestamp = '2026-11-27T19:00:00+01:00';
+      delete b.payload.environment;
+    });
+    expect(validateHeartbeat(body).ok).toBe(true);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a body that is not an object', [1, 2], 'body'],
+    ['null', null, 'body'],
+    ['an extra top-level key', broken((b) => (b.hostname = 'box')), 'hostname'],
+    ['a missing source', broken((b) => delete b.source), 'source'],
+    ['an empty source', broken((b) => (b.source = '')), 'source'],
+    ['a 65-character source', broken((b) => (b.source = 's'.repeat(65))), 'source'],
+    ['another type', broken((b) => (b.type = 'ping')), 'type'],
+    ['a payload array', broken((b) => (b.payload = [])), 'payload'],
+    ['a missing session_id', broken((b) => delete b.payload.session_id), 'payload.session_id'],
+    ['a session_id that is not a UUID', broken((b) => (b.payload.session_id = 'abc')), 'payload.session_id'],
+    ['a date without time', broken((b) => (b.payload.session_start_timestamp = '2026-11-27')), 'payload.session_start_timestamp'],
+    ['February 30th', broken((b) => (b.payload.session_start_timestamp = '2026-02-30T00:00:00Z')), 'payload.session_start_timestamp'],
+    ['a 201-character value', broken((b) => (b.payload.platform = 'x'.repeat(201))), 'payload.platform'],
+    ['a nested object', broken((b) => (b.payload.nested = { a: 1 })), 'payload.nested'],
+    ['a null value', broken((b) => (b.payload.environment = null)), 'payload.environment'],
+    ['an infinite number', broken((b) => (b.payload.count = Infinity)), 'payload.count'],
+  ])('rejects %s', (_name, body, field) => {
+    const result = validateHeartbeat(body);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.field).toBe(field);
+      expect(result.message).toContain(field === 'body' ? 'body' : field);
+    }
+  });
+});
+
+describe('readLimitedBody', () => {
+  it('stops reading as soon as the limit is passed', async () => {
+    const stream = new PassThrough();
+    const reading = readLimitedBody(stream as unknown as IncomingMessage, 10);
+    stream.write(Buffer.alloc(6));
+    stream.write(Buffer.alloc(6));
+    await expect(reading).resolves.toEqual({ kind: 'too-large' });
+    expect(stream.isPaused()).toBe(true);
+    expect(stream.listenerCount('data')).toBe(0);
+  });
+});
+
+describe('collector over HTTP', () => {
+  let h: Harness;
+  const clock = { now: Date.parse('2026-11-27T18:30:00.000Z') };
+
+  async function open(dir: string): Promise<Harness> {
+    const db = new Level<string, string>(path.join(dir, 'db'));
+    const collector = await createCollector({ db, now: () => clock.now });
+    const { server, origin } = await startServer(collector);
+    return { dir, db, collector, server, origin, pool: new Pool(origin, { connections: 50 }) };
+  }
+
+  beforeEach(async () => {
+    h = await open(await mkdtemp(path.join(os.tmpdir(), 'collector-test-')));
+  });
+
+  afterEach(async () => {
+    await stopServer(h);
+    await h.db.close();
+    await rm(h.dir, { recursive: true, force: true });
+  });
+
+  it('answers 202 and counts heartbeats, distinct sessions and each field', async () => {
+    const session = uuidv4();
+    const first = await post(h, heartbeat({ session_id: session }));
+    expect(first).toMatchObject({ status: 202, json: { status: 'accepted' } });
+    expect(first.headers['content-type']).toBe('application/json');
+    clock.now += 1000;
+    await post(h, heartbeat({ session_id: session, environment: 'staging' }));
+    await post(h, heartbeat({ platform: 'Windows', server_version: '0.2.0' }));
+    expect(await getStats(h)).toEqual({
+      heartbeats_total: 3,
+      sessions_total: 2,
+      by_server_version: { '0.1.0': 2, '0.2.0': 1 },
+      by_platform: { Linux: 2, Windows: 1 },
+      by_environment: { production: 2, staging: 1 },
+      last_heartbeat_at: '2026-11-27T18:30:01.000Z',
+    });
+  });
+
+  it('starts with empty stats and last_heartbeat_at null', async () => {
+    expect(await getStats(h)).toMatchObject({ heartbeats_total: 0, sessions_total: 0, last_heartbeat_at: null });
+  });
+
+  it.each<[string, Record<string, any>, string]>([
+    ['missing source', broken((b) => delete b.source), 'source'],
+    ['long source', broken((b) => (b.source = 's'.repeat(65))), 'source'],
+    ['wrong type', broken((b) => (b.type = 'event')), 'type'],
+    ['payload not an object', broken((b) => (b.payload = 'text')), 'payload'],
+    ['bad session_id', broken((b) => (b.payload.session_id = '1234')), 'payload.session_id'],
+    ['bad timestamp', broken((b) => (b.payload.session_start_timestamp = 'yesterday')), 'payload.session_start_timestamp'],
+    ['201-character string', broken((b) => (b.payload.platform = 'p'.repeat(201))), 'payload.platform'],
+    ['nested object value', broken((b) => (b.payload.meta = { user: 'x' })), 'payload.meta'],
+    ['extra top-level key', broken((b) => (b.hostname = 'box')), 'hostname'],
+  ])('answers 400 naming the field for %s, and counts nothing', async (_name, body, field) => {
+    const res = await post(h, body);
+    expect(res.status).toBe(400);
+    expect(res.json.field).toBe(field);
+    expect(typeof res.json.error).toBe('string');
+    expect((await getStats(h)).heartbeats_total).toBe(0);
+  });
+
+  it('answers 400 with field body for malformed JSON or bad UTF-8', async () => {
+    expect(await post(h, '{"source": "telemetry_actor",')).toMatchObject({ status: 400, json: { field: 'body' } });
+    expect(await post(h, '')).toMatchObject({ status: 400, json: { field: 'body' } });
+    const badUtf8 = await rawPost(h.origin, { 'content-type': 'application/json' }, [Buffer.from([0x22, 0xff, 0x22])]);
+    expect(badUtf8).toMatchObject({ status: 400, json: { field: 'body' } });
+  });
+
+  it('answers 415 unless the body is application/json (a utf-8 charset is fine)', async () => {
+    expect((await post(h, heartbeat(), 'text/plain')).status).toBe(415);
+    expect((await post(h, heartbeat(), 'application/json; charset=latin1')).status).toBe(415);
+    const missing = await rawPost(h.origin, {}, [Buffer.from(JSON.stringify(heartbeat()))]);
+    expect(missing.status).toBe(415);
+    expect(typeof missing.json.error).toBe('string');
+    expect((await post(h, heartbeat(), 'Application/JSON; charset=UTF-8')).status).toBe(202);
+    expect((await getStats(h)).heartbeats_total).toBe(1);
+  });
+
+  it('answers 413 for 16 KiB + 1 byte, with a content-length and chunked without one', async () => {
+    const tooBig = Buffer.alloc(MAX_BODY_BYTES + 1, 0x20);
+    const withLength = await rawPost(h.origin, { 'content-type': 'application/json', 'content-length': tooBig.length }, [tooBig]);
+    expect(withLength.status).toBe(413);
+    expect(withLength.headers.connection).toBe('close');
+    const half = MAX_BODY_BYTES / 2;
+    const chunked = await rawPost(h.origin, { 'content-type': 'application/json' }, [tooBig.subarray(0, half), tooBig.subarray(half)]);
+    expect(chunked.status).toBe(413);
+    expect(typeof chunked.json.error).toBe('string');
+  });
+
+  it('refuses a large content-length at once, before any of the body is sent', async () => {
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(`${h.origin}/api/collector`, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': 10 * 1024 * 1024 },
+      });
+      req.on('response', (r) => {
+        resolve(r);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(res.statusCode).toBe(413);
+  });
+
+  it('accepts a body of exactly 16 KiB (valid JSON padded with whitespace)', async () => {
+    const json = JSON.stringify(heartbeat());
+    const body = json + ' '.repeat(MAX_BODY_BYTES - Buffer.byteLength(json));
+    expect(Buffer.byteLength(body)).toBe(MAX_BODY_BYTES);
+    expect((await post(h, body)).status).toBe(202);
+  });
+
+  it('keeps the stats across closing and reopening the database', async () => {
+    const session = uuidv4();
+    for (const version of ['0.1.0', '0.1.0', '0.3.0']) {
+      expect((await post(h, heartbeat({ session_id: session, server_version: version }))).status).toBe(202);
+    }
+    const before = await getStats(h);
+    await stopServer(h);
+    await h.db.close();
+    h = await open(h.dir);
+    expect(await getStats(h)).toEqual(before);
+    expect(before).toMatchObject({ heartbeats_total: 3, sessions_total: 1, by_server_version: { '0.1.0': 2, '0.3.0': 1 } });
+    // The same session after the restart is not counted again: the marker key is on disk.
+    expect((await post(h, heartbeat({ session_id: session.toUpperCase() }))).status).toBe(202);
+    expect(await getStats(h)).toMatchObject({ heartbeats_total: 4, sessions_total: 1 });
+  });
+
+  it('counts all of 1,000 concurrent POSTs over 50 connections', async () => {
+    const sessions = Array.from({ length: 137 }, () => uuidv4());
+    const statuses = await Promise.all(
+      Array.from({ length: 1000 }, async (_, i) => (await post(h, heartbeat({ session_id: sessions[i % sessions.length]! }))).status),
+    );
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1000);
+    const stats = await getStats(h);
+    expect(stats.heartbeats_total).toBe(1000);
+    expect(stats.sessions_total).toBe(sessions.length);
+    expect(stats.by_platform).toEqual({ Linux: 1000 });
+  }, 30_000);
+
+  it('answers 500 JSON when recording fails, and keeps serving', async () => {
+    await h.db.close();
+    const res = await post(h, heartbeat());
+    expect(res.status).toBe(500);
+    expect(typeof res.json.error).toBe('string');
+    expect((await getStats(h)).heartbeats_total).toBe(0);
+    h.db = new Level<string, string>(path.join(h.dir, 'db')); // for afterEach
+  });
+
+  it('counts nothing of a heartbeat whose write fails, and stays consistent afterwards', async () => {
+    const session = uuidv4();
+    expect((await post(h, heartbeat())).status).toBe(202);
+    // A prewrite hook that throws is a real LevelDB write failure, after the totals were computed.
+    const failWrite = () => {
+      throw new Error('disk full (test)');
+    };
+    h.db.hooks.prewrite.add(failWrite);
+    expect((await post(h, heartbeat({ session_id: session }))).status).toBe(500);
+    expect(await getStats(h)).toMatchObject({ heartbeats_total: 1, sessions_total: 1 });
+    h.db.hooks.prewrite.delete(failWrite);
+    expect((await post(h, heartbeat({ session_id: session }))).status).toBe(202);
+    expect(await getStats(h)).toMatchObject({ heartbeats_total: 2, sessions_total: 2, by_platform: { Linux: 2 } });
+  });
+});
+
+describe('collector storage', () => {
+  let dir: string;
+  let db: Level<string, string>;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'collector-store-test-'));
+    db = new Level<string, string>(path.join(dir, 'db'));
+  });
+
+  afterEach(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it(`caps each by_* map at ${MAX_MAP_KEYS} keys, counting the rest under "other"`, async () => {
+    const collector = await createCollector({ db });
+    const extra = 25;
+    const session = uuidv4();
+    await Promise.all(
+      Array.from({ length: MAX_MAP_KEYS + extra }, (_, i) => collector.record(heartbeat({ session_id: session, server_version: `v${i}` }))),
+    );
+    const stats = await collector.stats();
+    const counts = Object.values(stats.by_server_version);
+    expect(counts).toHaveLength(MAX_MAP_KEYS);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(MAX_MAP_KEYS + extra);
+    expect(stats.by_server_version.other).toBe(extra + 1);
+    expect(stats.sessions_total).toBe(1);
+  });
+
+  it('rejects an invalid heartbeat given to record()', async () => {
+    const collector = await createCollector({ db });
+    await expect(collector.record(broken((b) => (b.type = 'x')) as unknown as Heartbeat)).rejects.toThrow(/type/);
+    expect((await collector.stats()).heartbeats_total).toBe(0);
+  });
+
+  it('recounts sessions from the marker keys when the stored aggregate is corrupt, with one warning', async () => {
+    const first = await createCollector({ db });
+    await first.record(heartbeat());
+    await first.record(heartbeat());
+    await db.sublevel<string, string>('collector', { valueEncoding: 'utf8' }).put('aggregate', '{not json');
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+    const second = await createCollector({ db, logger });
+    expect(await second.stats()).toMatchObject({ heartbeats_total: 0, sessions_total: 2 });
+    expect(lines.filter((l) => l.level === 40)).toHaveLength(1);
+  });
+
+  it('logs each heartbeat at debug level only', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = { write: (line: string) => void lines.push(JSON.parse(line)) };
+    const info = await createCollector({ db, logger: createLogger({ level: 'info', destination }) });
+    const { server, origin } = await startServer(info);
+    const pool = new Pool(origin);
+    try {
+      const res = await pool.request({ method: 'POST', path: '/api/collector', headers: { 'content-type': 'application/json' }, body: JSON.stringify(heartbeat()) });
+      await res.body.dump();
+      expect(res.statusCode).toBe(202);
+      expect(lines).toHaveLength(0);
+    } finally {
+      await stopServer({ server, pool });
+    }
+    const hb = heartbeat();
+    const debug = await createCollector({ db: db.sublevel('second'), logger: createLogger({ level: 'debug', destination }) });
+    const { server: s2, origin: o2 } = await startServer(debug);
+    const p2 = new Pool(o2);
+    try {
+      const res = await p2.request({ method: 'POST', path: '/api/collector', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hb) });
+      await res.body.dump();
+      expect(lines).toEqual([expect.objectContaining({ level: 20, msg: 'Heartbeat received', sessionId: hb.payload.session_id })]);
+    } finally {
+      await stopServer({ server: s2, pool: p2 });
+    }
+  });
+});
