@@ -1,0 +1,166 @@
+// The reference server's statechart: opens its resources, hosts the telemetry actor, shuts down cleanly.
+import { assign, fromPromise, sendTo, setup, spawnChild, stopChild } from 'xstate';
+import { telemetryMachine, type TelemetryInput } from './telemetryMachine.js';
+
+/** Plain-data input of the server machine. */
+export interface ServerInput {
+  /** Input of the telemetry child; spawned only when `telemetryEnabled`. */
+  telemetry: TelemetryInput;
+  telemetryEnabled: boolean;
+  /** The opt-out layer that turned telemetry off, for the status API and logs. */
+  disabledBy: string | null;
+  /** Report to this server's own collector, whose URL is known only once listening (port 0). */
+  reportToOwnCollector: boolean;
+}
+
+export interface ServerContext extends ServerInput {
+  /** Where the HTTP API listens, once it does. */
+  url: string | null;
+  /** This server's own collector endpoint, once listening. */
+  collectorUrl: string | null;
+  /** Why start-up failed, if it did. */
+  error: string | null;
+}
+
+/** Output once stopped: the process exit code and the start-up error, if any. */
+export interface ServerOutput {
+  exitCode: 0 | 1;
+  error: string | null;
+}
+
+export type ServerEvent =
+  | { type: 'server.shutdown' }
+  // Sent by XState when the spawned telemetry child throws (it handles its own failures, so this is a bug path).
+  | { type: 'xstate.error.actor.telemetry'; error: unknown };
+
+/** What the `startListener` actor resolves with. */
+export interface ListenerInfo {
+  url: string;
+  collectorUrl: string;
+}
+
+function notProvided(name: string) {
+  return fromPromise<never, unknown>(async () => {
+    throw new Error(`${name} is not provided: run the server through src/server.ts or machine.provide()`);
+  });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export const serverMachine = setup({
+  types: {
+    input: {} as ServerInput,
+    context: {} as ServerContext,
+    events: {} as ServerEvent,
+    output: {} as ServerOutput,
+  },
+  actors: {
+    openDatabase: notProvided('openDatabase') as unknown as ReturnType<typeof fromPromise<void, void>>,
+    startListener: notProvided('startListener') as unknown as ReturnType<typeof fromPromise<ListenerInfo, void>>,
+    closeResources: notProvided('closeResources') as unknown as ReturnType<typeof fromPromise<void, void>>,
+    telemetry: telemetryMachine,
+  },
+  actions: {
+    // Logging hooks: no-ops here; the host gives them a logger.
+    logListening: () => {},
+    logTelemetryOff: () => {},
+    logTelemetryCrash: (_, _failure: { error: unknown }) => {},
+    logStartFailure: () => {},
+    logShutdown: () => {},
+    logCloseFailure: (_, _failure: { error: unknown }) => {},
+    recordUrl: assign((_, info: ListenerInfo) => ({ url: info.url, collectorUrl: info.collectorUrl })),
+    recordStartFailure: assign((_, failure: { error: unknown }) => ({ error: messageOf(failure.error) })),
+    spawnTelemetry: spawnChild('telemetry', {
+      id: 'telemetry',
+      systemId: 'telemetry',
+      input: ({ context }) =>
+        context.reportToOwnCollector && context.collectorUrl !== null
+          ? { ...context.telemetry, endpoint: context.collectorUrl }
+          : context.telemetry,
+    }),
+    startTelemetry: sendTo('telemetry', { type: 'telemetry.start' }),
+    stopTelemetry: stopChild('telemetry'),
+  },
+  guards: {
+    telemetryEnabled: ({ context }) => context.telemetryEnabled,
+  },
+}).createMachine({
+  id: 'server',
+  initial: 'starting',
+  context: ({ input }) => ({ ...input, url: null, collectorUrl: null, error: null }),
+  on: {
+    'server.shutdown': '.stopping',
+  },
+  states: {
+    starting: {
+      initial: 'openingDatabase',
+      states: {
+        openingDatabase: {
+          invoke: {
+            id: 'openDatabase',
+            src: 'openDatabase',
+            onDone: 'startingListener',
+            onError: {
+              target: '#server.stopping',
+              actions: [{ type: 'recordStartFailure', params: ({ event }) => ({ error: event.error }) }, 'logStartFailure'],
+            },
+          },
+        },
+        startingListener: {
+          invoke: {
+            id: 'startListener',
+            src: 'startListener',
+            onDone: {
+              target: '#server.running',
+              actions: [{ type: 'recordUrl', params: ({ event }) => event.output }, 'logListening'],
+            },
+            onError: {
+              target: '#server.stopping',
+              actions: [{ type: 'recordStartFailure', params: ({ event }) => ({ error: event.error }) }, 'logStartFailure'],
+            },
+          },
+        },
+      },
+    },
+    running: {
+      initial: 'deciding',
+      states: {
+        deciding: {
+          always: [{ guard: 'telemetryEnabled', target: 'hostingTelemetry' }, { target: 'telemetryOff' }],
+        },
+        hostingTelemetry: {
+          entry: ['spawnTelemetry', 'startTelemetry'],
+        },
+        // Off: the child is never spawned, so no session is written and no socket is opened.
+        telemetryOff: {
+          entry: 'logTelemetryOff',
+        },
+      },
+      on: {
+        // A telemetry failure never leaves `running`: the child stops itself and the server keeps serving.
+        'xstate.error.actor.telemetry': {
+          actions: { type: 'logTelemetryCrash', params: ({ event }) => ({ error: event.error }) },
+        },
+      },
+    },
+    stopping: {
+      entry: ['stopTelemetry', 'logShutdown'],
+      on: { 'server.shutdown': {} },
+      invoke: {
+        id: 'closeResources',
+        src: 'closeResources',
+        onDone: 'stopped',
+        onError: {
+          target: 'stopped',
+          actions: { type: 'logCloseFailure', params: ({ event }) => ({ error: event.error }) },
+        },
+      },
+    },
+    stopped: {
+      type: 'final',
+    },
+  },
+  output: ({ context }) => ({ exitCode: context.error === null ? 0 : 1, error: context.error }),
+});

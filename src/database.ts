@@ -1,0 +1,69 @@
+// The server's LevelDB: opened with a clear error when another server holds it, plus the runtime file
+// (<home>/server.json) that names the running server so other commands can find it.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Level } from 'level';
+import { UserError } from './errors.js';
+
+/** What a running server writes to <home>/server.json. */
+export interface ServerInfo {
+  pid: number;
+  url: string;
+  started_at: string;
+}
+
+
+/** Creates the server's database handle (not yet open). */
+export function createDatabase(dbPath: string): Level<string, string> {
+  return new Level<string, string>(dbPath, { valueEncoding: 'utf8' });
+}
+
+function serverInfoPath(home: string): string {
+  return path.join(home, 'server.json');
+}
+
+/** Reads the runtime file of the server using this home, if any. */
+export async function readServerInfo(home: string): Promise<ServerInfo | undefined> {
+  try {
+    const info = JSON.parse(await readFile(serverInfoPath(home), 'utf8')) as Partial<ServerInfo>;
+    return typeof info.url === 'string' && typeof info.pid === 'number' ? (info as ServerInfo) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeServerInfo(home: string, info: ServerInfo): Promise<void> {
+  await writeFile(serverInfoPath(home), `${JSON.stringify(info)}\n`);
+}
+
+export async function removeServerInfo(home: string): Promise<void> {
+  await rm(serverInfoPath(home), { force: true });
+}
+
+function isLocked(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  return cause?.code === 'LEVEL_LOCKED';
+}
+
+/** The one line said when the database is held by another process, naming the server if it is known. */
+export async function lockedMessage(home: string, dbPath: string): Promise<string> {
+  const info = await readServerInfo(home);
+  const who = info === undefined ? 'another process' : `the telemetry-actor server at ${info.url} (pid ${info.pid})`;
+  return `The database ${dbPath} is in use by ${who}; stop it first or use another TELEMETRY_HOME`;
+}
+
+/** Opens db, creating <home> if needed; throws UserError with one clear line on failure. */
+export async function openDatabase(db: Level<string, string>, home: string): Promise<void> {
+  try {
+    await mkdir(home, { recursive: true });
+  } catch (error) {
+    throw new UserError(`Cannot create TELEMETRY_HOME ${home}: ${(error as NodeJS.ErrnoException).code ?? error}`, { cause: error });
+  }
+  try {
+    await db.open();
+  } catch (error) {
+    if (isLocked(error)) throw new UserError(await lockedMessage(home, db.location), { cause: error });
+    const detail = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+    throw new UserError(`Cannot open the database ${db.location}: ${detail}`, { cause: error });
+  }
+}

@@ -1,0 +1,64 @@
+// The reference server's HTTP API: health, services, telemetry status and the collector, JSON throughout.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Collector } from './collector.js';
+import { sendJson } from './httpJson.js';
+import type { Logger } from './logger.js';
+import type { TelemetryStatus } from './status.js';
+
+export interface ApiDeps {
+  /** The live telemetry status, read at each request. */
+  telemetryStatus: () => TelemetryStatus;
+  /** Present when the collector is on. */
+  collector?: Collector;
+  logger: Logger;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+type Routes = Record<string, Partial<Record<string, Handler>>>;
+
+function buildRoutes(deps: ApiDeps): Routes {
+  const routes: Routes = {
+    '/api/health': { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
+    '/api/services': { GET: (_req, res) => sendJson(res, 200, [serviceEntry(deps.telemetryStatus())]) },
+    '/api/telemetry': { GET: (_req, res) => sendJson(res, 200, deps.telemetryStatus()) },
+  };
+  const { collector } = deps;
+  if (collector !== undefined) {
+    routes['/api/collector'] = { POST: (req, res) => collector.handlePost(req, res) };
+    routes['/api/collector/stats'] = { GET: (req, res) => collector.handleStats(req, res) };
+  }
+  return routes;
+}
+
+function serviceEntry(status: TelemetryStatus) {
+  return { name: 'telemetry', state: status.state, enabled: status.enabled, disabled_by: status.disabled_by, stop_reason: status.stop_reason };
+}
+
+/** Creates the request listener for node:http. Unknown paths answer 404, wrong methods 405, both as JSON. */
+export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const routes = buildRoutes(deps);
+  const log = deps.logger.child({ component: 'http' });
+
+  return (req, res) => {
+    const path = pathOf(req.url);
+    const route = routes[path];
+    if (route === undefined) return sendJson(res, 404, { error: 'Not found', path });
+    const method = req.method === 'HEAD' && route.GET !== undefined ? 'GET' : (req.method ?? 'GET');
+    const handler = route[method];
+    if (handler === undefined) {
+      const allow = Object.keys(route).join(', ');
+      return sendJson(res, 405, { error: `Method ${req.method} not allowed`, allow }, { allow });
+    }
+    Promise.resolve()
+      .then(() => handler(req, res))
+      .catch((error: unknown) => {
+        log.error({ err: error, path }, 'Request failed');
+        sendJson(res, 500, { error: 'Internal server error' });
+      });
+  };
+}
+
+function pathOf(url: string | undefined): string {
+  const raw = (url ?? '/').split('?')[0] ?? '/';
+  return raw.length > 1 && raw.endsWith('/') ? raw.slice(0, -1) : raw;
+}

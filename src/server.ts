@@ -1,0 +1,164 @@
+// The server host: runs serverMachine with real resources (LevelDB, node:http, collector, telemetry child).
+// Telemetry is the TELEMETRY_ENABLED / DO_NOT_TRACK / --no-telemetry controlled child; the server never
+// depends on it: a telemetry failure leaves the API serving.
+import { createServer, type Server } from 'node:http';
+import { createActor, fromPromise, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { serverMachine, type ListenerInfo, type ServerInput, type ServerOutput } from '../machines/serverMachine.js';
+import type { TelemetryContext } from '../machines/telemetryMachine.js';
+import { createCollector, type Collector } from './collector.js';
+import { createDatabase, openDatabase, removeServerInfo, writeServerInfo } from './database.js';
+import { UserError } from './errors.js';
+import { createApiHandler } from './httpApi.js';
+import { createLogger, type Logger } from './logger.js';
+import { collectorEndpoint, type Settings } from './settings.js';
+import { liveStatus, type TelemetryStatus } from './status.js';
+import { createTelemetryMachine } from './telemetry.js';
+import { API_VERSION, SOURCE, VERSION } from './version.js';
+
+export interface ServerOptions {
+  settings: Settings;
+  /** Root logger; default a pino logger at settings.logLevel on stdout. */
+  logger?: Logger;
+  /** Inspection observer (the Stately inspector), passed to createActor. */
+  inspect?: (event: InspectionEvent) => void;
+}
+
+/** A started server: the root actor, its output once stopped, and the live telemetry status. */
+export interface RunningServer {
+  actor: ReturnType<typeof createActor<typeof serverMachine>>;
+  /** Resolves once the machine reaches `stopped`. */
+  done: Promise<ServerOutput>;
+  /** Sends `server.shutdown`. */
+  shutdown(): void;
+  telemetryStatus(): TelemetryStatus;
+}
+
+// Sockets that say nothing for this long are cut (slow-loris), and a whole request has this long.
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Builds the machine input from validated settings. */
+export function serverInput(settings: Settings): ServerInput {
+  return {
+    telemetry: {
+      endpoint: settings.endpoint,
+      loopSeconds: settings.loopSeconds,
+      timeoutSeconds: settings.timeoutSeconds,
+      environment: settings.environment,
+      source: SOURCE,
+      serverVersion: VERSION,
+      apiVersion: API_VERSION,
+      retries: settings.retries,
+    },
+    telemetryEnabled: settings.enabled,
+    disabledBy: settings.disabledBy,
+    reportToOwnCollector: settings.endpointIsOwnCollector,
+  };
+}
+
+/** Starts the server machine; resolve `done` for its exit code. */
+export function startServer(options: ServerOptions): RunningServer {
+  const { settings } = options;
+  const log = options.logger ?? createLogger({ level: settings.logLevel });
+  const resources = createResources(settings, log);
+  let telemetryRef: AnyActorRef | undefined;
+
+  const machine = serverMachine.provide({
+    actors: {
+      openDatabase: fromPromise(() => resources.open()),
+      startListener: fromPromise(() => resources.listen()),
+      closeResources: fromPromise(() => resources.close()),
+      telemetry: createTelemetryMachine({ db: resources.db, logger: log, debug: settings.debug }),
+    },
+    actions: serverLogActions(log),
+  });
+  const actor = createActor(machine, { input: serverInput(settings), inspect: options.inspect });
+  const telemetryStatus = () =>
+    liveStatus(settings, telemetryRef?.getSnapshot() as { value: unknown; context: TelemetryContext } | undefined);
+  resources.setStatus(telemetryStatus);
+
+  const done = new Promise<ServerOutput>((resolve) => {
+    actor.subscribe({
+      next: (snapshot) => {
+        telemetryRef ??= snapshot.children.telemetry as AnyActorRef | undefined;
+        if (snapshot.status === 'done') resolve(snapshot.output);
+      },
+      // The root's error observer: no actor error ever escapes as an uncaught exception.
+      error: (error) => {
+        log.fatal({ err: error }, 'Server machine failed');
+        resolve({ exitCode: 1, error: error instanceof Error ? error.message : String(error) });
+      },
+    });
+  });
+  actor.start();
+  return { actor, done, shutdown: () => actor.send({ type: 'server.shutdown' }), telemetryStatus };
+}
+
+function serverLogActions(log: Logger) {
+  const serverLog = log.child({ component: 'server' });
+  return {
+    logListening: ({ context }: { context: { url: string | null } }) =>
+      serverLog.info({ url: context.url, version: VERSION }, 'Server listening'),
+    logTelemetryOff: ({ context }: { context: { disabledBy: string | null } }) =>
+      serverLog.info({ disabledBy: context.disabledBy }, 'Telemetry is off; no heartbeat will be sent'),
+    logTelemetryCrash: (_: unknown, failure: { error: unknown }) =>
+      serverLog.error({ err: failure.error }, 'Telemetry service crashed; the server keeps serving'),
+    logStartFailure: ({ context }: { context: { error: string | null } }) =>
+      serverLog.error({ reason: context.error }, context.error ?? 'Start-up failed'),
+    logShutdown: () => serverLog.info('Shutting down'),
+    logCloseFailure: (_: unknown, failure: { error: unknown }) =>
+      serverLog.error({ err: failure.error }, 'Failed to close cleanly'),
+  };
+}
+
+/** The handles the machine's actors open and close; they live here, never in context. */
+function createResources(settings: Settings, log: Logger) {
+  const db = createDatabase(settings.dbPath);
+  let httpServer: Server | undefined;
+  let collector: Collector | undefined;
+  let status: () => TelemetryStatus = () => liveStatus(settings, undefined);
+
+  async function open(): Promise<void> {
+    await openDatabase(db, settings.home);
+    if (settings.collector) collector = await createCollector({ db, logger: log.child({ component: 'collector' }) });
+  }
+
+  async function listen(): Promise<ListenerInfo> {
+    const handler = createApiHandler({ telemetryStatus: () => status(), collector, logger: log });
+    const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, handler);
+    httpServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, settings)));
+      server.listen({ host: settings.host, port: settings.port }, resolve);
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : settings.port;
+    const collectorUrl = collectorEndpoint(settings.host, port);
+    const url = collectorUrl.replace(/\/api\/collector$/, '');
+    await writeServerInfo(settings.home, { pid: process.pid, url, started_at: new Date().toISOString() });
+    return { url, collectorUrl };
+  }
+
+  async function close(): Promise<void> {
+    if (httpServer?.listening === true) {
+      const closed = new Promise((resolve) => httpServer?.close(resolve));
+      // Keep-alive and half-sent requests must not hold the exit.
+      httpServer.closeAllConnections();
+      await closed;
+      await removeServerInfo(settings.home);
+    }
+    if (db.status === 'open' || db.status === 'opening') await db.close();
+  }
+
+  return { db, open, listen, close, setStatus: (fn: () => TelemetryStatus) => void (status = fn) };
+}
+
+function listenError(error: NodeJS.ErrnoException, settings: Settings): Error {
+  if (error.code === 'EADDRINUSE') {
+    return new UserError(`Port ${settings.port} on ${settings.host} is already in use; set TELEMETRY_PORT or --port`);
+  }
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+    return new UserError(`Cannot listen on ${settings.host}: ${error.code}; set TELEMETRY_HOST or --host`);
+  }
+  return error;
+}
