@@ -1,0 +1,130 @@
+// The Mermaid statecharts: exact output for a small machine, content of both real ones, and the committed doc is fresh.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { fromPromise, setup } from 'xstate';
+import { serverMachine } from '../machines/serverMachine.js';
+import { telemetryMachine } from '../machines/telemetryMachine.js';
+import { renderStatechartsDoc, toMermaid } from '../src/diagram.js';
+
+const tinyMachine = setup({
+  actors: { fetchIt: fromPromise(async () => 1) },
+  guards: { ok: () => true },
+  delays: { pause: 10 },
+  actions: { remember: () => {} },
+}).createMachine({
+  id: 'tiny',
+  initial: 'idle',
+  on: { 'tiny.cancel': '.done' },
+  states: {
+    idle: { on: { 'tiny.go': [{ guard: 'ok', target: 'busy' }, { target: 'done' }] } },
+    busy: {
+      initial: 'loading',
+      on: { 'tiny.ping': { actions: 'remember' } },
+      states: {
+        loading: { invoke: { id: 'fetchIt', src: 'fetchIt', onDone: 'resting', onError: '#tiny.done' } },
+        resting: { after: { pause: '#tiny.idle' } },
+      },
+    },
+    done: { type: 'final' },
+  },
+});
+
+const TINY = `stateDiagram-v2
+  direction LR
+  [*] --> idle
+  idle
+  note right of busy
+    tiny.ping / remember
+  end note
+  state busy {
+    [*] --> loading
+    state "loading" as loading
+    loading : invoke fetchIt
+    resting
+    loading --> resting : done#58; fetchIt
+  }
+  done
+  done --> [*]
+  idle --> busy : tiny.go [ok]
+  idle --> done : tiny.go [else]
+  loading --> done : error#58; fetchIt
+  resting --> idle : after pause
+  idle --> done : tiny.cancel
+  busy --> done : tiny.cancel
+`;
+
+/** Every `a --> b : label` line of a diagram. */
+function edges(diagram: string): Array<{ from: string; to: string; label: string }> {
+  return [...diagram.matchAll(/^\s*(\S+) --> (\S+)(?: : (.*))?$/gm)].map(([, from, to, label]) => ({
+    from: from!,
+    to: to!,
+    label: label ?? '',
+  }));
+}
+
+describe('toMermaid', () => {
+  it('draws a small machine exactly: nesting, invoke, guards, delay, final and root-level events', () => {
+    expect(toMermaid(tinyMachine, { direction: 'LR' })).toBe(TINY);
+  });
+
+  it('is deterministic', () => {
+    expect(toMermaid(serverMachine)).toBe(toMermaid(serverMachine));
+  });
+
+  it('uses valid Mermaid ids, and labels with no raw `:`, `;` or `#`, in both machines', () => {
+    for (const machine of [telemetryMachine, serverMachine]) {
+      const found = edges(toMermaid(machine));
+      expect(found.length).toBeGreaterThan(5);
+      for (const { from, to, label } of found) {
+        expect(from).toMatch(/^(\[\*\]|[A-Za-z0-9_]+)$/);
+        expect(to).toMatch(/^(\[\*\]|[A-Za-z0-9_]+)$/);
+        // Entity codes (`#58;`) are how Mermaid takes a `:`; anything else would end the label.
+        expect(label.replace(/#\w+;/g, '')).not.toMatch(/[:;#]/);
+      }
+    }
+  });
+});
+
+describe('the project statecharts', () => {
+  it('telemetry: every state, both actors, the delay and both events', () => {
+    const diagram = toMermaid(telemetryMachine);
+    for (const word of ['idle', 'loadingSession', 'sending', 'waiting', 'stopped', 'loadSession', 'sendHeartbeat']) {
+      expect(diagram).toContain(word);
+    }
+    expect(diagram).toContain('[*] --> idle');
+    expect(diagram).toContain('stopped --> [*]');
+    expect(diagram).toContain('loadingSession : invoke loadSession');
+    expect(diagram).toContain('sending : invoke sendHeartbeat');
+    expect(diagram).toContain('waiting --> sending : after loopInterval');
+    expect(diagram).toContain('idle --> loadingSession : telemetry.start');
+    expect(diagram).toContain('loadingSession --> stopped : error#58; loadSession');
+    expect(diagram).toContain('sending --> stopped : done#58; sendHeartbeat [isLastLoop]');
+    // The root-level stop is drawn from every state that is not final.
+    for (const from of ['idle', 'loadingSession', 'sending', 'waiting']) {
+      expect(diagram).toContain(`${from} --> stopped : telemetry.stop`);
+    }
+    expect(diagram).not.toContain('stopped --> stopped');
+  });
+
+  it('server: composite states and the shutdown event', () => {
+    const diagram = toMermaid(serverMachine);
+    for (const word of ['starting', 'running', 'stopping', 'stopped', 'server.shutdown']) {
+      expect(diagram).toContain(word);
+    }
+    expect(diagram).toContain('state starting {');
+    expect(diagram).toContain('state running {');
+    expect(diagram).toContain('[*] --> starting');
+    expect(diagram).toContain('stopped --> [*]');
+  });
+
+  it('docs/statecharts.md is up to date', () => {
+    const committed = readFileSync(new URL('../docs/statecharts.md', import.meta.url), 'utf8');
+    expect(committed, 'docs/statecharts.md is stale: run `npm run diagram`').toBe(renderStatechartsDoc());
+  });
+
+  it('the doc says it is generated, then has a Mermaid block per machine', () => {
+    const doc = renderStatechartsDoc();
+    expect(doc.split('\n')[0]).toMatch(/Generated by `npm run diagram`.*Do not edit by hand/);
+    expect(doc.match(/```mermaid\nstateDiagram-v2\n/g)).toHaveLength(2);
+  });
+});
