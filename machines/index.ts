@@ -1,2 +1,3 @@
 // The statecharts, importable without touching disk or network.
 export * from './telemetryMachine.js';
+export * from './serverMachine.js';

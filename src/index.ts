@@ -29,3 +29,9 @@ export {
 } from './sessionStore.js';
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './logger.js';
 export { VERSION, API_VERSION, SOURCE } from './version.js';
+export { serverMachine, type ServerInput, type ServerContext, type ServerOutput, type ServerEvent } from '../machines/serverMachine.js';
+export { startServer, serverInput, type ServerOptions, type RunningServer } from './server.js';
+export { loadSettings, parseBoolean, describeSettings, SettingsError, SETTINGS_TABLE, type Settings, type CliFlags, type OptOutLayer } from './settings.js';
+export { createCollector, validateHeartbeat, MAX_BODY_BYTES, type Collector, type CollectorStats, type ValidationResult } from './collector.js';
+export { liveStatus, storedStatus, type TelemetryStatus } from './status.js';
+export { UserError } from './errors.js';

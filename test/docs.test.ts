@@ -1,0 +1,37 @@
+// Docs that match the code: every setting, command and state the code has is documented.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { telemetryMachine } from '../machines/telemetryMachine.js';
+import { SENT_FIELDS } from '../src/telemetry.js';
+import { SETTINGS_TABLE } from '../src/settings.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const read = (file: string) => readFile(path.join(root, file), 'utf8');
+
+describe('docs', () => {
+  it('settings.md lists every setting the code reads', async () => {
+    const doc = await read('docs/settings.md');
+    for (const row of SETTINGS_TABLE) {
+      for (const name of row.name.split(' / ')) expect(doc, name).toContain(`\`${name}\``);
+      if (row.alias !== undefined) expect(doc, row.alias).toContain(`\`${row.alias}\``);
+    }
+  });
+
+  it('privacy.md names every payload field that is sent', async () => {
+    const doc = await read('docs/privacy.md');
+    for (const field of SENT_FIELDS) expect(doc, field).toContain(`| \`${field}\` |`);
+  });
+
+  it('architecture.md describes every telemetry state', async () => {
+    const doc = await read('docs/architecture.md');
+    for (const state of Object.keys(telemetryMachine.root.states)) expect(doc, state).toContain(`| \`${state}\` |`);
+  });
+
+  it('the README links every doc in docs/', async () => {
+    const readme = await read('README.md');
+    for (const doc of ['architecture', 'statecharts', 'settings', 'privacy', 'operations', 'reliability', 'benchmarks']) {
+      expect(readme, doc).toContain(`(docs/${doc}.md)`);
+    }
+  });
+});
