@@ -1,6 +1,7 @@
 // `telemetry-actor server`: hosts the server machine in this process until SIGINT or SIGTERM.
+import { startInspector } from './inspect.js';
 import { createLogger, type Logger } from './logger.js';
-import { startServer } from './server.js';
+import { startServer, type RunningServer } from './server.js';
 import type { Settings } from './settings.js';
 
 /** Pretty logs in a terminal when pino-pretty is installed; JSON otherwise (and always when piped). */
@@ -19,8 +20,9 @@ async function processLogger(settings: Settings): Promise<Logger> {
 /** Runs the server; resolves to the exit code once it has stopped. */
 export async function serverCommand(settings: Settings): Promise<number> {
   const logger = await processLogger(settings);
-  const server = startServer({ settings, logger });
+  let server: RunningServer | undefined;
   let signals = 0;
+  // Installed first: a signal during inspector start-up must still mean a clean exit, not Node's default.
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
     if (signals > 1) {
@@ -28,11 +30,16 @@ export async function serverCommand(settings: Settings): Promise<number> {
       process.exit(1);
     }
     logger.info({ signal }, 'Signal received');
-    server.shutdown();
+    server?.shutdown();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Before the actor starts, so the inspector sees it from its first snapshot; undefined when off.
+  const inspector = await startInspector(settings.inspect, logger);
+  server = startServer({ settings, logger, inspect: inspector?.inspect });
+  if (signals > 0) server.shutdown();
   const output = await server.done;
+  await inspector?.close();
   if (output.error !== null) process.stderr.write(`telemetry-actor: ${output.error}\n`);
   return output.exitCode;
 }
