@@ -34,13 +34,22 @@ export async function statusCommand(settings: Settings, json: boolean, io: Io): 
   return 0;
 }
 
+type LiveServer = Awaited<ReturnType<typeof askRunningServer>>;
+
 /** The session a command should use without creating one: the live server's, else the stored one. */
-async function existingSession(settings: Settings): Promise<StoredSession | undefined> {
-  const live = await askRunningServer(settings);
+async function existingSession(settings: Settings, live: LiveServer): Promise<StoredSession | undefined> {
   if (live?.status.session_id && live.status.session_start_timestamp) {
     return { session_id: live.status.session_id, session_start_timestamp: live.status.session_start_timestamp };
   }
   return databaseExists(settings) ? withDatabase(settings, readSession) : undefined;
+}
+
+/**
+ * Where a heartbeat goes: TELEMETRY_ENDPOINT, else the own collector of the server running on this home
+ * (its real port, which the settings cannot know with --port or TELEMETRY_PORT=0), else the default address.
+ */
+function endpointOf(settings: Settings, live: LiveServer): string {
+  return settings.endpointIsOwnCollector && live !== undefined ? `${live.url}/api/collector` : settings.endpoint;
 }
 
 function fieldsOf(settings: Settings, session: StoredSession) {
@@ -56,12 +65,13 @@ function fieldsOf(settings: Settings, session: StoredSession) {
 
 /** `preview`: prints the exact heartbeat body; sends nothing and writes no session. */
 export async function previewCommand(settings: Settings, io: Io): Promise<number> {
-  let session = await existingSession(settings);
+  const live = await askRunningServer(settings);
+  let session = await existingSession(settings, live);
   if (session === undefined) {
     io.err('No session is stored yet: the first start creates one. This preview shows a made-up one.');
     session = { session_id: uuidv4(), session_start_timestamp: new Date().toISOString() };
   }
-  const where = settings.enabled ? `Would POST to ${redactUrl(settings.endpoint)}` : `Telemetry is off (turned off by ${settings.disabledBy}): nothing is sent`;
+  const where = settings.enabled ? `Would POST to ${redactUrl(endpointOf(settings, live))}` : `Telemetry is off (turned off by ${settings.disabledBy}): nothing is sent`;
   io.err(`${where}, every ${settings.loopSeconds} s, this body:`);
   io.out(JSON.stringify(buildHeartbeat(fieldsOf(settings, session)), null, 2));
   return 0;
@@ -73,11 +83,13 @@ export async function sendCommand(settings: Settings, io: Io): Promise<number> {
     io.err(`Telemetry is off (turned off by ${settings.disabledBy}); nothing sent`);
     return 1;
   }
-  const session = (await existingSession(settings)) ?? (await withDatabase(settings, (db) => getOrCreateSession(db)));
+  const live = await askRunningServer(settings);
+  const session = (await existingSession(settings, live)) ?? (await withDatabase(settings, (db) => getOrCreateSession(db)));
+  const endpoint = endpointOf(settings, live);
   const dispatcher = createDefaultDispatcher();
   try {
-    const sent = await createSender({ dispatcher })({ ...fieldsOf(settings, session), endpoint: settings.endpoint, timeoutSeconds: settings.timeoutSeconds });
-    io.out(`Sent heartbeat to ${redactUrl(settings.endpoint)}: HTTP ${sent.statusCode} in ${sent.finishedAt - sent.startedAt} ms`);
+    const sent = await createSender({ dispatcher })({ ...fieldsOf(settings, session), endpoint, timeoutSeconds: settings.timeoutSeconds });
+    io.out(`Sent heartbeat to ${redactUrl(endpoint)}: HTTP ${sent.statusCode} in ${sent.finishedAt - sent.startedAt} ms`);
     return 0;
   } catch (error) {
     io.err(`Failed to send telemetry: ${error instanceof HeartbeatError ? error.reason : String(error)}`);

@@ -10,15 +10,15 @@ import type { Database } from './sessionStore.js';
 /** How long a command waits for a local server before reading the database instead. */
 const ASK_TIMEOUT_MS = 1_000;
 
-/** The live status from the server using this home (or listening at host:port), or undefined if none answers. */
+/**
+ * The live status from the server running on this TELEMETRY_HOME (found through its server.json), or
+ * undefined if none answers. A server on the same port but another home is not asked: its session is not ours.
+ */
 export async function askRunningServer(settings: Settings): Promise<{ url: string; status: TelemetryStatus } | undefined> {
   const info = await readServerInfo(settings.home);
-  const urls = [info?.url, `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`];
-  for (const url of new Set(urls.filter((u): u is string => u !== undefined))) {
-    const status = await getJson<TelemetryStatus>(`${url}/api/telemetry`);
-    if (status !== undefined && typeof status.state === 'string') return { url, status };
-  }
-  return undefined;
+  if (info === undefined) return undefined;
+  const status = await getJson<TelemetryStatus>(`${info.url}/api/telemetry`);
+  return status !== undefined && typeof status.state === 'string' ? { url: info.url, status } : undefined;
 }
 
 async function getJson<T>(url: string): Promise<T | undefined> {

@@ -73,8 +73,14 @@ export function startServer(options: ServerOptions): RunningServer {
     actions: serverLogActions(log),
   });
   const actor = createActor(machine, { input: serverInput(settings), inspect: options.inspect });
+  // With TELEMETRY_PORT=0 the settings' own-collector URL says port 0: show the one actually listening.
+  const endpoint = () =>
+    settings.endpointIsOwnCollector ? (actor.getSnapshot().context.collectorUrl ?? settings.endpoint) : settings.endpoint;
   const telemetryStatus = () =>
-    liveStatus(settings, telemetryRef?.getSnapshot() as { value: unknown; context: TelemetryContext } | undefined);
+    liveStatus(
+      { ...settings, endpoint: endpoint() },
+      telemetryRef?.getSnapshot() as { value: unknown; context: TelemetryContext } | undefined,
+    );
   resources.setStatus(telemetryStatus);
 
   const done = new Promise<ServerOutput>((resolve) => {

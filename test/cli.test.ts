@@ -1,0 +1,218 @@
+// The CLI commands as users run them: the built dist/src/cli.js in a child process, exit codes, stdout and stderr.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it, type TestContext } from 'vitest';
+import { validateHeartbeat } from '../src/collector.js';
+import { createCliSandbox, eventually, getJson, readStoredSessionValue, startCountingEndpoint, type CliEnv } from './helpers/cli.js';
+
+const COMMANDS = ['server', 'status', 'preview', 'send', 'reset'];
+
+/** A sandbox and a temp home for one test, cleaned up when it ends (tests here run concurrently). */
+async function setUp(context: TestContext) {
+  const cli = createCliSandbox();
+  context.onTestFinished(() => cli.cleanup());
+  const home = await cli.tempHome();
+  return { cli, home, env: { TELEMETRY_HOME: home } as CliEnv };
+}
+
+async function withEndpoint(context: TestContext, status: number) {
+  const endpoint = await startCountingEndpoint(status);
+  context.onTestFinished(() => endpoint.close());
+  return endpoint;
+}
+
+const isNotice = (line: { msg: string }) => line.msg.startsWith('Anonymous telemetry is on');
+
+describe.concurrent('usage and settings errors', { timeout: 60_000 }, () => {
+  const BAD: Array<{ args: string[]; env: CliEnv; names: string }> = [
+    { args: ['server'], env: { TELEMETRY_LOOP_SECONDS: '0' }, names: 'TELEMETRY_LOOP_SECONDS' },
+    { args: ['server'], env: { TELEMETRY_ENDPOINT: 'ftp://example.invalid/x' }, names: 'TELEMETRY_ENDPOINT' },
+    { args: ['status'], env: { TELEMETRY_ENABLED: 'maybe' }, names: 'TELEMETRY_ENABLED' },
+    { args: ['send'], env: { TELEMETRY_RETRIES: '-1' }, names: 'TELEMETRY_RETRIES' },
+    { args: ['server', '--port', '99999'], env: {}, names: '--port' },
+  ];
+  for (const sample of BAD) {
+    it(`${sample.args.join(' ')} with a bad ${sample.names} exits 2 with one line naming it`, async (context) => {
+      const { cli, env } = await setUp(context);
+      const result = await cli.runCli(sample.args, { ...env, ...sample.env });
+      context.expect(result.code).toBe(2);
+      const lines = result.stderr.trim().split('\n');
+      context.expect(lines).toHaveLength(1);
+      context.expect(lines[0]).toContain(sample.names);
+      context.expect(result.stdout).toBe('');
+    });
+  }
+
+  it('an unknown command and an unknown flag exit 2', async (context) => {
+    const { cli, env } = await setUp(context);
+    const command = await cli.runCli(['serve'], env);
+    context.expect(command.code).toBe(2);
+    context.expect(command.stderr).toContain('unknown command "serve"');
+    const flag = await cli.runCli(['status', '--bogus'], env);
+    context.expect(flag.code).toBe(2);
+    context.expect(flag.stderr).toContain('--bogus');
+    // A flag of another command is unknown here too.
+    context.expect((await cli.runCli(['preview', '--json'], env)).code).toBe(2);
+  });
+
+  it('--help on each command exits 0 and prints its usage', async (context) => {
+    const { cli, env } = await setUp(context);
+    const results = await Promise.all(COMMANDS.map((command) => cli.runCli([command, '--help'], env)));
+    results.forEach((result, i) => {
+      context.expect(result.code).toBe(0);
+      context.expect(result.stdout).toContain(`Usage: telemetry-actor ${COMMANDS[i]}`);
+    });
+    const main = await cli.runCli(['--help'], env);
+    context.expect(main.code).toBe(0);
+    for (const command of COMMANDS) context.expect(main.stdout).toContain(command);
+  });
+});
+
+describe.concurrent('preview and send', { timeout: 60_000 }, () => {
+  it('preview prints a valid heartbeat, sends nothing and writes nothing', async (context) => {
+    const { cli, home, env } = await setUp(context);
+    const endpoint = await withEndpoint(context, 202);
+    const result = await cli.runCli(['preview'], { ...env, TELEMETRY_ENDPOINT: endpoint.url });
+    context.expect(result.code).toBe(0);
+    const heartbeat = JSON.parse(result.stdout) as { payload: Record<string, unknown> };
+    context.expect(validateHeartbeat(heartbeat)).toMatchObject({ ok: true });
+    context.expect(Object.keys(heartbeat.payload).sort()).toEqual(
+      ['api_version', 'architecture', 'environment', 'node_version', 'platform', 'runtime', 'server_version', 'session_id', 'session_start_timestamp'],
+    );
+    context.expect(result.stderr).toContain(endpoint.url);
+    context.expect(endpoint.connections()).toBe(0);
+    context.expect(existsSync(path.join(home, 'db'))).toBe(false);
+  });
+
+  it('send exits 0 on a 2xx after exactly one POST, and creates the session it sent', async (context) => {
+    const { cli, home, env } = await setUp(context);
+    const endpoint = await withEndpoint(context, 204);
+    const result = await cli.runCli(['send'], { ...env, TELEMETRY_ENDPOINT: endpoint.url });
+    context.expect(result.code).toBe(0);
+    context.expect(result.stdout).toContain('HTTP 204');
+    context.expect(endpoint.requests).toHaveLength(1);
+    context.expect(endpoint.requests[0]?.method).toBe('POST');
+    const sent = JSON.parse(endpoint.requests[0]?.body ?? '') as { payload: { session_id: string } };
+    const stored = JSON.parse((await readStoredSessionValue(home)) ?? 'null') as { session_id: string };
+    context.expect(sent.payload.session_id).toBe(stored.session_id);
+  });
+
+  it('send exits 1 on a 500 with the reason on stderr', async (context) => {
+    const { cli, env } = await setUp(context);
+    const endpoint = await withEndpoint(context, 500);
+    const result = await cli.runCli(['send'], { ...env, TELEMETRY_ENDPOINT: endpoint.url });
+    context.expect(result.code).toBe(1);
+    context.expect(result.stderr).toContain('HTTP 500 Internal Server Error');
+    context.expect(endpoint.requests).toHaveLength(1);
+  });
+
+  it('send with no endpoint set goes to the running server\'s own collector, with its session', async (context) => {
+    const { expect } = context;
+    const { cli, env } = await setUp(context);
+    const server = await cli.startServerProcess(env);
+    const notice = await server.waitForLog(isNotice);
+    const stats = async () => ((await getJson(`${server.url}/api/collector/stats`)).body as { heartbeats_total: number }).heartbeats_total;
+    await eventually(async () => (await stats()) >= 1);
+    const before = await stats();
+    const preview = await cli.runCli(['preview'], env);
+    expect(preview.stderr).toContain(`${server.url}/api/collector`);
+    expect(JSON.parse(preview.stdout)).toMatchObject({ payload: { session_id: notice.sessionId } });
+    const result = await cli.runCli(['send'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`${server.url}/api/collector`);
+    expect(await stats()).toBe(before + 1);
+    expect((await getJson(`${server.url}/api/collector/stats`)).body).toMatchObject({ sessions_total: 1 });
+  });
+
+  it('send with telemetry off exits 1 and sends nothing', async (context) => {
+    const { cli, home, env } = await setUp(context);
+    const endpoint = await withEndpoint(context, 202);
+    const result = await cli.runCli(['send'], { ...env, TELEMETRY_ENDPOINT: endpoint.url, DO_NOT_TRACK: 'yes' });
+    context.expect(result.code).toBe(1);
+    context.expect(result.stderr).toContain('DO_NOT_TRACK');
+    context.expect(endpoint.connections()).toBe(0);
+    context.expect(existsSync(path.join(home, 'db'))).toBe(false);
+  });
+});
+
+describe.concurrent('status and reset', { timeout: 60_000 }, () => {
+  it('status shows the live state of a running server, then `not running` and the stored session', async (context) => {
+    const { expect } = context;
+    const { cli, home, env } = await setUp(context);
+    const server = await cli.startServerProcess(env);
+    const notice = await server.waitForLog(isNotice);
+
+    const liveJson = await cli.runCli(['status', '--json'], env);
+    expect(liveJson.code).toBe(0);
+    const live = JSON.parse(liveJson.stdout) as Record<string, unknown>;
+    expect(live).toMatchObject({ server: server.url, enabled: true, session_id: notice.sessionId });
+    expect(['sending', 'waiting']).toContain(live.state);
+    // The shape of GET /api/telemetry, plus `server`.
+    const api = (await getJson(`${server.url}/api/telemetry`)).body as Record<string, unknown>;
+    expect(Object.keys(live).sort()).toEqual([...Object.keys(api), 'server'].sort());
+    const liveHuman = await cli.runCli(['status'], env);
+    expect(liveHuman.stdout).toContain(`(server at ${server.url})`);
+    expect(liveHuman.stdout).toContain(String(notice.sessionId));
+
+    expect(await server.stop()).toMatchObject({ code: 0 });
+    expect(existsSync(path.join(home, 'server.json'))).toBe(false);
+    const storedJson = await cli.runCli(['status', '--json'], env);
+    expect(JSON.parse(storedJson.stdout)).toMatchObject({
+      server: null,
+      state: 'not running',
+      session_id: notice.sessionId,
+      session_start_timestamp: live.session_start_timestamp,
+    });
+    const storedHuman = await cli.runCli(['status'], env);
+    expect(storedHuman.code).toBe(0);
+    expect(storedHuman.stdout).toMatch(/State:\s+not running/);
+    expect(storedHuman.stdout).toContain(String(notice.sessionId));
+  });
+
+  it('after a killed server (stale server.json) status says not running and reset works', async (context) => {
+    const { expect } = context;
+    const { cli, home, env } = await setUp(context);
+    const server = await cli.startServerProcess(env);
+    const notice = await server.waitForLog(isNotice);
+    expect(await server.stop('SIGKILL')).toMatchObject({ signal: 'SIGKILL' });
+    expect(existsSync(path.join(home, 'server.json'))).toBe(true);
+    const status = await cli.runCli(['status', '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ server: null, state: 'not running', session_id: notice.sessionId });
+    const reset = await cli.runCli(['reset'], env);
+    expect(reset.code).toBe(0);
+    expect(await readStoredSessionValue(home)).toBeUndefined();
+  });
+
+  it('reset while a server runs exits 1 naming the server, which keeps running', async (context) => {
+    const { expect } = context;
+    const { cli, env } = await setUp(context);
+    const server = await cli.startServerProcess(env);
+    await server.waitForLog(isNotice);
+    const reset = await cli.runCli(['reset'], env);
+    expect(reset.code).toBe(1);
+    const lines = reset.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(server.url);
+    expect(await getJson(`${server.url}/api/health`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await server.stop()).toMatchObject({ code: 0 });
+  });
+
+  it('reset makes the next start create a new session and log the notice again', async (context) => {
+    const { expect } = context;
+    const { cli, home, env } = await setUp(context);
+    const first = await cli.startServerProcess(env);
+    const firstNotice = await first.waitForLog(isNotice);
+    await first.stop();
+
+    const reset = await cli.runCli(['reset'], env);
+    expect(reset.code).toBe(0);
+    expect(await readStoredSessionValue(home)).toBeUndefined();
+    expect((await cli.runCli(['reset'], env)).stdout).toContain('No session was stored');
+
+    const second = await cli.startServerProcess(env);
+    const secondNotice = await second.waitForLog(isNotice);
+    expect(secondNotice.sessionId).toEqual(expect.any(String));
+    expect(secondNotice.sessionId).not.toBe(firstNotice.sessionId);
+    await second.stop();
+  });
+});
