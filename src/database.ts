@@ -1,5 +1,6 @@
 // The server's LevelDB: opened with a clear error when another server holds it, plus the runtime file
 // (<home>/server.json) that names the running server so other commands can find it.
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
@@ -52,12 +53,46 @@ export async function lockedMessage(home: string, dbPath: string): Promise<strin
   return `The database ${dbPath} is in use by ${who}; stop it first or use another TELEMETRY_HOME`;
 }
 
+/** What the codes a folder cannot be made with mean, for the one-line error. */
+const FOLDER_ERRORS: Record<string, string> = {
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a file stands where a folder should be',
+  EEXIST: 'a file stands where the folder should be',
+  ENOSPC: 'no space left on the device',
+};
+
+function describeFolderError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === undefined) return String(error);
+  return FOLDER_ERRORS[code] === undefined ? code : `${code} (${FOLDER_ERRORS[code]})`;
+}
+
+/** mkdir -p whose error names the real cause: Node's recursive mkdir says ENOENT on a read-only file system. */
+async function makeFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    // The first missing folder from the top, made alone, fails with the honest code (EROFS, EACCES, ENOTDIR).
+    let missing = dir;
+    while (path.dirname(missing) !== missing && !existsSync(path.dirname(missing))) missing = path.dirname(missing);
+    throw await mkdir(missing).then(() => error, (honest: unknown) => honest);
+  }
+}
+
 /** Opens db, creating <home> if needed; throws UserError with one clear line on failure. */
 export async function openDatabase(db: Level<string, string>, home: string): Promise<void> {
   try {
-    await mkdir(home, { recursive: true });
+    await makeFolder(home);
   } catch (error) {
-    throw new UserError(`Cannot create TELEMETRY_HOME ${home}: ${(error as NodeJS.ErrnoException).code ?? error}`, { cause: error });
+    throw new UserError(`Cannot create TELEMETRY_HOME ${home}: ${describeFolderError(error)}`, { cause: error });
+  }
+  try {
+    // Made here rather than by level, whose recursive mkdir would report a read-only home as ENOENT.
+    await makeFolder(db.location);
+  } catch (error) {
+    throw new UserError(`Cannot create the database folder ${db.location}: ${describeFolderError(error)}`, { cause: error });
   }
   try {
     await db.open();

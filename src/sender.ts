@@ -87,10 +87,11 @@ async function dumpBody(body: Dispatcher.ResponseData['body'], signal: AbortSign
 
 /** Creates the send function the `sendHeartbeat` actor runs; one dispatcher per sender. */
 export function createSender(options: SenderOptions = {}) {
-  const dispatcher = options.dispatcher ?? defaultDispatcher();
   const now = options.now ?? Date.now;
 
   return async function sendHeartbeat(input: SendHeartbeatInput, signal?: AbortSignal): Promise<SendHeartbeatOutput> {
+    // Made at the first send, not here: a server with telemetry off never builds the proxy agents.
+    const dispatcher = options.dispatcher ?? defaultDispatcher();
     const timeoutMs = input.timeoutSeconds * 1000;
     const url = redactUrl(input.endpoint);
     const startedAt = now();

@@ -36,6 +36,8 @@ export interface RunningServer {
 // Sockets that say nothing for this long are cut (slow-loris), and a whole request has this long.
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+// Node enforces both only when it sweeps its connections, every 30 s by default: a 10 s limit would cut at 30 s.
+const CONNECTIONS_CHECK_MS = 1_000;
 
 /** Builds the machine input from validated settings. */
 export function serverInput(settings: Settings): ServerInput {
@@ -131,7 +133,10 @@ function createResources(settings: Settings, log: Logger) {
 
   async function listen(): Promise<ListenerInfo> {
     const handler = createApiHandler({ telemetryStatus: () => status(), collector, logger: log });
-    const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, handler);
+    const server = createServer(
+      { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
+      handler,
+    );
     httpServer = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, settings)));

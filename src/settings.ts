@@ -75,6 +75,7 @@ const ACCEPT = {
   path: 'a non-empty path',
   host: 'a host name or IP address',
   doNotTrack: 'anything; unset, empty, 0, false, no or off keep telemetry on',
+  proxy: 'an http:// or https:// proxy URL, or empty',
 } as const;
 
 /** Every setting with its alias, flag, default and meaning, in the order the docs list them. */
@@ -206,6 +207,19 @@ function parseHost(name: string, value: string): string {
   return host;
 }
 
+/** The proxy variables undici's EnvHttpProxyAgent reads (empty counts as unset there). */
+const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] as const;
+
+// undici builds its proxy agents from these when the sender starts and throws a bare "Invalid URL" on a bad one.
+function checkProxies(env: NodeJS.ProcessEnv): void {
+  for (const name of PROXY_VARIABLES) {
+    const value = env[name];
+    if (value !== undefined && value !== '' && urlWithProtocol(value, ['http:', 'https:']) === undefined) {
+      throw new SettingsError(name, value, ACCEPT.proxy);
+    }
+  }
+}
+
 /** DO_NOT_TRACK (consoledonottrack.com): set to anything but an opt-out word means "do not track". */
 function doNotTrack(value: string | undefined): boolean {
   return value !== undefined && !OPT_OUT_WORDS.includes(value.trim().toLowerCase());
@@ -258,6 +272,8 @@ export function collectorEndpoint(host: string, port: number): string {
  */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, flags: CliFlags = {}): Settings {
   const disabledBy = resolveOptOut(env, flags);
+  // Only telemetry uses the proxy: with it off, a proxy other tools accept (host:port) must not stop the server.
+  if (disabledBy === null) checkProxies(env);
   const host = layered([['--host', flags.host], ['TELEMETRY_HOST', env.TELEMETRY_HOST]], parseHost, '127.0.0.1');
   const port = layered([['--port', flags.port], ['TELEMETRY_PORT', env.TELEMETRY_PORT]], parsePort, 4200);
   const configured = layered([['TELEMETRY_ENDPOINT', env.TELEMETRY_ENDPOINT]], parseEndpoint, undefined);
