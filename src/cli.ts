@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // The telemetry-actor command line: parses arguments, loads settings, runs one command, exits 0, 1 or 2.
 import { parseArgs } from 'node:util';
-import { previewCommand, resetCommand, sendCommand, statusCommand, type Io } from './commands.js';
+import type { Io } from './commands.js';
 import { UserError } from './errors.js';
-import { serverCommand } from './serverCommand.js';
 import { loadSettings, SettingsError, type CliFlags } from './settings.js';
 import { VERSION } from './version.js';
 
@@ -114,16 +113,17 @@ async function runCommand(command: Command, args: string[]): Promise<number> {
     };
     const settings = loadSettings(process.env, flags);
     switch (command) {
+      // Loaded only now: help, a usage error or a bad setting answers without loading xstate, level and undici.
       case 'server':
-        return await serverCommand(settings);
+        return await (await import('./serverCommand.js')).serverCommand(settings);
       case 'status':
-        return await statusCommand(settings, v.json === true, io);
+        return await (await import('./commands.js')).statusCommand(settings, v.json === true, io);
       case 'preview':
-        return await previewCommand(settings, io);
+        return await (await import('./commands.js')).previewCommand(settings, io);
       case 'send':
-        return await sendCommand(settings, io);
+        return await (await import('./commands.js')).sendCommand(settings, io);
       case 'reset':
-        return await resetCommand(settings, io);
+        return await (await import('./commands.js')).resetCommand(settings, io);
     }
   } catch (error) {
     return reportError(error, command);

@@ -1,5 +1,5 @@
 // `telemetry-actor server`: hosts the server machine in this process until SIGINT or SIGTERM.
-import { startInspector } from './inspect.js';
+import type { RunningInspector } from './inspect.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer, type RunningServer } from './server.js';
 import type { Settings } from './settings.js';
@@ -15,6 +15,13 @@ async function processLogger(settings: Settings): Promise<Logger> {
     }
   }
   return createLogger({ level: settings.logLevel });
+}
+
+// Loaded only when asked for: @statelyai/inspect and its socket code add ~80 ms to every start-up.
+async function startInspectorIfOn(settings: Settings, logger: Logger): Promise<RunningInspector | undefined> {
+  if (settings.inspect.mode === 'off') return undefined;
+  const { startInspector } = await import('./inspect.js');
+  return startInspector(settings.inspect, logger);
 }
 
 /** Runs the server; resolves to the exit code once it has stopped. */
@@ -35,7 +42,7 @@ export async function serverCommand(settings: Settings): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // Before the actor starts, so the inspector sees it from its first snapshot; undefined when off.
-  const inspector = await startInspector(settings.inspect, logger);
+  const inspector = await startInspectorIfOn(settings, logger);
   server = startServer({ settings, logger, inspect: inspector?.inspect });
   if (signals > 0) server.shutdown();
   const output = await server.done;
