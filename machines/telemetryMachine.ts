@@ -170,6 +170,8 @@ export const telemetryMachine = setup({
     canRetry: ({ context }) => context.consecutiveFailures < context.retries,
     isLastLoop: ({ context }) => context.maxLoops !== undefined && context.heartbeatsSent + 1 >= context.maxLoops,
     overran: ({ context }, sent: SendHeartbeatOutput) => sent.finishedAt - sent.startedAt > context.loopSeconds * 1000,
+    // Timers cannot wait under 1 ms (Node makes a 0 ms setTimeout wait 1 ms), so such a wait is due now.
+    isDueNow: ({ context }) => context.waitMs < 1,
   },
   delays: {
     loopInterval: ({ context }) => context.waitMs,
@@ -285,6 +287,7 @@ export const telemetryMachine = setup({
       },
     },
     waiting: {
+      always: { guard: 'isDueNow', target: 'sending' },
       after: { loopInterval: 'sending' },
     },
     stopped: {
