@@ -170,8 +170,8 @@ export const telemetryMachine = setup({
     canRetry: ({ context }) => context.consecutiveFailures < context.retries,
     isLastLoop: ({ context }) => context.maxLoops !== undefined && context.heartbeatsSent + 1 >= context.maxLoops,
     overran: ({ context }, sent: SendHeartbeatOutput) => sent.finishedAt - sent.startedAt > context.loopSeconds * 1000,
-    // Timers cannot wait under 1 ms (Node makes a 0 ms setTimeout wait 1 ms), so such a wait is due now.
-    isDueNow: ({ context }) => context.waitMs < 1,
+    // Timers cannot wait under 1 ms (Node makes a 0 ms setTimeout wait 1 ms): a send due that soon goes at once.
+    isDueNow: ({ context }, sent: SendHeartbeatOutput) => sent.startedAt + context.loopSeconds * 1000 - sent.finishedAt < 1,
   },
   delays: {
     loopInterval: ({ context }) => context.waitMs,
@@ -248,11 +248,18 @@ export const telemetryMachine = setup({
           },
           {
             guard: { type: 'overran', params: ({ event }) => event.output },
-            target: 'waiting',
+            target: 'sending',
+            reenter: true,
             actions: [
               { type: 'recordSuccess', params: ({ event }) => event.output },
               { type: 'logOverrun', params: ({ event }) => event.output },
             ],
+          },
+          {
+            guard: { type: 'isDueNow', params: ({ event }) => event.output },
+            target: 'sending',
+            reenter: true,
+            actions: { type: 'recordSuccess', params: ({ event }) => event.output },
           },
           { target: 'waiting', actions: { type: 'recordSuccess', params: ({ event }) => event.output } },
         ],
@@ -287,7 +294,6 @@ export const telemetryMachine = setup({
       },
     },
     waiting: {
-      always: { guard: 'isDueNow', target: 'sending' },
       after: { loopInterval: 'sending' },
     },
     stopped: {

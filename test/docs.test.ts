@@ -35,3 +35,12 @@ describe('docs', () => {
     }
   });
 });
+
+describe('README links', () => {
+  it('every docs/ link points to a file that exists', async () => {
+    const readme = await read('README.md');
+    const links = [...readme.matchAll(/\]\((docs\/[^)#]+)\)/g)].map((m) => m[1] as string);
+    expect(links.length).toBeGreaterThan(5);
+    for (const link of links) await expect(read(link), link).resolves.toBeTypeOf('string');
+  });
+});
