@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The telemetry-actor command line: parses arguments, loads settings, runs one command, exits 0, 1 or 2.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Io } from './commands.js';
 import { UserError } from './errors.js';
@@ -144,8 +146,19 @@ function reportError(error: unknown, command: Command): number {
   return 1;
 }
 
-// Only when run as a program, so tests can import main().
-const isMain = process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href;
+// Only when run as a program, so tests can import main(). argv[1] is the bin symlink when installed
+// (node_modules/.bin/telemetry-actor), so compare real paths.
+function runAsProgram(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+const isMain = runAsProgram();
 if (isMain) {
   const code = await main(process.argv.slice(2));
   // Exit at once: a command must not linger on keep-alive sockets; stdout and pino are written synchronously.
