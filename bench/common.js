@@ -1,0 +1,110 @@
+// Shared bench helpers: statistics, temp folders, the actor input, row formatting and reporting.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** Repository root (bench/..). */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The built CLI; figures that need the reference server skip when it is missing. */
+export const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Nearest-rank percentile of numbers (p in 0..100). */
+export function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1];
+}
+
+export const median = (values) => percentile(values, 50);
+
+/** Fixed-precision text for the table; keeps small numbers readable. */
+export function fmt(value, unit = '') {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3;
+  return `${value.toFixed(digits)}${unit}`;
+}
+
+/** A fresh folder under the OS temp dir, removed by the returned cleanup. */
+export async function tempDir(prefix = 'telemetry-bench-') {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Telemetry input for a loopback endpoint; loopSeconds near 0 runs heartbeats back to back. */
+export function actorInput(endpoint, overrides = {}) {
+  return {
+    endpoint,
+    loopSeconds: 0.000001,
+    timeoutSeconds: 10,
+    environment: 'production',
+    source: 'telemetry_actor',
+    serverVersion: '0.1.0',
+    apiVersion: '0.1.0',
+    retries: 0,
+    ...overrides,
+  };
+}
+
+/** Resolves once the predicate holds, polling every few ms; rejects after timeoutMs (loops stay bounded). */
+export async function waitUntil(predicate, timeoutMs = 10_000, everyMs = 5) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * An environment for child processes with no inherited telemetry, opt-out or proxy settings,
+ * so a developer's shell cannot turn a figure off or route loopback traffic through a proxy.
+ */
+export function cleanEnv(extra = {}) {
+  const env = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(TELEMETRY_|PREFECT_)|^DO_NOT_TRACK$|_proxy$/i.test(key)) continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** The table's columns, in order. */
+export const COLUMNS = ['id', 'figure', 'ours', 'baseline', 'ratio', 'target', 'result'];
+
+function resultText(row) {
+  if (row.status) return row.status;
+  return row.pass === true ? 'pass' : row.pass === false ? 'FAIL' : 'n/a';
+}
+
+/** Renders rows as one Markdown table (readable in a terminal and pasteable into docs). */
+export function formatTable(rows) {
+  const cells = rows.map((row) => COLUMNS.map((c) => (c === 'result' ? resultText(row) : String(row[c] ?? '—'))));
+  const widths = COLUMNS.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
+  const line = (values) => `| ${values.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;
+  return [line(COLUMNS), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/**
+ * Runs a figure when its module is the process entry point: sends the row to bench/run.js over IPC,
+ * or prints it as a one-row table when run by hand (`node bench/b1-cycles.js`).
+ */
+export function runIfMain(moduleUrl, meta, measure) {
+  if (process.argv[1] === undefined || pathToFileURL(path.resolve(process.argv[1])).href !== moduleUrl) return;
+  const started = Date.now();
+  measure()
+    .then((result) => ({ id: meta.id, figure: meta.figure, target: meta.target, ...result }))
+    .catch((error) => ({ id: meta.id, figure: meta.figure, target: meta.target, status: `error: ${error?.message ?? error}` }))
+    .then((row) => {
+      row.seconds = (Date.now() - started) / 1000;
+      if (process.send) process.send(row, () => process.exit(0));
+      else {
+        console.log(formatTable([row]));
+        if (row.notes) console.log(`\n${row.id}: ${row.notes}`);
+        process.exit(0);
+      }
+    });
+}
