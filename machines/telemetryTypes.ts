@@ -1,0 +1,110 @@
+// The telemetry machine's data: its input, context, events, output and the pure helpers its actions use.
+// Kept apart from the statechart so the chart file reads as configuration.
+
+/** Plain-data input of the telemetry machine. */
+export interface TelemetryInput {
+  /** http(s) URL the heartbeat is POSTed to. */
+  endpoint: string;
+  /** Seconds between the starts of two heartbeats. */
+  loopSeconds: number;
+  /** Per-request limit covering connect, headers and body. */
+  timeoutSeconds: number;
+  /** The `environment` field of the payload. */
+  environment: string;
+  /** The heartbeat's `source` (also the `x-telemetry-event` header). */
+  source: string;
+  serverVersion: string;
+  apiVersion: string;
+  /** Retries before the service stops; 0 stops on the first failure. */
+  retries: number;
+  /** Stop with reason `completed` after this many heartbeats. */
+  maxLoops?: number;
+}
+
+/** Why the actor reached `stopped`. */
+export type StopReason = 'requested' | 'failed' | 'completed' | 'rejected';
+
+/** The stored anonymous session, as returned by the `loadSession` actor. */
+export interface LoadedSession {
+  session_id: string;
+  session_start_timestamp: string;
+  /** True when this call created the session (first start, or after a reset). */
+  created: boolean;
+}
+
+/** What the `sendHeartbeat` actor receives. */
+export interface SendHeartbeatInput {
+  endpoint: string;
+  timeoutSeconds: number;
+  source: string;
+  environment: string;
+  serverVersion: string;
+  apiVersion: string;
+  sessionId: string;
+  sessionStartTimestamp: string;
+}
+
+/** What a successful `sendHeartbeat` resolves with; times are epoch milliseconds. */
+export interface SendHeartbeatOutput {
+  statusCode: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
+/** The fields the machine reads from a failed `sendHeartbeat` (any thrown value may carry them). */
+export interface HeartbeatFailure {
+  reason: string;
+  statusCode?: number;
+  retryAfterMs?: number;
+  /** When the attempt failed (epoch ms), to show when the retry is due. */
+  failedAt?: number;
+}
+
+/** JSON-safe context: what the status API and the inspector show. */
+export interface TelemetryContext extends TelemetryInput {
+  sessionId: string | null;
+  sessionStartTimestamp: string | null;
+  heartbeatsSent: number;
+  consecutiveFailures: number;
+  lastSentAt: string | null;
+  nextRunAt: string | null;
+  lastError: string | null;
+  stopReason: StopReason | null;
+  /** How long the current stay in `waiting` lasts (read by the `loopInterval` delay). */
+  waitMs: number;
+}
+
+/** Output of the actor once stopped. */
+export interface TelemetryOutput {
+  stopReason: StopReason | null;
+  heartbeatsSent: number;
+  lastError: string | null;
+}
+
+export type TelemetryEvent = { type: 'telemetry.start' } | { type: 'telemetry.stop' };
+
+/** First retry waits about a second; each next one doubles, capped at loopSeconds. */
+const BACKOFF_BASE_MS = 1_000;
+
+/** Reads the failure fields from whatever an actor threw. */
+export function failureOf(error: unknown): HeartbeatFailure {
+  if (error !== null && typeof error === 'object') {
+    const e = error as Partial<HeartbeatFailure> & { message?: unknown };
+    const reason = typeof e.reason === 'string' ? e.reason : String(e.message ?? error);
+    return {
+      reason,
+      statusCode: typeof e.statusCode === 'number' ? e.statusCode : undefined,
+      retryAfterMs: typeof e.retryAfterMs === 'number' ? e.retryAfterMs : undefined,
+      failedAt: typeof e.failedAt === 'number' ? e.failedAt : undefined,
+    };
+  }
+  return { reason: String(error) };
+}
+
+/** Capped exponential backoff with jitter in [base/2, base]; a Retry-After wins, capped too. */
+export function retryDelayMs(failures: number, loopSeconds: number, retryAfterMs?: number, random = Math.random()): number {
+  const cap = loopSeconds * 1000;
+  if (retryAfterMs !== undefined) return Math.min(Math.max(0, retryAfterMs), cap);
+  const base = Math.min(cap, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
+  return Math.round(base / 2 + (base / 2) * random);
+}
