@@ -70,13 +70,18 @@ function bump(counts: Counts, value: unknown): void {
   else counts.set(OTHER_KEY, (counts.get(OTHER_KEY) ?? 0) + 1);
 }
 
-function apply(a: Aggregate, p: Pending): void {
-  const payload = p.heartbeat.payload as unknown as Record<string, unknown>;
-  a.heartbeats += 1;
-  bump(a.byServerVersion, payload.server_version);
-  bump(a.byPlatform, payload.platform);
-  bump(a.byEnvironment, payload.environment);
-  const at = p.receivedAt.toISOString();
+function apply(a: Aggregate, group: Pending[]): void {
+  let latest = -Infinity;
+  for (const p of group) {
+    const payload = p.heartbeat.payload as unknown as Record<string, unknown>;
+    a.heartbeats += 1;
+    bump(a.byServerVersion, payload.server_version);
+    bump(a.byPlatform, payload.platform);
+    bump(a.byEnvironment, payload.environment);
+    latest = Math.max(latest, p.receivedAt.getTime());
+  }
+  // One date formatted per group, not per heartbeat (toISOString showed up in the collector's profile).
+  const at = new Date(latest).toISOString();
   if (a.lastAt === null || at > a.lastAt) a.lastAt = at;
 }
 
@@ -159,9 +164,8 @@ export async function openCollectorStore(db: Database, logger?: Logger): Promise
     }
   }
 
-  async function newSessions(group: Pending[]): Promise<string[]> {
-    const ids = [...new Set(group.map((p) => p.heartbeat.payload.session_id.toLowerCase()))];
-    const unknown = ids.filter((id) => !known.has(id));
+  async function newSessions(ids: string[]): Promise<string[]> {
+    const unknown = [...new Set(ids)].filter((id) => !known.has(id));
     if (unknown.length === 0) return [];
     const present = await store.hasMany(unknown.map((id) => SESSION_MARKER_PREFIX + id));
     return unknown.filter((_, i) => !present[i]);
@@ -170,9 +174,10 @@ export async function openCollectorStore(db: Database, logger?: Logger): Promise
   // Next totals = committed + group; they replace the committed ones only once the batch is written,
   // so a failed write counts nothing (those requests are answered 500).
   async function commit(group: Pending[]): Promise<void> {
-    const fresh = await newSessions(group);
+    const ids = group.map((p) => p.heartbeat.payload.session_id.toLowerCase());
+    const fresh = await newSessions(ids);
     const next = cloneAggregate(committed);
-    for (const p of group) apply(next, p);
+    apply(next, group);
     next.sessions += fresh.length;
     const firstSeen = new Date(Math.min(...group.map((p) => p.receivedAt.getTime()))).toISOString();
     await store.batch([
@@ -180,7 +185,7 @@ export async function openCollectorStore(db: Database, logger?: Logger): Promise
       ...fresh.map((id) => ({ type: 'put' as const, key: SESSION_MARKER_PREFIX + id, value: firstSeen })),
     ]);
     committed = next;
-    remember(group.map((p) => p.heartbeat.payload.session_id.toLowerCase()));
+    remember(ids);
   }
 
   // One writer: while a batch is in flight, new heartbeats queue up and go together in the next one

@@ -83,22 +83,31 @@ async function makeFolder(dir: string): Promise<void> {
 
 /** Opens db, creating <home> if needed; throws UserError with one clear line on failure. */
 export async function openDatabase(db: Level<string, string>, home: string): Promise<void> {
-  try {
-    await makeFolder(home);
-  } catch (error) {
-    throw new UserError(`Cannot create TELEMETRY_HOME ${home}: ${describeFolderError(error)}`, { cause: error });
-  }
-  try {
-    // Made here rather than by level, whose recursive mkdir would report a read-only home as ENOENT.
-    await makeFolder(db.location);
-  } catch (error) {
-    throw new UserError(`Cannot create the database folder ${db.location}: ${describeFolderError(error)}`, { cause: error });
-  }
+  // Made here rather than by level, whose recursive mkdir would report a read-only home as ENOENT. One
+  // mkdir makes both folders in the usual case (the database in <home>/db), saving a round trip at start;
+  // only when it fails are they made one at a time, so that the error names the folder at fault.
+  const inHome = path.dirname(db.location) === path.resolve(home);
+  const made = inHome && (await mkdir(db.location, { recursive: true }).then(() => true, () => false));
+  if (!made) await makeFolders(db, home);
   try {
     await db.open();
   } catch (error) {
     if (isLocked(error)) throw new UserError(await lockedMessage(home, db.location), { cause: error });
     const detail = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
     throw new UserError(`Cannot open the database ${db.location}: ${detail}`, { cause: error });
+  }
+}
+
+/** Makes <home>, then the database folder; throws UserError naming the one that could not be made. */
+async function makeFolders(db: Level<string, string>, home: string): Promise<void> {
+  try {
+    await makeFolder(home);
+  } catch (error) {
+    throw new UserError(`Cannot create TELEMETRY_HOME ${home}: ${describeFolderError(error)}`, { cause: error });
+  }
+  try {
+    await makeFolder(db.location);
+  } catch (error) {
+    throw new UserError(`Cannot create the database folder ${db.location}: ${describeFolderError(error)}`, { cause: error });
   }
 }

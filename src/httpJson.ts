@@ -8,16 +8,23 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   if (res.writableEnded || res.destroyed) return;
-  const text = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** As {@link sendJson}, for a body already serialised (a constant answer on a hot path is made once). */
+export function sendJsonText(res: ServerResponse, status: number, text: string, headers?: OutgoingHttpHeaders): void {
+  if (res.writableEnded || res.destroyed) return;
   if (res.headersSent) {
     // Too late for a status line: end what was started rather than write a second response.
     res.end();
     return;
   }
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-  });
+  const length = Buffer.byteLength(text);
+  res.writeHead(
+    status,
+    headers === undefined
+      ? { 'content-type': 'application/json', 'content-length': length }
+      : { ...headers, 'content-type': 'application/json', 'content-length': length },
+  );
   res.end(text);
 }

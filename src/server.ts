@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { createActor, fromPromise, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { serverMachine, type ListenerInfo, type ServerInput, type ServerOutput } from '../machines/serverMachine.js';
 import type { TelemetryContext } from '../machines/telemetryMachine.js';
-import { createCollector, type Collector } from './collector.js';
+import type { Collector } from './collector.js';
 import { createDatabase, openDatabase, removeServerInfo, writeServerInfo } from './database.js';
 import { UserError } from './errors.js';
 import { createApiHandler } from './httpApi.js';
@@ -128,7 +128,10 @@ function createResources(settings: Settings, log: Logger) {
 
   async function open(): Promise<void> {
     await openDatabase(db, settings.home);
-    if (settings.collector) collector = await createCollector({ db, logger: log.child({ component: 'collector' }) });
+    if (!settings.collector) return;
+    // Loaded only when served: a server reporting elsewhere starts without the collector's modules.
+    const { createCollector } = await import('./collector.js');
+    collector = await createCollector({ db, logger: log.child({ component: 'collector' }) });
   }
 
   async function listen(): Promise<ListenerInfo> {
