@@ -23,7 +23,8 @@ describe('bin', () => {
 
   it('runs through a symlink, as node_modules/.bin/telemetry-actor', async () => {
     const { version } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { version: string };
-    const { stdout } = await run(link, ['--version']);
+    // node <symlink>: argv[1] is the link, as when npm's .bin entry runs it.
+    const { stdout } = await run(process.execPath, [link, '--version']);
     expect(stdout.trim()).toBe(version);
   });
 
