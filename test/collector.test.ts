@@ -22,25 +22,9 @@ import { sendJson } from '../src/httpJson.js';
 import { createLogger } from '../src/logger.js';
 import type { Heartbeat } from '../src/payload.js';
 import type { IncomingMessage } from 'node:http';
+import { sampleHeartbeat } from './helpers/fixtures.js';
 
-function heartbeat(overrides: Partial<Heartbeat['payload']> = {}): Heartbeat {
-  return {
-    source: 'telemetry_actor',
-    type: 'heartbeat',
-    payload: {
-      platform: 'Linux',
-      architecture: 'x86_64',
-      node_version: '20.20.2',
-      runtime: 'node',
-      environment: 'production',
-      api_version: '0.1.0',
-      server_version: '0.1.0',
-      session_id: uuidv4(),
-      session_start_timestamp: '2026-11-27T18:00:00.000Z',
-      ...overrides,
-    },
-  };
-}
+const heartbeat = (overrides: Partial<Heartbeat['payload']> = {}): Heartbeat => sampleHeartbeat(overrides);
 
 /** A heartbeat with one change made by `mutate` (on a loose copy, so anything can be broken). */
 function broken(mutate: (body: Record<string, any>) => void): Record<string, any> {

@@ -2,31 +2,13 @@
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { Pool, request } from 'undici';
-import { v4 as uuidv4 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cleanupAll, startServerProcess, type ServerProcess } from './helpers/faultServer.js';
+import { sampleHeartbeat } from './helpers/fixtures.js';
 
 const LIMIT = 16 * 1024;
 
-function heartbeat(payload: Record<string, unknown> = {}, top: Record<string, unknown> = {}) {
-  return {
-    source: 'telemetry_actor',
-    type: 'heartbeat',
-    payload: {
-      platform: 'Linux',
-      architecture: 'x86_64',
-      node_version: '20.20.2',
-      runtime: 'node',
-      environment: 'production',
-      api_version: '0.1.0',
-      server_version: '0.1.0',
-      session_id: uuidv4(),
-      session_start_timestamp: '2026-11-27T18:00:00.000Z',
-      ...payload,
-    },
-    ...top,
-  };
-}
+const heartbeat = (payload: Record<string, unknown> = {}, top: Record<string, unknown> = {}) => sampleHeartbeat(payload, top);
 
 /** A valid heartbeat padded with JSON whitespace to exactly `bytes` bytes. */
 function paddedTo(bytes: number): string {

@@ -5,6 +5,7 @@ import { createActor, toPromise } from 'xstate';
 import { createTelemetryMachine } from '../src/telemetry.js';
 import { reply, startServer, type TestServer } from './helpers/httpServer.js';
 import { openTempDb, type TempDb } from './helpers/tempDb.js';
+import { telemetryInput } from './helpers/fixtures.js';
 
 let server: TestServer;
 let temp: TempDb;
@@ -17,17 +18,7 @@ beforeAll(async () => {
   temp = await openTempDb();
   process.env.TELEMETRY_PRIVACY_CANARY = CANARY;
   const actor = createActor(createTelemetryMachine({ db: temp.db }), {
-    input: {
-      endpoint: `${server.origin}/api/collector`,
-      loopSeconds: 600,
-      timeoutSeconds: 5,
-      environment: 'production',
-      source: 'telemetry_actor',
-      serverVersion: '0.1.0',
-      apiVersion: '0.1.0',
-      retries: 0,
-      maxLoops: 1,
-    },
+    input: telemetryInput(`${server.origin}/api/collector`, { maxLoops: 1 }),
   }).start();
   actor.send({ type: 'telemetry.start' });
   await toPromise(actor);

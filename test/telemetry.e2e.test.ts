@@ -6,6 +6,7 @@ import { readSession } from '../src/sessionStore.js';
 import { createTelemetryMachine } from '../src/telemetry.js';
 import { never, reply, startServer, waitFor, type TestServer } from './helpers/httpServer.js';
 import { captureLogs, type LogCapture } from './helpers/logs.js';
+import { telemetryInput } from './helpers/fixtures.js';
 import { openTempDb, type TempDb } from './helpers/tempDb.js';
 
 let temp: TempDb;
@@ -24,19 +25,7 @@ afterEach(async () => {
   await temp.cleanup();
 });
 
-function input(overrides: Partial<TelemetryInput> = {}): TelemetryInput {
-  return {
-    endpoint: `${server.origin}/api/collector`,
-    loopSeconds: 600,
-    timeoutSeconds: 5,
-    environment: 'production',
-    source: 'telemetry_actor',
-    serverVersion: '0.1.0',
-    apiVersion: '0.1.0',
-    retries: 0,
-    ...overrides,
-  };
-}
+const input = (overrides: Partial<TelemetryInput> = {}): TelemetryInput => telemetryInput(`${server.origin}/api/collector`, overrides);
 
 function start(overrides: Partial<TelemetryInput> = {}, debug = false) {
   const machine = createTelemetryMachine({ db: temp.db, logger: logs.logger, debug });
