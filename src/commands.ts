@@ -36,12 +36,17 @@ export async function statusCommand(settings: Settings, json: boolean, io: Io): 
 
 type LiveServer = Awaited<ReturnType<typeof askRunningServer>>;
 
+/** The session of the server running on this home, if one answered with it. */
+function liveSession(live: LiveServer): StoredSession | undefined {
+  const status = live?.status;
+  return status?.session_id && status.session_start_timestamp
+    ? { session_id: status.session_id, session_start_timestamp: status.session_start_timestamp }
+    : undefined;
+}
+
 /** The session a command should use without creating one: the live server's, else the stored one. */
 async function existingSession(settings: Settings, live: LiveServer): Promise<StoredSession | undefined> {
-  if (live?.status.session_id && live.status.session_start_timestamp) {
-    return { session_id: live.status.session_id, session_start_timestamp: live.status.session_start_timestamp };
-  }
-  return databaseExists(settings) ? withDatabase(settings, readSession) : undefined;
+  return liveSession(live) ?? (databaseExists(settings) ? withDatabase(settings, readSession) : undefined);
 }
 
 /**
@@ -84,7 +89,8 @@ export async function sendCommand(settings: Settings, io: Io): Promise<number> {
     return 1;
   }
   const live = await askRunningServer(settings);
-  const session = (await existingSession(settings, live)) ?? (await withDatabase(settings, (db) => getOrCreateSession(db)));
+  // With no server answering, one open of the database reads the stored session or makes one.
+  const session = liveSession(live) ?? (await withDatabase(settings, (db) => getOrCreateSession(db)));
   const endpoint = endpointOf(settings, live);
   const dispatcher = createDefaultDispatcher();
   try {

@@ -83,12 +83,8 @@ async function makeFolder(dir: string): Promise<void> {
 
 /** Opens db, creating <home> if needed; throws UserError with one clear line on failure. */
 export async function openDatabase(db: Level<string, string>, home: string): Promise<void> {
-  // Made here rather than by level, whose recursive mkdir would report a read-only home as ENOENT. One
-  // mkdir makes both folders in the usual case (the database in <home>/db), saving a round trip at start;
-  // only when it fails are they made one at a time, so that the error names the folder at fault.
-  const inHome = path.dirname(db.location) === path.resolve(home);
-  const made = inHome && (await mkdir(db.location, { recursive: true }).then(() => true, () => false));
-  if (!made) await makeFolders(db, home);
+  // Made here rather than by level, whose recursive mkdir would report a read-only home as ENOENT.
+  await makeFolders(db, home);
   try {
     await db.open();
   } catch (error) {
