@@ -85,7 +85,7 @@ async function dumpBody(body: Dispatcher.ResponseData['body'], signal: AbortSign
   return (failure as { code?: unknown } | undefined)?.code === 'UND_ERR_ABORT' ? undefined : failure;
 }
 
-/** Creates the send function the `sendHeartbeat` actor runs; one dispatcher per sender. */
+/** Creates the send function the `sendHeartbeat` actor runs, on the given dispatcher or the shared proxy-aware one. */
 export function createSender(options: SenderOptions = {}) {
   const now = options.now ?? Date.now;
 
