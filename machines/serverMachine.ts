@@ -1,5 +1,6 @@
 // The reference server's statechart: opens its resources, hosts the telemetry actor, shuts down cleanly.
-import { assign, fromPromise, sendTo, setup, spawnChild, stopChild } from 'xstate';
+import { assign, sendTo, setup, spawnChild, stopChild } from 'xstate';
+import { notProvided } from './notProvided.js';
 import { telemetryMachine, type TelemetryInput } from './telemetryMachine.js';
 
 /** Plain-data input of the server machine. */
@@ -9,15 +10,11 @@ export interface ServerInput {
   telemetryEnabled: boolean;
   /** The opt-out layer that turned telemetry off, for the status API and logs. */
   disabledBy: string | null;
-  /** Report to this server's own collector, whose URL is known only once listening (port 0). */
-  reportToOwnCollector: boolean;
 }
 
 export interface ServerContext extends ServerInput {
   /** Where the HTTP API listens, once it does. */
   url: string | null;
-  /** This server's own collector endpoint, once listening. */
-  collectorUrl: string | null;
   /** Why start-up failed, if it did. */
   error: string | null;
 }
@@ -36,14 +33,11 @@ export type ServerEvent =
 /** What the `startListener` actor resolves with. */
 export interface ListenerInfo {
   url: string;
-  collectorUrl: string;
+  /** Where heartbeats go, now that the real address is known (the server's own collector on port 0). */
+  endpoint: string;
 }
 
-function notProvided(name: string) {
-  return fromPromise<never, unknown>(async () => {
-    throw new Error(`${name} is not provided: run the server through src/server.ts or machine.provide()`);
-  });
-}
+const HOW = 'run the server through src/server/server.ts or machine.provide()';
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -57,9 +51,9 @@ export const serverMachine = setup({
     output: {} as ServerOutput,
   },
   actors: {
-    openDatabase: notProvided('openDatabase') as unknown as ReturnType<typeof fromPromise<void, void>>,
-    startListener: notProvided('startListener') as unknown as ReturnType<typeof fromPromise<ListenerInfo, void>>,
-    closeResources: notProvided('closeResources') as unknown as ReturnType<typeof fromPromise<void, void>>,
+    openDatabase: notProvided<void>('openDatabase', HOW),
+    startListener: notProvided<ListenerInfo>('startListener', HOW),
+    closeResources: notProvided<void>('closeResources', HOW),
     telemetry: telemetryMachine,
   },
   actions: {
@@ -70,15 +64,15 @@ export const serverMachine = setup({
     logStartFailure: () => {},
     logShutdown: () => {},
     logCloseFailure: (_, _failure: { error: unknown }) => {},
-    recordUrl: assign((_, info: ListenerInfo) => ({ url: info.url, collectorUrl: info.collectorUrl })),
+    recordUrl: assign(({ context }, info: ListenerInfo) => ({
+      url: info.url,
+      telemetry: { ...context.telemetry, endpoint: info.endpoint },
+    })),
     recordStartFailure: assign((_, failure: { error: unknown }) => ({ error: messageOf(failure.error) })),
     spawnTelemetry: spawnChild('telemetry', {
       id: 'telemetry',
       systemId: 'telemetry',
-      input: ({ context }) =>
-        context.reportToOwnCollector && context.collectorUrl !== null
-          ? { ...context.telemetry, endpoint: context.collectorUrl }
-          : context.telemetry,
+      input: ({ context }) => context.telemetry,
     }),
     startTelemetry: sendTo('telemetry', { type: 'telemetry.start' }),
     stopTelemetry: stopChild('telemetry'),
@@ -89,7 +83,7 @@ export const serverMachine = setup({
 }).createMachine({
   id: 'server',
   initial: 'starting',
-  context: ({ input }) => ({ ...input, url: null, collectorUrl: null, error: null }),
+  context: ({ input }) => ({ ...input, url: null, error: null }),
   on: {
     'server.shutdown': '.stopping',
   },

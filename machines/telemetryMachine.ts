@@ -1,5 +1,6 @@
 // The telemetry statechart: pure config, every effect referenced by name and provided from src/.
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, setup } from 'xstate';
+import { notProvided } from './notProvided.js';
 import {
   failureOf,
   retryDelayMs,
@@ -16,11 +17,7 @@ import {
 
 export * from './telemetryTypes.js';
 
-function notProvided(name: string) {
-  return fromPromise<never, unknown>(async () => {
-    throw new Error(`${name} is not provided: build the machine with createTelemetryMachine() or machine.provide()`);
-  });
-}
+const HOW = 'build the machine with createTelemetryMachine() or machine.provide()';
 
 export const telemetryMachine = setup({
   types: {
@@ -30,10 +27,8 @@ export const telemetryMachine = setup({
     output: {} as TelemetryOutput,
   },
   actors: {
-    loadSession: notProvided('loadSession') as unknown as ReturnType<typeof fromPromise<LoadedSession, void>>,
-    sendHeartbeat: notProvided('sendHeartbeat') as unknown as ReturnType<
-      typeof fromPromise<SendHeartbeatOutput, SendHeartbeatInput>
-    >,
+    loadSession: notProvided<LoadedSession>('loadSession', HOW),
+    sendHeartbeat: notProvided<SendHeartbeatOutput, SendHeartbeatInput>('sendHeartbeat', HOW),
   },
   actions: {
     // Logging hooks: no-ops here; createTelemetryMachine gives them a logger.

@@ -9,3 +9,30 @@ export class UserError extends Error {
     this.exitCode = options.exitCode ?? 1;
   }
 }
+
+/** A bad setting: start-up stops with exit code 2 and this one-line message. */
+export class SettingsError extends UserError {
+  readonly variable: string;
+  readonly value: string;
+  readonly accepted: string;
+
+  constructor(variable: string, value: string, accepted: string) {
+    // JSON quotes make empty and blank values visible and keep a stray newline from splitting the line.
+    super(`${variable}=${JSON.stringify(value)} is not valid: expected ${accepted}`, { exitCode: 2 });
+    this.name = 'SettingsError';
+    this.variable = variable;
+    this.value = value;
+    this.accepted = accepted;
+  }
+}
+
+/** A store is held by another process (LevelDB allows one); the host says who, if it knows. */
+export class StoreLockedError extends UserError {
+  /** Where the store lives (a folder for LevelDB). */
+  readonly location: string;
+  constructor(location: string, options: { cause?: unknown } = {}) {
+    super(`The database ${location} is in use by another process; stop it first or use another TELEMETRY_HOME`, options);
+    this.name = 'StoreLockedError';
+    this.location = location;
+  }
+}

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
-import { validateHeartbeat } from '../src/collector.js';
+import { validateHeartbeat } from '../src/collector/collector.js';
 import { createCliSandbox, eventually, getJson, readStoredSessionValue, startCountingEndpoint, type CliEnv } from './helpers/cli.js';
 
 const COMMANDS = ['server', 'status', 'preview', 'send', 'reset'];
@@ -149,7 +149,7 @@ describe.concurrent('status and reset', { timeout: 60_000 }, () => {
     expect(['sending', 'waiting']).toContain(live.state);
     // The shape of GET /api/telemetry, plus `server`.
     const api = (await getJson(`${server.url}/api/telemetry`)).body as Record<string, unknown>;
-    expect(Object.keys(live).sort()).toEqual([...Object.keys(api), 'server'].sort());
+    expect(Object.keys(live).sort()).toEqual([...Object.keys(api), 'server', 'settings'].sort());
     const liveHuman = await cli.runCli(['status'], env);
     expect(liveHuman.stdout).toContain(`(server at ${server.url})`);
     expect(liveHuman.stdout).toContain(String(notice.sessionId));
@@ -183,18 +183,17 @@ describe.concurrent('status and reset', { timeout: 60_000 }, () => {
     expect(await readStoredSessionValue(home)).toBeUndefined();
   });
 
-  it('reset while a server runs exits 1 naming the server, which keeps running', async (context) => {
+  it('reset while a server runs asks that server (which owns the database) and it keeps running', async (context) => {
     const { expect } = context;
-    const { cli, env } = await setUp(context);
+    const { cli, home, env } = await setUp(context);
     const server = await cli.startServerProcess(env);
     await server.waitForLog(isNotice);
     const reset = await cli.runCli(['reset'], env);
-    expect(reset.code).toBe(1);
-    const lines = reset.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(server.url);
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toContain('Session forgotten');
     expect(await getJson(`${server.url}/api/health`)).toMatchObject({ status: 200, body: { status: 'ok' } });
     expect(await server.stop()).toMatchObject({ code: 0 });
+    expect(await readStoredSessionValue(home)).toBeUndefined();
   });
 
   it('reset makes the next start create a new session and log the notice again', async (context) => {

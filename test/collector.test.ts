@@ -16,11 +16,11 @@ import {
   validateHeartbeat,
   type Collector,
   type CollectorStats,
-} from '../src/collector.js';
-import { MAX_MAP_KEYS } from '../src/collectorStore.js';
+} from '../src/collector/collector.js';
+import { MAX_MAP_KEYS } from '../src/stores/level/collectorStore.js';
 import { sendJson } from '../src/httpJson.js';
 import { createLogger } from '../src/logger.js';
-import type { Heartbeat } from '../src/payload.js';
+import type { Heartbeat } from '../src/heartbeat.js';
 import type { IncomingMessage } from 'node:http';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 

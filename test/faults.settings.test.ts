@@ -29,7 +29,7 @@ const FITS: Record<string, readonly string[]> = {
   TELEMETRY_HOST: ['maybe', '0', '1e309'], // host names by their syntax
   TELEMETRY_PORT: ['0'],
   TELEMETRY_LOG_LEVEL: [],
-  TELEMETRY_COLLECTOR: ['0'],
+  TELEMETRY_COLLECTOR: [],
   TELEMETRY_INSPECT: ['0'],
   TELEMETRY_INSPECT_PORT: [],
   HTTPS_PROXY: [''], // empty means unset for proxies

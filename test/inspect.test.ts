@@ -3,8 +3,8 @@ import net from 'node:net';
 import { WebSocket } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createActor, createMachine } from 'xstate';
-import { startInspector } from '../src/inspect.js';
-import { startBridge } from '../src/inspectBridge.js';
+import { startInspector } from '../src/server/inspect/inspect.js';
+import { startBridge } from '../src/server/inspect/bridge.js';
 import { createCliSandbox, eventually, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { captureLogs } from './helpers/logs.js';
 

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
-import { createTelemetryMachine } from '../src/telemetry.js';
+import { createTelemetryMachine } from '../src/actor/createTelemetryMachine.js';
 import { reply, startServer, type TestServer } from './helpers/httpServer.js';
 import { openTempDb, type TempDb } from './helpers/tempDb.js';
 import { telemetryInput } from './helpers/fixtures.js';

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SendHeartbeatInput } from '../machines/telemetryMachine.js';
-import { HeartbeatError, createSender, parseRetryAfter } from '../src/sender.js';
+import { HeartbeatError, createSender, parseRetryAfter } from '../src/actor/sender.js';
 import { VERSION } from '../src/version.js';
 import { deadPort, headersOnly, never, reply, startServer, streamBytes, type TestServer } from './helpers/httpServer.js';
 

@@ -1,14 +1,8 @@
 // The anonymous session in a real LevelDB: created once, reused across reopen, corrupt values replaced, one writer.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validate as validateUuid, version as uuidVersion } from 'uuid';
-import {
-  CONFIGURATION_SUBLEVEL,
-  SESSION_KEY,
-  deleteSession,
-  getOrCreateSession,
-  isStoredSession,
-  readSession,
-} from '../src/sessionStore.js';
+import { isStoredSession, SESSION_KEY } from '../src/stores/session.js';
+import { CONFIGURATION_SUBLEVEL, createLevelSessionStore } from '../src/stores/level/sessionStore.js';
 import { captureLogs } from './helpers/logs.js';
 import { openTempDb, type TempDb } from './helpers/tempDb.js';
 
@@ -28,26 +22,26 @@ const putRaw = (value: string) => temp.db.sublevel<string, string>('configuratio
 describe('session store', () => {
   it('creates a v4 session on first use', async () => {
     const now = Date.parse('2026-11-27T18:00:00.000Z');
-    expect(await readSession(temp.db)).toBeUndefined();
-    const session = await getOrCreateSession(temp.db, { now: () => now });
+    expect(await createLevelSessionStore(temp.db).read()).toBeUndefined();
+    const session = await createLevelSessionStore(temp.db).getOrCreate({ now: () => now });
     expect(session.created).toBe(true);
     expect(validateUuid(session.session_id) && uuidVersion(session.session_id)).toBe(4);
     expect(session.session_start_timestamp).toBe('2026-11-27T18:00:00.000Z');
   });
 
   it('keeps the same id and timestamp after the database is closed and reopened', async () => {
-    const first = await getOrCreateSession(temp.db);
+    const first = await createLevelSessionStore(temp.db).getOrCreate();
     await temp.reopen();
-    const again = await getOrCreateSession(temp.db);
+    const again = await createLevelSessionStore(temp.db).getOrCreate();
     expect(again).toEqual({ ...first, created: false });
-    expect(await readSession(temp.db)).toEqual({
+    expect(await createLevelSessionStore(temp.db).read()).toEqual({
       session_id: first.session_id,
       session_start_timestamp: first.session_start_timestamp,
     });
   });
 
   it('stores JSON under sublevel configuration, key TELEMETRY_SESSION', async () => {
-    const session = await getOrCreateSession(temp.db);
+    const session = await createLevelSessionStore(temp.db).getOrCreate();
     expect(CONFIGURATION_SUBLEVEL).toBe('configuration');
     const raw = await rawValue();
     expect(typeof raw).toBe('string');
@@ -69,19 +63,19 @@ describe('session store', () => {
   ])('replaces %s with a fresh session and one warning', async (_what, corrupt) => {
     await putRaw(corrupt);
     const logs = captureLogs();
-    const session = await getOrCreateSession(temp.db, { logger: logs.logger });
+    const session = await createLevelSessionStore(temp.db).getOrCreate({ logger: logs.logger });
     expect(session.created).toBe(true);
     expect(isStoredSession(JSON.parse((await rawValue())!))).toBe(true);
     expect(JSON.parse((await rawValue())!).session_id).toBe(session.session_id);
     expect(logs.at('warn')).toHaveLength(1);
     expect(logs.at('warn')[0]!.msg).toContain('not valid');
     // The replacement is stable: no second warning on the next call.
-    expect((await getOrCreateSession(temp.db, { logger: logs.logger })).session_id).toBe(session.session_id);
+    expect((await createLevelSessionStore(temp.db).getOrCreate({ logger: logs.logger })).session_id).toBe(session.session_id);
     expect(logs.at('warn')).toHaveLength(1);
   });
 
   it('creates exactly one session under 20 concurrent calls', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, () => getOrCreateSession(temp.db)));
+    const results = await Promise.all(Array.from({ length: 20 }, () => createLevelSessionStore(temp.db).getOrCreate()));
     const ids = new Set(results.map((r) => r.session_id));
     expect(ids.size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
@@ -89,11 +83,11 @@ describe('session store', () => {
   });
 
   it('creates a new session after deleteSession', async () => {
-    const first = await getOrCreateSession(temp.db);
-    expect(await deleteSession(temp.db)).toBe(true);
+    const first = await createLevelSessionStore(temp.db).getOrCreate();
+    expect(await createLevelSessionStore(temp.db).reset()).toBe(true);
     expect(await rawValue()).toBeUndefined();
-    expect(await deleteSession(temp.db)).toBe(false);
-    const second = await getOrCreateSession(temp.db);
+    expect(await createLevelSessionStore(temp.db).reset()).toBe(false);
+    const second = await createLevelSessionStore(temp.db).getOrCreate();
     expect(second.created).toBe(true);
     expect(second.session_id).not.toBe(first.session_id);
   });
@@ -101,7 +95,7 @@ describe('session store', () => {
   it('writes nothing when the signal is already aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('stopped'));
-    await expect(getOrCreateSession(temp.db, { signal: controller.signal })).rejects.toThrow('stopped');
+    await expect(createLevelSessionStore(temp.db).getOrCreate({ signal: controller.signal })).rejects.toThrow('stopped');
     expect(await temp.db.keys().all()).toEqual([]);
   });
 
@@ -115,7 +109,7 @@ describe('session store', () => {
       return value;
     }) as typeof temp.db.get;
     temp.db.get = abortAfterRead;
-    await expect(getOrCreateSession(temp.db, { signal: controller.signal })).rejects.toThrow('stopped during read');
+    await expect(createLevelSessionStore(temp.db).getOrCreate({ signal: controller.signal })).rejects.toThrow('stopped during read');
     expect(controller.signal.aborted).toBe(true);
     expect(await temp.db.keys().all()).toEqual([]);
   });
@@ -123,8 +117,8 @@ describe('session store', () => {
   it('a failed call does not block the next one', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(getOrCreateSession(temp.db, { signal: controller.signal })).rejects.toThrow();
-    const session = await getOrCreateSession(temp.db);
+    await expect(createLevelSessionStore(temp.db).getOrCreate({ signal: controller.signal })).rejects.toThrow();
+    const session = await createLevelSessionStore(temp.db).getOrCreate();
     expect(session.created).toBe(true);
   });
 });

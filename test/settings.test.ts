@@ -2,15 +2,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  SETTINGS_TABLE,
-  SettingsError,
-  collectorEndpoint,
-  describeSettings,
-  loadSettings,
-  parseBoolean,
-  type CliFlags,
-} from '../src/settings.js';
+import { SettingsError } from '../src/errors.js';
+import { resolveEndpoint } from '../src/server/endpoint.js';
+import { SETTINGS, describeSettings, loadSettings, parseBoolean, type CliFlags } from '../src/settings/index.js';
+
+/** Every variable and alias of the table. */
+const TABLE_NAMES = Object.values(SETTINGS).flatMap((row: { env: string; alias?: string }) => [row.env, row.alias ?? '']);
 
 /** Runs loadSettings and returns the SettingsError it throws (fails the test if it throws nothing else). */
 function settingsError(env: NodeJS.ProcessEnv, flags: CliFlags = {}): SettingsError {
@@ -29,8 +26,7 @@ describe('defaults', () => {
     expect(loadSettings({}, {})).toEqual({
       enabled: true,
       disabledBy: null,
-      endpoint: 'http://127.0.0.1:4200/api/collector',
-      endpointIsOwnCollector: true,
+      endpoint: undefined,
       environment: 'production',
       loopSeconds: 600,
       timeoutSeconds: 10,
@@ -63,7 +59,7 @@ describe('bad values', () => {
     ['TELEMETRY_HOST', ['', ' ', 'http://x', 'a b', 'host/path', '[]']],
     ['TELEMETRY_PORT', ['', ' ', 'abc', '-1', '65536', '1e309', '80.5']],
     ['TELEMETRY_LOG_LEVEL', ['', ' ', 'verbose', 'warning', '30']],
-    ['TELEMETRY_COLLECTOR', ['', ' ', 'maybe', 'sometimes']],
+    ['TELEMETRY_COLLECTOR', ['', ' ', 'maybe', 'sometimes', 'yes', 'true', '0']],
     ['TELEMETRY_INSPECT', ['', ' ', 'maybe', 'http://127.0.0.1:4242', 'ws//x']],
     ['TELEMETRY_INSPECT_PORT', ['', 'abc', '0', '-1', '65536']],
   ];
@@ -85,7 +81,7 @@ describe('bad values', () => {
     ['--host', { host: 'a b' }, 'a b'],
     ['--inspect', { inspect: 'http://127.0.0.1:1' }, 'http://127.0.0.1:1'],
     ['--inspect', { inspect: '' }, ''],
-    ['--inspect-port', { inspect: true, inspectPort: 'x' }, 'x'],
+    ['--inspect-port', { inspect: 'true', 'inspect-port': 'x' }, 'x'],
   ];
   it.each(badFlags)('flag %s throws a SettingsError naming the flag', (flag, flags, value) => {
     const err = settingsError({}, flags);
@@ -107,11 +103,11 @@ describe('bad values', () => {
     expect(settingsError({ TELEMETRY_ENVIRONMENT: 'staging', PREFECT_API_TELEMETRY_ENVIRONMENT: '' }).variable).toBe(
       'PREFECT_API_TELEMETRY_ENVIRONMENT',
     );
-    expect(settingsError({ TELEMETRY_ENABLED: 'maybe' }, { telemetry: false }).variable).toBe('TELEMETRY_ENABLED');
+    expect(settingsError({ TELEMETRY_ENABLED: 'maybe' }, { 'no-telemetry': true }).variable).toBe('TELEMETRY_ENABLED');
   });
 
   it('names every TELEMETRY_* variable and alias of the table when it is set to the empty string', () => {
-    const names = SETTINGS_TABLE.flatMap((row) => [row.name, row.alias ?? '']).filter((name) => /^(TELEMETRY|PREFECT)_/.test(name));
+    const names = TABLE_NAMES.filter((name) => /^(TELEMETRY|PREFECT)_/.test(name));
     expect(names.length).toBeGreaterThanOrEqual(17);
     for (const name of names) expect(settingsError({ [name]: '' }).variable).toBe(name);
   });
@@ -133,7 +129,7 @@ describe('good values', () => {
     [{ TELEMETRY_HOST: 'localhost' }, { host: 'localhost' }],
     [{ TELEMETRY_HOST: '[::1]' }, { host: '::1' }],
     [{ TELEMETRY_HOST: 'my_service.internal' }, { host: 'my_service.internal' }],
-    [{ TELEMETRY_ENDPOINT: 'https://t.example/api/collector' }, { endpoint: 'https://t.example/api/collector', endpointIsOwnCollector: false }],
+    [{ TELEMETRY_ENDPOINT: 'https://t.example/api/collector' }, { endpoint: 'https://t.example/api/collector' }],
     [{ TELEMETRY_ENVIRONMENT: ' staging ' }, { environment: 'staging' }],
     [{ TELEMETRY_HOME: '/tmp/ta-home' }, { home: path.resolve('/tmp/ta-home'), dbPath: path.join(path.resolve('/tmp/ta-home'), 'db') }],
     [{ TELEMETRY_HOME: '~' }, { home: os.homedir() }],
@@ -169,9 +165,9 @@ describe('precedence: flag > TELEMETRY_* > alias > default', () => {
     ['host flag over variable', 'host', { TELEMETRY_HOST: '0.0.0.0' }, { host: '::1' }, '::1'],
     ['port variable', 'port', { TELEMETRY_PORT: '5000' }, {}, 5000],
     ['port flag over variable', 'port', { TELEMETRY_PORT: '5000' }, { port: '6000' }, 6000],
-    ['inspect flag over variable', 'inspect', { TELEMETRY_INSPECT: 'ws://127.0.0.1:1/x' }, { inspect: true }, { mode: 'bridge', port: 4242 }],
+    ['inspect flag over variable', 'inspect', { TELEMETRY_INSPECT: 'ws://127.0.0.1:1/x' }, { inspect: 'true' }, { mode: 'bridge', port: 4242 }],
     ['inspect=false flag over variable', 'inspect', { TELEMETRY_INSPECT: 'true' }, { inspect: 'false' }, { mode: 'off' }],
-    ['inspect port flag over variable', 'inspect', { TELEMETRY_INSPECT_PORT: '5001' }, { inspect: true, inspectPort: '5002' }, { mode: 'bridge', port: 5002 }],
+    ['inspect port flag over variable', 'inspect', { TELEMETRY_INSPECT_PORT: '5001' }, { inspect: 'true', 'inspect-port': '5002' }, { mode: 'bridge', port: 5002 }],
   ];
   it.each(cases)('%s', (_label, key, env, flags, expected) => {
     expect(loadSettings(env, flags)[key]).toEqual(expected);
@@ -180,7 +176,7 @@ describe('precedence: flag > TELEMETRY_* > alias > default', () => {
 
 describe('opt-out layers', () => {
   const alone: Array<[NodeJS.ProcessEnv, CliFlags, string]> = [
-    [{}, { telemetry: false }, '--no-telemetry'],
+    [{}, { 'no-telemetry': true }, '--no-telemetry'],
     [{ TELEMETRY_ENABLED: 'false' }, {}, 'TELEMETRY_ENABLED'],
     [{ PREFECT_SERVER_ANALYTICS_ENABLED: 'off' }, {}, 'PREFECT_SERVER_ANALYTICS_ENABLED'],
     [{ DO_NOT_TRACK: '1' }, {}, 'DO_NOT_TRACK'],
@@ -190,20 +186,20 @@ describe('opt-out layers', () => {
   });
 
   const combined: Array<[string, NodeJS.ProcessEnv, CliFlags, string]> = [
-    ['every layer off', { TELEMETRY_ENABLED: 'no', PREFECT_SERVER_ANALYTICS_ENABLED: '0', DO_NOT_TRACK: '1' }, { telemetry: false }, '--no-telemetry'],
+    ['every layer off', { TELEMETRY_ENABLED: 'no', PREFECT_SERVER_ANALYTICS_ENABLED: '0', DO_NOT_TRACK: '1' }, { 'no-telemetry': true }, '--no-telemetry'],
     ['variable, alias and DO_NOT_TRACK', { TELEMETRY_ENABLED: 'no', PREFECT_SERVER_ANALYTICS_ENABLED: '0', DO_NOT_TRACK: '1' }, {}, 'TELEMETRY_ENABLED'],
     ['alias and DO_NOT_TRACK', { PREFECT_SERVER_ANALYTICS_ENABLED: 'false', DO_NOT_TRACK: 'yes' }, {}, 'PREFECT_SERVER_ANALYTICS_ENABLED'],
     ['variable on cannot outvote the alias', { TELEMETRY_ENABLED: 'true', PREFECT_SERVER_ANALYTICS_ENABLED: 'false' }, {}, 'PREFECT_SERVER_ANALYTICS_ENABLED'],
     ['variable and alias on cannot outvote DO_NOT_TRACK', { TELEMETRY_ENABLED: 'true', PREFECT_SERVER_ANALYTICS_ENABLED: 'true', DO_NOT_TRACK: 'true' }, {}, 'DO_NOT_TRACK'],
-    ['--telemetry cannot outvote a variable', { TELEMETRY_ENABLED: 'false' }, { telemetry: true }, 'TELEMETRY_ENABLED'],
-    ['--no-telemetry over DO_NOT_TRACK', { DO_NOT_TRACK: '1' }, { telemetry: false }, '--no-telemetry'],
+    ['--telemetry cannot outvote a variable', { TELEMETRY_ENABLED: 'false' }, { 'no-telemetry': false }, 'TELEMETRY_ENABLED'],
+    ['--no-telemetry over DO_NOT_TRACK', { DO_NOT_TRACK: '1' }, { 'no-telemetry': true }, '--no-telemetry'],
   ];
   it.each(combined)('%s -> decided by the highest layer', (_label, env, flags, layer) => {
     expect(loadSettings(env, flags)).toMatchObject({ enabled: false, disabledBy: layer });
   });
 
   it('stays on when every layer says on', () => {
-    const s = loadSettings({ TELEMETRY_ENABLED: 'yes', PREFECT_SERVER_ANALYTICS_ENABLED: '1', DO_NOT_TRACK: '0' }, { telemetry: true });
+    const s = loadSettings({ TELEMETRY_ENABLED: 'yes', PREFECT_SERVER_ANALYTICS_ENABLED: '1', DO_NOT_TRACK: '0' }, { 'no-telemetry': false });
     expect(s).toMatchObject({ enabled: true, disabledBy: null });
   });
 
@@ -228,12 +224,14 @@ describe('endpoint and collector', () => {
   ];
   it.each(own)('%j %j sends to its own collector at %s', (env, flags, endpoint) => {
     const s = loadSettings(env, flags);
-    expect(s).toMatchObject({ endpoint, endpointIsOwnCollector: true });
-    expect(new URL(s.endpoint).pathname).toBe('/api/collector');
+    expect(s.endpoint).toBeUndefined();
+    expect(resolveEndpoint(s)).toBe(endpoint);
   });
 
-  it('collectorEndpoint can be recomputed with the real port after listening on port 0', () => {
-    expect(collectorEndpoint('0.0.0.0', 43123)).toBe('http://127.0.0.1:43123/api/collector');
+  it('resolveEndpoint uses the real server URL once listening (port 0), and a configured endpoint as it is', () => {
+    expect(resolveEndpoint(loadSettings({ TELEMETRY_PORT: '0' }), 'http://127.0.0.1:43123')).toBe('http://127.0.0.1:43123/api/collector');
+    const configured = loadSettings({ TELEMETRY_ENDPOINT: 'https://t.example/in' });
+    expect(resolveEndpoint(configured, 'http://127.0.0.1:43123')).toBe('https://t.example/in');
   });
 
   const collector: Array<[NodeJS.ProcessEnv, boolean]> = [
@@ -242,9 +240,9 @@ describe('endpoint and collector', () => {
     [{ TELEMETRY_COLLECTOR: 'AUTO', TELEMETRY_ENDPOINT: 'http://127.0.0.1:1/' }, false],
     [{ TELEMETRY_ENDPOINT: 'http://127.0.0.1:1/' }, false],
     [{ TELEMETRY_COLLECTOR: 'on', TELEMETRY_ENDPOINT: 'http://127.0.0.1:1/' }, true],
-    [{ TELEMETRY_COLLECTOR: 'true', TELEMETRY_ENDPOINT: 'http://127.0.0.1:1/' }, true],
+    [{ TELEMETRY_COLLECTOR: ' ON ', TELEMETRY_ENDPOINT: 'http://127.0.0.1:1/' }, true],
     [{ TELEMETRY_COLLECTOR: 'off' }, false],
-    [{ TELEMETRY_COLLECTOR: 'No' }, false],
+    [{ TELEMETRY_COLLECTOR: 'Off' }, false],
   ];
   it.each(collector)('%j -> collector %s', (env, on) => {
     expect(loadSettings(env).collector).toBe(on);
@@ -257,8 +255,8 @@ describe('inspect', () => {
     [{ TELEMETRY_INSPECT: 'false' }, {}, { mode: 'off' }],
     [{ TELEMETRY_INSPECT: 'true' }, {}, { mode: 'bridge', port: 4242 }],
     [{ TELEMETRY_INSPECT: 'yes', TELEMETRY_INSPECT_PORT: '5678' }, {}, { mode: 'bridge', port: 5678 }],
-    [{}, { inspect: true }, { mode: 'bridge', port: 4242 }],
-    [{}, { inspect: true, inspectPort: '9229' }, { mode: 'bridge', port: 9229 }],
+    [{}, { inspect: 'true' }, { mode: 'bridge', port: 4242 }],
+    [{}, { inspect: 'true', 'inspect-port': '9229' }, { mode: 'bridge', port: 9229 }],
     [{ TELEMETRY_INSPECT: 'ws://127.0.0.1:4242' }, {}, { mode: 'connect', url: 'ws://127.0.0.1:4242' }],
     [{}, { inspect: 'wss://127.0.0.1:4243/x' }, { mode: 'connect', url: 'wss://127.0.0.1:4243/x' }],
   ];
@@ -267,18 +265,20 @@ describe('inspect', () => {
   });
 });
 
-describe('describeSettings and SETTINGS_TABLE', () => {
-  it('describes settings as plain snake_case JSON', () => {
-    const described = describeSettings(loadSettings({ DO_NOT_TRACK: '1', TELEMETRY_INSPECT: 'true' }));
+describe('describeSettings and the settings table', () => {
+  it('describes the resolved settings as JSON keyed by variable, with URLs redacted', () => {
+    const described = describeSettings(
+      loadSettings({ DO_NOT_TRACK: '1', TELEMETRY_INSPECT: 'true', TELEMETRY_ENDPOINT: 'https://u:secret@t.example/in?key=k' }),
+    );
     expect(JSON.parse(JSON.stringify(described))).toEqual(described);
-    expect(described).toMatchObject({ enabled: false, disabled_by: 'DO_NOT_TRACK', loop_seconds: 600, inspect: { mode: 'bridge', port: 4242 } });
+    expect(described).toMatchObject({ TELEMETRY_ENABLED: false, TELEMETRY_LOOP_SECONDS: 600, TELEMETRY_ENDPOINT: 'https://t.example/in' });
+    expect(JSON.stringify(described)).not.toContain('secret');
   });
 
   it('lists every variable of the contract with a default and a meaning', () => {
-    const names = SETTINGS_TABLE.map((row) => row.name);
     for (const name of ['TELEMETRY_ENABLED', 'DO_NOT_TRACK', 'TELEMETRY_ENDPOINT', 'TELEMETRY_COLLECTOR', 'TELEMETRY_INSPECT']) {
-      expect(names).toContain(name);
+      expect(TABLE_NAMES).toContain(name);
     }
-    for (const row of SETTINGS_TABLE) expect(row.default.length * row.meaning.length).toBeGreaterThan(0);
+    for (const row of Object.values(SETTINGS)) expect((row.shown ?? String(row.fallback)).length * row.meaning.length).toBeGreaterThan(0);
   });
 });

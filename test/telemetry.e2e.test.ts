@@ -2,8 +2,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createActor, toPromise, type AnyActorRef } from 'xstate';
 import type { TelemetryInput } from '../machines/telemetryMachine.js';
-import { readSession } from '../src/sessionStore.js';
-import { createTelemetryMachine } from '../src/telemetry.js';
+import { createLevelSessionStore } from '../src/stores/level/sessionStore.js';
+import { createTelemetryMachine } from '../src/actor/createTelemetryMachine.js';
 import { never, reply, startServer, waitFor, type TestServer } from './helpers/httpServer.js';
 import { captureLogs, type LogCapture } from './helpers/logs.js';
 import { telemetryInput } from './helpers/fixtures.js';
@@ -44,7 +44,7 @@ describe('telemetry end to end', () => {
     const actor = start();
     const [request] = await server.waitForRequests(1);
     expect(request!.receivedAt - started).toBeLessThan(2_000); // not after loopSeconds (600 s)
-    const stored = await readSession(temp.db);
+    const stored = await createLevelSessionStore(temp.db).read();
     const body = JSON.parse(request!.body) as { payload: { session_id: string; session_start_timestamp: string } };
     expect(body.payload.session_id).toBe(stored!.session_id);
     expect(body.payload.session_start_timestamp).toBe(stored!.session_start_timestamp);

@@ -1,7 +1,7 @@
 // Sample data shared by tests: a valid heartbeat and a telemetry machine input.
 import { v4 as uuidv4 } from 'uuid';
 import type { TelemetryInput } from '../../machines/telemetryMachine.js';
-import type { Heartbeat } from '../../src/payload.js';
+import type { Heartbeat } from '../../src/heartbeat.js';
 
 /** A valid heartbeat with a fresh session id; `payload` and `top` override or add fields (valid or not). */
 export function sampleHeartbeat(payload: Partial<Record<keyof Heartbeat['payload'], unknown>> & Record<string, unknown> = {}, top: Record<string, unknown> = {}): Heartbeat {

@@ -8,9 +8,9 @@
 import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
 import { WebSocket } from 'undici';
 import type { InspectionEvent } from 'xstate';
-import { startBridge, within, type InspectorBridge } from './inspectBridge.js';
-import type { Logger } from './logger.js';
-import type { InspectSetting } from './settings.js';
+import { startBridge, within, type InspectorBridge } from './bridge.js';
+import type { Logger } from '../../logger.js';
+import type { InspectSetting } from '../../settings/index.js';
 
 /** A running inspector: pass `inspect` to createActor; close() once the actor is done. */
 export interface RunningInspector {

@@ -1,4 +1,4 @@
-// createTelemetryMachine: the pure statechart with its real LevelDB and HTTP actors and its log lines.
+// createTelemetryMachine: the pure statechart with its real session-store and HTTP actors and its log lines.
 import type { Dispatcher } from 'undici';
 import { fromPromise } from 'xstate';
 import {
@@ -8,14 +8,19 @@ import {
   type SendHeartbeatInput,
   type SendHeartbeatOutput,
   type TelemetryContext,
-} from '../machines/telemetryMachine.js';
-import { silentLogger, type Logger } from './logger.js';
-import { createSender, redactUrl } from './sender.js';
-import { getOrCreateSession, type Database } from './sessionStore.js';
+} from '../../machines/telemetryMachine.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { redactUrl } from '../redact.js';
+import { createLevelSessionStore, type LevelLike, type SessionStore } from '../stores/index.js';
+import { createSender } from './sender.js';
 
-export interface TelemetryDeps {
-  /** Any abstract-level database; the session lives in its `configuration` sublevel. */
-  db: Database;
+/** Where the session lives: a SessionStore, or (the convenience) any abstract-level database. */
+export type SessionSource =
+  | { sessions: SessionStore; db?: never }
+  /** Any abstract-level database (`Level`, `MemoryLevel`); the session lives in its `configuration` sublevel. */
+  | { db: LevelLike; sessions?: never };
+
+export type TelemetryDeps = SessionSource & {
   /** Root or parent logger; the actor logs through `logger.child({ component: 'telemetry' })`. */
   logger?: Logger;
   /** undici dispatcher for the heartbeat; default honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
@@ -24,7 +29,7 @@ export interface TelemetryDeps {
   debug?: boolean;
   /** Clock for send times and the session start; default Date.now. */
   now?: () => number;
-}
+};
 
 /** What the first-start notice says is sent. */
 export const SENT_FIELDS = [
@@ -40,18 +45,19 @@ export const SENT_FIELDS = [
 ] as const;
 
 /**
- * Returns the telemetry machine with its real actors: `loadSession` (LevelDB get-or-create) and
+ * Returns the telemetry machine with its real actors: `loadSession` (the store's get-or-create) and
  * `sendHeartbeat` (undici POST). Spawn or `createActor` it with a {@link TelemetryInput}.
  */
 export function createTelemetryMachine(deps: TelemetryDeps) {
   const log = (deps.logger ?? silentLogger()).child({ component: 'telemetry' });
   const send = createSender({ dispatcher: deps.dispatcher, now: deps.now });
+  const sessions = deps.sessions ?? createLevelSessionStore(deps.db);
   const withStack = (error: unknown) => (deps.debug === true && error instanceof Error ? { err: error } : {});
 
   return telemetryMachine.provide({
     actors: {
       loadSession: fromPromise<LoadedSession, void>(({ signal }) =>
-        getOrCreateSession(deps.db, { logger: log, signal, now: deps.now }),
+        sessions.getOrCreate({ logger: log, signal, now: deps.now }),
       ),
       sendHeartbeat: fromPromise<SendHeartbeatOutput, SendHeartbeatInput>(({ input, signal }) => send(input, signal)),
     },

@@ -8,7 +8,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { createInspectorServer } from '@statelyai/inspect/server';
-import type { Logger } from './logger.js';
+import type { Logger } from '../../logger.js';
 
 // The CommonJS exports object that the library's `import http from "node:http"` also sees, so that
 // createServer can be swapped on it for the one synchronous call that builds the bridge.

@@ -1,8 +1,8 @@
 // `telemetry-actor server`: hosts the server machine in this process until SIGINT or SIGTERM.
-import type { RunningInspector } from './inspect.js';
-import { createLogger, type Logger } from './logger.js';
-import { startServer, type RunningServer } from './server.js';
-import type { Settings } from './settings.js';
+import { createLogger, type Logger } from '../logger.js';
+import type { RunningInspector } from '../server/inspect/inspect.js';
+import { startServer, type RunningServer } from '../server/server.js';
+import type { Settings } from '../settings/index.js';
 
 /** Pretty logs in a terminal when pino-pretty is installed; JSON otherwise (and always when piped). */
 async function processLogger(settings: Settings): Promise<Logger> {
@@ -20,7 +20,7 @@ async function processLogger(settings: Settings): Promise<Logger> {
 // Loaded only when asked for: @statelyai/inspect and its socket code add ~80 ms to every start-up.
 async function startInspectorIfOn(settings: Settings, logger: Logger): Promise<RunningInspector | undefined> {
   if (settings.inspect.mode === 'off') return undefined;
-  const { startInspector } = await import('./inspect.js');
+  const { startInspector } = await import('../server/inspect/inspect.js');
   return startInspector(settings.inspect, logger);
 }
 
@@ -43,7 +43,7 @@ export async function serverCommand(settings: Settings): Promise<number> {
   process.on('SIGTERM', onSignal);
   // Before the actor starts, so the inspector sees it from its first snapshot; undefined when off.
   const inspector = await startInspectorIfOn(settings, logger);
-  server = startServer({ settings, logger, inspect: inspector?.inspect });
+  server = await startServer({ settings, logger, inspect: inspector?.inspect });
   if (signals > 0) server.shutdown();
   const output = await server.done;
   await inspector?.close();

@@ -1,15 +1,24 @@
 // The reference server's HTTP API: health, services, telemetry status and the collector, JSON throughout.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Collector } from './collector.js';
-import { sendJson } from './httpJson.js';
-import type { Logger } from './logger.js';
+import type { Collector } from '../collector/collector.js';
+import { sendJson } from '../httpJson.js';
+import type { Logger } from '../logger.js';
+import type { SessionStore } from '../stores/index.js';
+import { ROUTES } from './routes.js';
 import type { TelemetryStatus } from './status.js';
+
+/** The header every answer carries, so a CLI can tell this server from another one later on the same port. */
+export const INSTANCE_HEADER = 'x-telemetry-instance';
 
 export interface ApiDeps {
   /** The live telemetry status, read at each request. */
   telemetryStatus: () => TelemetryStatus;
+  /** The home's session, for the CLI's preview, send and reset while this server owns the database. */
+  sessions: SessionStore;
   /** Present when the collector is on. */
   collector?: Collector;
+  /** Random per process; also written to server.json. */
+  instance: string;
   logger: Logger;
 }
 
@@ -17,17 +26,35 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<voi
 type Routes = Record<string, Partial<Record<string, Handler>>>;
 
 function buildRoutes(deps: ApiDeps): Routes {
+  const { sessions } = deps;
   const routes: Routes = {
-    '/api/health': { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
-    '/api/services': { GET: (_req, res) => sendJson(res, 200, [serviceEntry(deps.telemetryStatus())]) },
-    '/api/telemetry': { GET: (_req, res) => sendJson(res, 200, deps.telemetryStatus()) },
+    [ROUTES.health]: { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
+    [ROUTES.services]: { GET: (_req, res) => sendJson(res, 200, [serviceEntry(deps.telemetryStatus())]) },
+    [ROUTES.telemetry]: { GET: (_req, res) => sendJson(res, 200, deps.telemetryStatus()) },
+    [ROUTES.session]: {
+      GET: async (_req, res) => sendJson(res, 200, { session: (await sessions.read()) ?? null }),
+      POST: loopbackOnly(async (_req, res) => {
+        const { created, ...session } = await sessions.getOrCreate();
+        sendJson(res, 200, { session, created });
+      }),
+      DELETE: loopbackOnly(async (_req, res) => sendJson(res, 200, { reset: await sessions.reset() })),
+    },
   };
   const { collector } = deps;
   if (collector !== undefined) {
-    routes['/api/collector'] = { POST: (req, res) => collector.handlePost(req, res) };
-    routes['/api/collector/stats'] = { GET: (req, res) => collector.handleStats(req, res) };
+    routes[ROUTES.collector] = { POST: (req, res) => collector.handlePost(req, res) };
+    routes[ROUTES.collectorStats] = { GET: (req, res) => collector.handleStats(req, res) };
   }
   return routes;
+}
+
+/** Changes to the session are for the CLI on this machine, even when the API listens on every interface. */
+function loopbackOnly(handler: Handler): Handler {
+  return (req, res) => {
+    const from = req.socket.remoteAddress ?? '';
+    if (from === '::1' || from.startsWith('127.') || from.startsWith('::ffff:127.')) return handler(req, res);
+    return sendJson(res, 403, { error: 'Only a client on this machine may change the session' });
+  };
 }
 
 function serviceEntry(status: TelemetryStatus) {
@@ -40,6 +67,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   const log = deps.logger.child({ component: 'http' });
 
   return (req, res) => {
+    res.setHeader(INSTANCE_HEADER, deps.instance);
     const path = pathOf(req.url);
     const route = routes[path];
     if (route === undefined) return sendJson(res, 404, { error: 'Not found', path });

@@ -1,7 +1,7 @@
 // The telemetry status as the API, the CLI and the docs show it: one shape, built from settings and a snapshot.
-import type { TelemetryContext } from '../machines/telemetryMachine.js';
-import type { StoredSession } from './sessionStore.js';
-import { redactUrl } from './sender.js';
+import type { TelemetryContext } from '../../machines/telemetryMachine.js';
+import type { StoredSession } from '../stores/index.js';
+import { redactUrl } from '../redact.js';
 
 /** GET /api/telemetry, and `telemetry-actor status --json`. */
 export interface TelemetryStatus {

@@ -1,17 +1,8 @@
 // The collector's aggregate in LevelDB (sublevel `collector`): in memory, written through in order, in groups.
-import type { Logger } from 'pino';
-import type { Heartbeat } from './payload.js';
-import type { Database } from './sessionStore.js';
-
-/** What GET /api/collector/stats answers. */
-export interface CollectorStats {
-  heartbeats_total: number;
-  sessions_total: number;
-  by_server_version: Record<string, number>;
-  by_platform: Record<string, number>;
-  by_environment: Record<string, number>;
-  last_heartbeat_at: string | null;
-}
+import type { Heartbeat } from '../../heartbeat.js';
+import type { Logger } from '../../logger.js';
+import type { CollectorStats, CollectorStore } from '../types.js';
+import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
 
 export const COLLECTOR_SUBLEVEL = 'collector';
 export const AGGREGATE_KEY = 'aggregate';
@@ -43,14 +34,6 @@ interface Pending {
   receivedAt: Date;
   resolve: () => void;
   reject: (err: unknown) => void;
-}
-
-/** The collector's storage; one per database (a second one would keep its own, diverging, aggregate). */
-export interface CollectorStore {
-  /** The totals of every heartbeat recorded so far (a copy). */
-  stats(): CollectorStats;
-  /** Counts one heartbeat; resolves once the new totals are written to the database. */
-  record(heartbeat: Heartbeat, receivedAt: Date): Promise<void>;
 }
 
 function emptyAggregate(): Aggregate {
@@ -123,11 +106,7 @@ export function parseAggregate(raw: string): Aggregate | undefined {
   return { heartbeats: v.heartbeats_total, sessions: v.sessions_total, byServerVersion, byPlatform, byEnvironment, lastAt };
 }
 
-function sublevelOf(db: Database) {
-  // utf8 rather than json: a corrupt aggregate must reach us as text, not as a decode error.
-  return db.sublevel<string, string>(COLLECTOR_SUBLEVEL, { valueEncoding: 'utf8' });
-}
-type Sublevel = ReturnType<typeof sublevelOf>;
+type Sublevel = Utf8Sublevel;
 
 async function countMarkers(store: Sublevel): Promise<number> {
   let n = 0;
@@ -147,9 +126,13 @@ async function loadAggregate(store: Sublevel, logger?: Logger): Promise<Aggregat
   return fresh;
 }
 
-/** Opens the collector's storage: loads the aggregate (the database opens if it has not yet). */
-export async function openCollectorStore(db: Database, logger?: Logger): Promise<CollectorStore> {
-  const store = sublevelOf(db);
+/**
+ * Opens the collector's store on an abstract-level database: loads the aggregate (the database opens if it
+ * has not yet). One per database: a second one would keep its own, diverging, aggregate.
+ */
+export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): Promise<CollectorStore> {
+  // utf8 rather than json: a corrupt aggregate must reach us as text, not as a decode error.
+  const store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
   let committed = await loadAggregate(store, logger);
   const known = new Set<string>();
   const queue: Pending[] = [];
@@ -205,7 +188,7 @@ export async function openCollectorStore(db: Database, logger?: Logger): Promise
   }
 
   return {
-    stats: () => toStats(committed),
+    stats: async () => toStats(committed),
     record(heartbeat, receivedAt) {
       return new Promise<void>((resolve, reject) => {
         queue.push({ heartbeat, receivedAt, resolve, reject });

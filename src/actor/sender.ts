@@ -1,9 +1,10 @@
 // The heartbeat POST: undici, hard timeouts, no redirects, the body always dumped, short failure reasons.
 import { STATUS_CODES } from 'node:http';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import type { SendHeartbeatInput, SendHeartbeatOutput } from '../machines/telemetryMachine.js';
-import { buildHeartbeat } from './payload.js';
-import { VERSION } from './version.js';
+import type { SendHeartbeatInput, SendHeartbeatOutput } from '../../machines/telemetryMachine.js';
+import { buildHeartbeat } from '../heartbeat.js';
+import { redactUrl } from '../redact.js';
+import { VERSION } from '../version.js';
 
 /** How much of a response body is read (and thrown away) before the connection is dropped instead. */
 const DUMP_LIMIT_BYTES = 4096;
@@ -44,16 +45,6 @@ export interface SenderOptions {
   dispatcher?: Dispatcher;
   /** Clock for startedAt / finishedAt; default Date.now. */
   now?: () => number;
-}
-
-/** The URL as safe to log: no user name, password, query or fragment. */
-export function redactUrl(endpoint: string): string {
-  try {
-    const url = new URL(endpoint);
-    return `${url.protocol}//${url.host}${url.pathname}`;
-  } catch {
-    return '<invalid URL>';
-  }
 }
 
 /** Parses Retry-After (delay seconds or an HTTP date) into milliseconds from now. */

@@ -1,19 +1,22 @@
 // The server host: runs serverMachine with real resources (LevelDB, node:http, collector, telemetry child).
 // Telemetry is the TELEMETRY_ENABLED / DO_NOT_TRACK / --no-telemetry controlled child; the server never
 // depends on it: a telemetry failure leaves the API serving.
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { createActor, fromPromise, type AnyActorRef, type InspectionEvent } from 'xstate';
-import { serverMachine, type ListenerInfo, type ServerInput, type ServerOutput } from '../machines/serverMachine.js';
-import type { TelemetryContext } from '../machines/telemetryMachine.js';
-import type { Collector } from './collector.js';
-import { createDatabase, openDatabase, removeServerInfo, writeServerInfo } from './database.js';
-import { UserError } from './errors.js';
+import { serverMachine, type ListenerInfo, type ServerInput, type ServerOutput } from '../../machines/serverMachine.js';
+import type { TelemetryContext } from '../../machines/telemetryMachine.js';
+import { createTelemetryMachine } from '../actor/createTelemetryMachine.js';
+import type { Collector } from '../collector/collector.js';
+import { StoreLockedError, UserError } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import type { Settings } from '../settings/index.js';
+import { createStorage, type Storage } from '../stores/index.js';
+import { API_VERSION, SOURCE, VERSION } from '../version.js';
+import { resolveEndpoint, serverUrl } from './endpoint.js';
 import { createApiHandler } from './httpApi.js';
-import { createLogger, type Logger } from './logger.js';
-import { collectorEndpoint, type Settings } from './settings.js';
+import { liveServerInfo, lockedMessage, removeServerInfo, writeServerInfo } from './serverInfo.js';
 import { liveStatus, type TelemetryStatus } from './status.js';
-import { createTelemetryMachine } from './telemetry.js';
-import { API_VERSION, SOURCE, VERSION } from './version.js';
 
 export interface ServerOptions {
   settings: Settings;
@@ -38,12 +41,16 @@ const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 // Node enforces both only when it sweeps its connections, every 30 s by default: a 10 s limit would cut at 30 s.
 const CONNECTIONS_CHECK_MS = 1_000;
+// A short-lived command (status, reset) may hold the LevelDB lock for a moment: start-up waits this long for it.
+const LOCK_WAIT_MS = 5_000;
+const LOCK_RETRY_MS = 100;
 
 /** Builds the machine input from validated settings. */
 export function serverInput(settings: Settings): ServerInput {
   return {
     telemetry: {
-      endpoint: settings.endpoint,
+      // The configured address until the listener knows its real one (port 0): see recordUrl.
+      endpoint: resolveEndpoint(settings),
       loopSeconds: settings.loopSeconds,
       timeoutSeconds: settings.timeoutSeconds,
       environment: settings.environment,
@@ -54,41 +61,38 @@ export function serverInput(settings: Settings): ServerInput {
     },
     telemetryEnabled: settings.enabled,
     disabledBy: settings.disabledBy,
-    reportToOwnCollector: settings.endpointIsOwnCollector,
   };
 }
 
 /** Starts the server machine; resolve `done` for its exit code. */
-export function startServer(options: ServerOptions): RunningServer {
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { settings } = options;
   const log = options.logger ?? createLogger({ level: settings.logLevel });
-  const resources = createResources(settings, log);
-  let telemetryRef: AnyActorRef | undefined;
+  const resources = createResources(settings, await createStorage(settings), log);
 
   const machine = serverMachine.provide({
     actors: {
       openDatabase: fromPromise(() => resources.open()),
       startListener: fromPromise(() => resources.listen()),
       closeResources: fromPromise(() => resources.close()),
-      telemetry: createTelemetryMachine({ db: resources.db, logger: log, debug: settings.debug }),
+      telemetry: createTelemetryMachine({ sessions: resources.storage.sessions, logger: log, debug: settings.debug }),
     },
     actions: serverLogActions(log),
   });
   const actor = createActor(machine, { input: serverInput(settings), inspect: options.inspect });
-  // With TELEMETRY_PORT=0 the settings' own-collector URL says port 0: show the one actually listening.
-  const endpoint = () =>
-    settings.endpointIsOwnCollector ? (actor.getSnapshot().context.collectorUrl ?? settings.endpoint) : settings.endpoint;
-  const telemetryStatus = () =>
-    liveStatus(
-      { ...settings, endpoint: endpoint() },
-      telemetryRef?.getSnapshot() as { value: unknown; context: TelemetryContext } | undefined,
-    );
+  // Kept once seen: a child that reached `stopped` leaves the system, but its final snapshot is the status.
+  let telemetryRef: AnyActorRef | undefined;
+  const telemetryStatus = () => {
+    const child = (telemetryRef ??= actor.system.get('telemetry') as AnyActorRef | undefined);
+    const endpoint = resolveEndpoint(settings, actor.getSnapshot().context.url ?? undefined);
+    return liveStatus({ ...settings, endpoint }, child?.getSnapshot() as { value: unknown; context: TelemetryContext } | undefined);
+  };
   resources.setStatus(telemetryStatus);
 
   const done = new Promise<ServerOutput>((resolve) => {
     actor.subscribe({
       next: (snapshot) => {
-        telemetryRef ??= snapshot.children.telemetry as AnyActorRef | undefined;
+        telemetryRef ??= actor.system.get('telemetry') as AnyActorRef | undefined;
         if (snapshot.status === 'done') resolve(snapshot.output);
       },
       // The root's error observer: no actor error ever escapes as an uncaught exception.
@@ -120,22 +124,23 @@ function serverLogActions(log: Logger) {
 }
 
 /** The handles the machine's actors open and close; they live here, never in context. */
-function createResources(settings: Settings, log: Logger) {
-  const db = createDatabase(settings.dbPath);
+function createResources(settings: Settings, storage: Storage, log: Logger) {
   let httpServer: Server | undefined;
+  const instance = randomUUID();
   let collector: Collector | undefined;
-  let status: () => TelemetryStatus = () => liveStatus(settings, undefined);
+  let status: () => TelemetryStatus = () => liveStatus({ ...settings, endpoint: resolveEndpoint(settings) }, undefined);
 
   async function open(): Promise<void> {
-    await openDatabase(db, settings.home);
+    await openStorage(storage, settings.home);
     if (!settings.collector) return;
     // Loaded only when served: a server reporting elsewhere starts without the collector's modules.
-    const { createCollector } = await import('./collector.js');
-    collector = await createCollector({ db, logger: log.child({ component: 'collector' }) });
+    const { createCollector } = await import('../collector/collector.js');
+    const collectorLog = log.child({ component: 'collector' });
+    collector = await createCollector({ store: await storage.openCollector(collectorLog), logger: collectorLog });
   }
 
   async function listen(): Promise<ListenerInfo> {
-    const handler = createApiHandler({ telemetryStatus: () => status(), collector, logger: log });
+    const handler = createApiHandler({ telemetryStatus: () => status(), sessions: storage.sessions, collector, instance, logger: log });
     const server = createServer(
       { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
       handler,
@@ -147,10 +152,9 @@ function createResources(settings: Settings, log: Logger) {
     });
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : settings.port;
-    const collectorUrl = collectorEndpoint(settings.host, port);
-    const url = collectorUrl.replace(/\/api\/collector$/, '');
-    await writeServerInfo(settings.home, { pid: process.pid, url, started_at: new Date().toISOString() });
-    return { url, collectorUrl };
+    const url = serverUrl(settings.host, port);
+    await writeServerInfo(settings.home, { pid: process.pid, url, started_at: new Date().toISOString(), home: settings.home, instance });
+    return { url, endpoint: resolveEndpoint(settings, url) };
   }
 
   async function close(): Promise<void> {
@@ -161,10 +165,10 @@ function createResources(settings: Settings, log: Logger) {
       await closed;
       await removeServerInfo(settings.home);
     }
-    if (db.status === 'open' || db.status === 'opening') await db.close();
+    await storage.close();
   }
 
-  return { db, open, listen, close, setStatus: (fn: () => TelemetryStatus) => void (status = fn) };
+  return { storage, open, listen, close, setStatus: (fn: () => TelemetryStatus) => void (status = fn) };
 }
 
 function listenError(error: NodeJS.ErrnoException, settings: Settings): Error {
@@ -175,4 +179,23 @@ function listenError(error: NodeJS.ErrnoException, settings: Settings): Error {
     return new UserError(`Cannot listen on ${settings.host}: ${error.code}; set TELEMETRY_HOST or --host`);
   }
   return error;
+}
+
+/**
+ * Opens the storage, waiting up to LOCK_WAIT_MS while a short-lived command holds the LevelDB lock; a live
+ * server of this home fails at once. Either way the error names who holds it.
+ */
+async function openStorage(storage: Storage, home: string): Promise<void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      return await storage.open();
+    } catch (error) {
+      if (!(error instanceof StoreLockedError)) throw error;
+      if (Date.now() >= deadline || (await liveServerInfo(home)) !== undefined) {
+        throw new UserError(await lockedMessage(home, error.location), { cause: error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+    }
+  }
 }

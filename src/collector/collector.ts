@@ -2,13 +2,12 @@
 // Served by the reference server when TELEMETRY_COLLECTOR is on (or auto with no endpoint set).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validate as isUuid } from 'uuid';
-import { sendJson, sendJsonText } from './httpJson.js';
-import type { Logger } from './logger.js';
-import type { Heartbeat } from './payload.js';
-import type { Database } from './sessionStore.js';
-import { openCollectorStore, type CollectorStats } from './collectorStore.js';
+import type { Heartbeat } from '../heartbeat.js';
+import { sendJson, sendJsonText } from '../httpJson.js';
+import type { Logger } from '../logger.js';
+import { openLevelCollectorStore, type CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
 
-export type { CollectorStats } from './collectorStore.js';
+export type { CollectorStats } from '../stores/index.js';
 
 /** Largest heartbeat body accepted, in bytes; larger ones get 413. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -135,13 +134,17 @@ export interface Collector {
   record(heartbeat: Heartbeat, receivedAt?: Date): Promise<void>;
 }
 
-export interface CollectorDeps {
-  /** The server's database; the collector keeps its data in sublevel `collector`. One collector per database. */
-  db: Database;
+/** Where the counts live: a CollectorStore, or (the convenience) any abstract-level database. */
+export type CollectorSource =
+  | { store: CollectorStore; db?: never }
+  /** The collector keeps its data in sublevel `collector`; one collector per database. */
+  | { db: LevelLike; store?: never };
+
+export type CollectorDeps = CollectorSource & {
   logger?: Logger;
   /** Clock for last_heartbeat_at; default Date.now. */
   now?: () => number;
-}
+};
 
 const TOO_LARGE = { error: `Body larger than ${MAX_BODY_BYTES} bytes` };
 // Serialised once: it is the answer to every accepted heartbeat.
@@ -154,7 +157,7 @@ function refuseTooLarge(res: ServerResponse): void {
 
 /** Creates the collector and loads its stored totals. */
 export async function createCollector(deps: CollectorDeps): Promise<Collector> {
-  const store = await openCollectorStore(deps.db, deps.logger);
+  const store = deps.store ?? (await openLevelCollectorStore(deps.db, deps.logger));
   const logger = deps.logger;
   const now = deps.now ?? Date.now;
 
@@ -199,7 +202,7 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
     },
     async handleStats(_req, res) {
       try {
-        sendJson(res, 200, store.stats(), { 'cache-control': 'no-store' });
+        sendJson(res, 200, await store.stats(), { 'cache-control': 'no-store' });
       } catch (err) {
         failed(res, err, 'Failed to read collector stats');
       }

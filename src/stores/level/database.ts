@@ -1,56 +1,18 @@
-// The server's LevelDB: opened with a clear error when another server holds it, plus the runtime file
-// (<home>/server.json) that names the running server so other commands can find it.
+// The LevelDB under TELEMETRY_HOME: its folders made with honest errors, opened with a clear one when locked.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
-import { UserError } from './errors.js';
-
-/** What a running server writes to <home>/server.json. */
-export interface ServerInfo {
-  pid: number;
-  url: string;
-  started_at: string;
-}
-
+import { StoreLockedError, UserError } from '../../errors.js';
 
 /** Creates the server's database handle (not yet open). */
 export function createDatabase(dbPath: string): Level<string, string> {
   return new Level<string, string>(dbPath, { valueEncoding: 'utf8' });
 }
 
-function serverInfoPath(home: string): string {
-  return path.join(home, 'server.json');
-}
-
-/** Reads the runtime file of the server using this home, if any. */
-export async function readServerInfo(home: string): Promise<ServerInfo | undefined> {
-  try {
-    const info = JSON.parse(await readFile(serverInfoPath(home), 'utf8')) as Partial<ServerInfo>;
-    return typeof info.url === 'string' && typeof info.pid === 'number' ? (info as ServerInfo) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function writeServerInfo(home: string, info: ServerInfo): Promise<void> {
-  await writeFile(serverInfoPath(home), `${JSON.stringify(info)}\n`);
-}
-
-export async function removeServerInfo(home: string): Promise<void> {
-  await rm(serverInfoPath(home), { force: true });
-}
-
 function isLocked(error: unknown): boolean {
   const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
   return cause?.code === 'LEVEL_LOCKED';
-}
-
-/** The one line said when the database is held by another process, naming the server if it is known. */
-export async function lockedMessage(home: string, dbPath: string): Promise<string> {
-  const info = await readServerInfo(home);
-  const who = info === undefined ? 'another process' : `the telemetry-actor server at ${info.url} (pid ${info.pid})`;
-  return `The database ${dbPath} is in use by ${who}; stop it first or use another TELEMETRY_HOME`;
 }
 
 /** What the codes a folder cannot be made with mean, for the one-line error. */
@@ -88,7 +50,7 @@ export async function openDatabase(db: Level<string, string>, home: string): Pro
   try {
     await db.open();
   } catch (error) {
-    if (isLocked(error)) throw new UserError(await lockedMessage(home, db.location), { cause: error });
+    if (isLocked(error)) throw new StoreLockedError(db.location, { cause: error });
     const detail = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
     throw new UserError(`Cannot open the database ${db.location}: ${detail}`, { cause: error });
   }

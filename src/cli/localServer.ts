@@ -1,0 +1,78 @@
+// The CLI's client for the server that owns this TELEMETRY_HOME: found through server.json, asked over
+// loopback with node:http (a JSON request needs nothing more), and trusted only if it is that very server.
+import http from 'node:http';
+import { INSTANCE_HEADER } from '../server/httpApi.js';
+import { ROUTES } from '../server/routes.js';
+import { liveServerInfo, removeServerInfo } from '../server/serverInfo.js';
+import type { TelemetryStatus } from '../server/status.js';
+import type { StoredSession } from '../stores/index.js';
+
+/** How long a command waits for the local server before it counts as gone. */
+const ASK_TIMEOUT_MS = 2_000;
+
+/** The live server of a home, as the CLI talks to it. */
+export interface LocalServer {
+  url: string;
+  pid: number;
+  status(): Promise<TelemetryStatus>;
+  readSession(): Promise<StoredSession | undefined>;
+  getOrCreateSession(): Promise<StoredSession>;
+  resetSession(): Promise<boolean>;
+}
+
+class StaleServerInfo extends Error {}
+
+interface Answer {
+  status: number;
+  instance: string | undefined;
+  body: unknown;
+}
+
+function requestJson(url: string, method: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, timeout: ASK_TIMEOUT_MS, headers: { accept: 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('error', reject).on('end', () => {
+        const instance = res.headers[INSTANCE_HEADER];
+        try {
+          resolve({ status: res.statusCode ?? 0, instance: typeof instance === 'string' ? instance : undefined, body: JSON.parse(text) });
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within ${ASK_TIMEOUT_MS} ms`)));
+    req.on('error', reject).end();
+  });
+}
+
+/**
+ * The server that owns this home, or undefined when none does. server.json is trusted only when its process
+ * is alive and the server at its URL answers with its instance; otherwise the file is stale and removed.
+ */
+export async function findLocalServer(home: string): Promise<LocalServer | undefined> {
+  const info = await liveServerInfo(home);
+  if (info === undefined) return undefined;
+  const ask = async (path: string, method = 'GET'): Promise<Record<string, unknown>> => {
+    const answer = await requestJson(`${info.url}${path}`, method);
+    if (answer.instance !== info.instance) throw new StaleServerInfo();
+    if (answer.status !== 200) throw new Error(`${method} ${info.url}${path} answered HTTP ${answer.status}`);
+    return answer.body as Record<string, unknown>;
+  };
+  try {
+    await ask(ROUTES.telemetry);
+  } catch (error) {
+    // Another server now answers at that URL (the pid was reused): the file is stale. No answer: not ours to ask.
+    if (error instanceof StaleServerInfo) await removeServerInfo(home);
+    return undefined;
+  }
+  return {
+    url: info.url,
+    pid: info.pid,
+    status: async () => (await ask(ROUTES.telemetry)) as unknown as TelemetryStatus,
+    readSession: async () => ((await ask(ROUTES.session)).session ?? undefined) as StoredSession | undefined,
+    getOrCreateSession: async () => (await ask(ROUTES.session, 'POST')).session as StoredSession,
+    resetSession: async () => (await ask(ROUTES.session, 'DELETE')).reset === true,
+  };
+}

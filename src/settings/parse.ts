@@ -1,0 +1,147 @@
+// How each kind of setting is read: one parser per kind, and the text of what each kind accepts.
+import os from 'node:os';
+import path from 'node:path';
+import { isIP } from 'node:net';
+import { SettingsError } from '../errors.js';
+import { redactUrl } from '../redact.js';
+
+/** pino's levels, in its order. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+// Node fires a longer setTimeout after 1 ms instead (TimeoutOverflowWarning), which would turn a huge
+// interval into a tight heartbeat loop, so intervals are capped at what a timer can hold.
+export const MAX_SECONDS = 2_147_483;
+/** Words that keep DO_NOT_TRACK from turning telemetry off. */
+export const OPT_OUT_WORDS = ['', '0', 'false', 'no', 'off'];
+
+/** What each kind of setting accepts: the text of every SettingsError, of `--help` and of the docs' table. */
+export const ACCEPT = {
+  boolean: 'true, false, 1, 0, yes, no, on or off',
+  seconds: `a number of seconds greater than 0 and at most ${MAX_SECONDS}`,
+  retries: 'an integer 0 or greater',
+  port: 'an integer port from 0 to 65535',
+  inspectPort: 'an integer port from 1 to 65535',
+  endpoint: 'an http:// or https:// URL',
+  logLevel: `one of ${LOG_LEVELS.join(', ')}`,
+  collector: 'on, off or auto',
+  inspect: 'true, false or a ws:// or wss:// URL',
+  name: 'a non-empty name',
+  path: 'a non-empty path',
+  host: 'a host name or IP address',
+  doNotTrack: 'anything; unset, empty, 0, false, no or off keep telemetry on',
+  proxy: 'an http:// or https:// proxy URL, or empty',
+} as const;
+
+/** Reads one layer's text; throws SettingsError naming `name` when the text does not fit. */
+export type Parser<T> = (name: string, value: string) => T;
+
+/** A SettingsError whose echoed value has no secret in it (URL userinfo and query values redacted). */
+function refuse(name: string, value: string, accepted: string): SettingsError {
+  return new SettingsError(name, /[@?]/.test(value) ? redactText(value) : value, accepted);
+}
+
+/** Redacts a value that may be a URL, even a malformed one: `user:pw@` and query values go. */
+function redactText(value: string): string {
+  const url = redactUrl(value.trim());
+  if (url !== '<invalid URL>') return url;
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, '$1<redacted>@').replace(/\?.*$/, '?<redacted>');
+}
+
+/** true/false/1/0/yes/no/on/off in any case, blanks around ignored; anything else throws SettingsError. */
+export function parseBoolean(name: string, value: string): boolean {
+  const word = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(word)) return true;
+  if (['false', '0', 'no', 'off'].includes(word)) return false;
+  throw refuse(name, value, ACCEPT.boolean);
+}
+
+export function parseSeconds(name: string, value: string): number {
+  const text = value.trim();
+  const seconds = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_SECONDS) throw refuse(name, value, ACCEPT.seconds);
+  return seconds;
+}
+
+function integerIn(min: number, max: number, accepted: string): Parser<number> {
+  return (name, value) => {
+    const text = value.trim();
+    const n = /^\+?\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw refuse(name, value, accepted);
+    return n;
+  };
+}
+
+export const parseRetries = integerIn(0, Number.MAX_SAFE_INTEGER, ACCEPT.retries);
+export const parsePort = integerIn(0, 65535, ACCEPT.port);
+export const parseInspectPort = integerIn(1, 65535, ACCEPT.inspectPort);
+
+/** The text if it parses as a URL with one of the protocols, else undefined. */
+export function urlWithProtocol(value: string, protocols: readonly string[]): string | undefined {
+  const text = value.trim();
+  try {
+    return protocols.includes(new URL(text).protocol) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseEndpoint(name: string, value: string): string {
+  const url = urlWithProtocol(value, ['http:', 'https:']);
+  if (url === undefined) throw refuse(name, value, ACCEPT.endpoint);
+  return url;
+}
+
+export function parseProxy(name: string, value: string): string {
+  if (value === '') return value;
+  const url = urlWithProtocol(value, ['http:', 'https:']);
+  if (url === undefined) throw refuse(name, value, ACCEPT.proxy);
+  return url;
+}
+
+export function parseLogLevel(name: string, value: string): string {
+  const level = value.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw refuse(name, value, ACCEPT.logLevel);
+  return level;
+}
+
+export function parseCollector(name: string, value: string): 'on' | 'off' | 'auto' {
+  const word = value.trim().toLowerCase();
+  if (word === 'on' || word === 'off' || word === 'auto') return word;
+  throw refuse(name, value, ACCEPT.collector);
+}
+
+/** A bare `--inspect` or a true word: a local bridge; a ws:// URL: connect there; a false word: off. */
+export function parseInspect(name: string, value: string): 'bridge' | 'off' | { url: string } {
+  const url = urlWithProtocol(value, ['ws:', 'wss:']);
+  if (url !== undefined) return { url };
+  try {
+    return parseBoolean(name, value) ? 'bridge' : 'off';
+  } catch {
+    throw refuse(name, value, ACCEPT.inspect);
+  }
+}
+
+export function parseName(name: string, value: string): string {
+  if (value.trim() === '') throw refuse(name, value, ACCEPT.name);
+  return value.trim();
+}
+
+export function parseHome(name: string, value: string): string {
+  const text = value.trim();
+  if (text === '') throw refuse(name, value, ACCEPT.path);
+  const expanded = text === '~' ? os.homedir() : /^~[/\\]/.test(text) ? path.join(os.homedir(), text.slice(2)) : text;
+  return path.resolve(expanded);
+}
+
+export function parseHost(name: string, value: string): string {
+  const text = value.trim();
+  const host = /^\[.*\]$/.test(text) ? text.slice(1, -1) : text;
+  const hostname = /^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
+  if (isIP(host) === 0 && !hostname.test(host)) throw refuse(name, value, ACCEPT.host);
+  return host;
+}
+
+/** DO_NOT_TRACK (consoledonottrack.com): set to anything but an opt-out word means "do not track"; never an error. */
+export function parseDoNotTrack(_name: string, value: string): boolean {
+  return !OPT_OUT_WORDS.includes(value.trim().toLowerCase());
+}

@@ -1,0 +1,44 @@
+// The LevelDB backend: both stores in one database at <TELEMETRY_HOME>/db (the embedded default).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Storage } from '../types.js';
+import { openLevelCollectorStore } from './collectorStore.js';
+import { createDatabase, openDatabase } from './database.js';
+import type { LevelLike } from './levelLike.js';
+import { createLevelSessionStore } from './sessionStore.js';
+
+export { createLevelSessionStore, CONFIGURATION_SUBLEVEL } from './sessionStore.js';
+export { openLevelCollectorStore } from './collectorStore.js';
+export type { LevelLike } from './levelLike.js';
+
+/** The LevelDB storage of a home: created on open(), process-exclusive (a second opener gets StoreLockedError). */
+export function createLevelStorage(options: { home: string; dbPath: string }): Storage {
+  // Made at open(): abstract-level opens (and creates) a database on its own soon after construction,
+  // and a command that only asks whether one exists must not create it.
+  let db: ReturnType<typeof createDatabase> | undefined;
+  const opened = () => {
+    if (db === undefined) throw new Error('The LevelDB storage is not open');
+    return db;
+  };
+  const lazy: LevelLike = {
+    get status() {
+      return db?.status ?? 'closed';
+    },
+    sublevel: (name, sublevelOptions) => opened().sublevel(name, sublevelOptions),
+  };
+  return {
+    kind: 'level',
+    location: options.dbPath,
+    sessions: createLevelSessionStore(lazy),
+    // LevelDB writes CURRENT when it creates a database: without it there is nothing to read.
+    exists: async () => existsSync(path.join(options.dbPath, 'CURRENT')),
+    async open() {
+      db ??= createDatabase(options.dbPath);
+      await openDatabase(db, options.home);
+    },
+    openCollector: (logger) => openLevelCollectorStore(opened(), logger),
+    async close() {
+      if (db?.status === 'open' || db?.status === 'opening') await db.close();
+    },
+  };
+}

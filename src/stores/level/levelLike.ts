@@ -1,0 +1,23 @@
+// The few abstract-level calls the stores make, typed structurally so that any abstract-level version's
+// `Level` or `MemoryLevel` is accepted without a cast (their class types differ from one release to the next).
+
+/** Any abstract-level database: `new Level(path)`, `new MemoryLevel()`, or a sublevel of one. */
+export interface LevelLike {
+  readonly status: string;
+  sublevel(name: string, options: { valueEncoding: 'utf8' }): unknown;
+}
+
+/** The utf8 key-value calls the stores use on a sublevel. */
+export interface Utf8Sublevel {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value: string): Promise<void>;
+  del(key: string): Promise<void>;
+  hasMany(keys: string[]): Promise<boolean[]>;
+  batch(operations: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>): Promise<void>;
+  keys(options: { gte?: string; lt?: string }): AsyncIterable<string>;
+}
+
+/** The named sublevel with utf8 keys and values. */
+export function utf8Sublevel(db: LevelLike, name: string): Utf8Sublevel {
+  return db.sublevel(name, { valueEncoding: 'utf8' }) as Utf8Sublevel;
+}

@@ -1,0 +1,59 @@
+// The storage seam: what the actor, the collector, the server and the CLI need from a backend.
+import type { CollectorStats } from './stats.js';
+import type { Heartbeat } from '../heartbeat.js';
+import type { Logger } from '../logger.js';
+
+export type { CollectorStats } from './stats.js';
+
+/** The anonymous session, exactly as stored: `{ session_id, session_start_timestamp }`. */
+export interface StoredSession {
+  session_id: string;
+  session_start_timestamp: string;
+}
+
+/** The session as loaded for the telemetry actor; `created` is true when this call wrote it. */
+export interface LoadedStoredSession extends StoredSession {
+  created: boolean;
+}
+
+export interface GetOrCreateOptions {
+  /** Aborts the lookup; an aborted call writes nothing. */
+  signal?: AbortSignal;
+  /** Clock for the session start; default Date.now. */
+  now?: () => number;
+  /** Where the one "not valid; replacing it" warning goes. */
+  logger?: Logger;
+}
+
+/** The configuration store's TELEMETRY_SESSION: created once, reused until reset. */
+export interface SessionStore {
+  /** The stored session, or a new one stored now; a value that is not a session is replaced, with one warning. */
+  getOrCreate(options?: GetOrCreateOptions): Promise<LoadedStoredSession>;
+  /** The stored session without creating one; undefined when absent or not of the right shape. */
+  read(): Promise<StoredSession | undefined>;
+  /** Forgets the session; resolves true if one was stored. */
+  reset(): Promise<boolean>;
+}
+
+/** The collector's counts. */
+export interface CollectorStore {
+  /** Counts one heartbeat; resolves once the write is durable (then, and only then, it is answered 202). */
+  record(heartbeat: Heartbeat, receivedAt: Date): Promise<void>;
+  /** The totals of every heartbeat recorded so far. */
+  stats(): Promise<CollectorStats>;
+}
+
+/** A backend: where both stores live, opened and closed by its owner (the server, or one CLI command). */
+export interface Storage {
+  /** `level` or `postgres`. */
+  readonly kind: string;
+  /** Where the data lives, safe to show (no password). */
+  readonly location: string;
+  readonly sessions: SessionStore;
+  /** True when the store has been created (so reading it is worth opening it). */
+  exists(): Promise<boolean>;
+  open(): Promise<void>;
+  /** Opens the collector's store on this backend (loads what it keeps in memory). */
+  openCollector(logger?: Logger): Promise<CollectorStore>;
+  close(): Promise<void>;
+}
