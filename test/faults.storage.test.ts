@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Level } from 'level';
 import { afterAll, describe, expect, test, type ExpectStatic } from 'vitest';
 import { CONFIGURATION_SUBLEVEL, isStoredSession, SESSION_KEY } from '../src/sessionStore.js';
-import { cleanEnv, cleanupAll, makeTemp, pollUntil, pool, runCli, sleep, spawnCli, startServerProcess } from './helpers/faultServer.js';
+import { cleanupAll, makeTemp, pollUntil, pool, runCli, sleep, spawnCli, startServerProcess } from './helpers/faultServer.js';
 
 const undo: Array<() => void> = [];
 afterAll(async () => {
@@ -37,7 +37,7 @@ async function writeRaw(home: string, value: string): Promise<void> {
 /** Start-up fails: exit 1, one stderr line matching `line`, no stack, within a few seconds. */
 async function expectStartFailure(expect: ExpectStatic, home: string, line: RegExp) {
   const started = Date.now();
-  const result = await runCli(['server'], cleanEnv({ TELEMETRY_HOME: home, TELEMETRY_PORT: '0' }));
+  const result = await runCli(['server'], { TELEMETRY_HOME: home, TELEMETRY_PORT: '0' });
   expect(result.code).toBe(1);
   expect(result.stderr).toMatch(new RegExp(`^telemetry-actor: ${line.source}\\n$`));
   expect(result.stdout).not.toMatch(/"stack"|Server listening/);
@@ -64,11 +64,11 @@ rmSync(probe, { recursive: true, force: true });
 describe.concurrent('storage faults', () => {
   test('the database held by a running server: a second server exits 1 naming it; the first keeps serving', async ({ expect }) => {
     const first = await startServerProcess({}, { args: ['--no-telemetry'] });
-    const second = await runCli(['server'], cleanEnv({ TELEMETRY_HOME: first.home, TELEMETRY_PORT: '0' }));
+    const second = await runCli(['server'], { TELEMETRY_HOME: first.home, TELEMETRY_PORT: '0' });
     expect(second.code).toBe(1);
     const name = `the telemetry-actor server at ${first.url.replace(/\./g, '\\.')} \\(pid ${first.pid}\\)`;
     expect(second.stderr).toMatch(new RegExp(`^telemetry-actor: The database \\S+ is in use by ${name}; stop it first or use another TELEMETRY_HOME\\n$`));
-    const reset = await runCli(['reset'], cleanEnv({ TELEMETRY_HOME: first.home, TELEMETRY_PORT: '0' }));
+    const reset = await runCli(['reset'], { TELEMETRY_HOME: first.home, TELEMETRY_PORT: '0' });
     expect(reset.code).toBe(1);
     expect(reset.stderr).toMatch(new RegExp(`^telemetry-actor: The database \\S+ is in use by ${name};[^\\n]*\\n$`));
     expect(await first.get('/api/health')).toEqual({ status: 200, body: { status: 'ok' } });
@@ -153,7 +153,7 @@ describe('SIGKILL during the first start', () => {
     const span = Math.max(300, Math.max(...times) * 1.5);
 
     const killAt = async (home: string, delayMs: number) => {
-      const proc = spawnCli(['server'], cleanEnv({ TELEMETRY_HOME: home, TELEMETRY_PORT: '0' }));
+      const proc = spawnCli(['server'], { TELEMETRY_HOME: home, TELEMETRY_PORT: '0' });
       await sleep(delayMs);
       proc.child.kill('SIGKILL');
       await proc.exited;

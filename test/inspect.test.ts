@@ -86,21 +86,19 @@ async function expectLiveMachines(viewer: Viewer): Promise<void> {
 
 /** Every stdout line was pino JSON (the helper keeps other lines as level 0), and stderr stayed empty. */
 function expectCleanOutput(server: ServerProcess): void {
-  expect(server.logs.filter((line) => typeof line.level !== 'number' || line.level < 10)).toEqual([]);
+  expect(server.lines.filter((line) => typeof line.level !== 'number' || line.level < 10)).toEqual([]);
   expect(server.stderr()).toBe('');
 }
 
-const inspectorLines = (server: ServerProcess) => server.logs.filter((line) => line.component === 'inspector');
+const inspectorLines = (server: ServerProcess) => server.lines.filter((line) => line.component === 'inspector');
 
 describe('--inspect (local bridge)', () => {
   it('streams both machines to a client of the bridge, on loopback only, and still exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, [
-      '--inspect',
-      '--inspect-port',
-      String(port),
-    ]);
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, {
+      args: ['--inspect', '--inspect-port', String(port)],
+    });
     expect(inspectorLines(server)).toEqual([
       expect.objectContaining({ level: 30, msg: 'Inspector bridge ready; open url in a browser', url: `http://127.0.0.1:${port}` }),
     ]);
@@ -133,11 +131,9 @@ describe('--inspect (local bridge)', () => {
     cleanups.push(() => new Promise((resolve) => blocker.close(resolve)));
     const port = (blocker.address() as net.AddressInfo).port;
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, [
-      '--inspect',
-      '--inspect-port',
-      String(port),
-    ]);
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, {
+      args: ['--inspect', '--inspect-port', String(port)],
+    });
     expect(inspectorLines(server)).toEqual([
       expect.objectContaining({ level: 40, msg: 'Inspector bridge not started; the server runs without it', port, reason: 'EADDRINUSE' }),
     ]);
@@ -158,9 +154,9 @@ describe('--inspect=ws://URL (connect)', () => {
     expect(await viewer.opened).toBe(true);
 
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, [
-      `--inspect=ws://127.0.0.1:${port}`,
-    ]);
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, {
+      args: [`--inspect=ws://127.0.0.1:${port}`],
+    });
     expect(inspectorLines(server)).toEqual([
       expect.objectContaining({ level: 30, msg: 'Inspector connected', url: `ws://127.0.0.1:${port}` }),
     ]);
@@ -173,7 +169,7 @@ describe('--inspect=ws://URL (connect)', () => {
   it('a URL nobody listens on: one warning, the server runs on and exits 0 at once', async () => {
     const port = await freePort();
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, [`--inspect=ws://127.0.0.1:${port}`]);
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, { args: [`--inspect=ws://127.0.0.1:${port}`] });
     expect(inspectorLines(server)).toEqual([
       expect.objectContaining({ level: 40, msg: 'Inspector not reachable; retrying in the background', url: `ws://127.0.0.1:${port}` }),
     ]);

@@ -65,7 +65,7 @@ describe('telemetry-actor server', { timeout: 60_000 }, () => {
     expect(wrong.headers.get('allow')).toBe('GET');
     expect(await wrong.json()).toMatchObject({ error: expect.stringContaining('DELETE') });
 
-    expect(first.logs.filter(isNotice)).toHaveLength(1);
+    expect(first.lines.filter(isNotice)).toHaveLength(1);
     const counted = (await stats(first.url)).heartbeats_total;
     expect(await first.stop('SIGTERM')).toMatchObject({ code: 0, signal: null });
     expect(first.stderr()).toBe('');
@@ -75,7 +75,7 @@ describe('telemetry-actor server', { timeout: 60_000 }, () => {
     const after = (await getJson(`${second.url}/api/telemetry`)).body as Record<string, unknown>;
     expect(after.session_id).toBe(status.session_id);
     expect(after.session_start_timestamp).toBe(status.session_start_timestamp);
-    expect(second.logs.filter(isNotice)).toHaveLength(0);
+    expect(second.lines.filter(isNotice)).toHaveLength(0);
     // The collector's totals survived the restart, and the same session counts once.
     const afterRestart = await stats(second.url);
     expect(afterRestart.heartbeats_total).toBeGreaterThan(counted);
@@ -125,7 +125,7 @@ describe('telemetry-actor server', { timeout: 60_000 }, () => {
     try {
       const home = await cli.tempHome();
       const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_ENDPOINT: `${endpoint.origin}/hb` });
-      const failure = await server.waitForLog((line) => line.msg.startsWith('Failed to send telemetry'));
+      const failure = await server.waitForLine((line) => line.msg.startsWith('Failed to send telemetry'));
       expect(failure.msg).toContain(`HTTP 500 Internal Server Error from ${endpoint.origin}/hb`);
       await eventually(async () => ((await getJson(`${server.url}/api/telemetry`)).body as { state: string }).state === 'stopped');
       expect((await getJson(`${server.url}/api/telemetry`)).body).toMatchObject({
@@ -135,7 +135,7 @@ describe('telemetry-actor server', { timeout: 60_000 }, () => {
       });
       expect(await getJson(`${server.url}/api/health`)).toMatchObject({ status: 200 });
       expect(endpoint.requests).toHaveLength(1);
-      expect(server.logs.filter((line) => line.level === 50)).toHaveLength(1);
+      expect(server.lines.filter((line) => line.level === 50)).toHaveLength(1);
       expect(await server.stop()).toMatchObject({ code: 0 });
     } finally {
       await endpoint.close();
