@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Level } from 'level';
 import { afterAll, describe, expect, test, type ExpectStatic } from 'vitest';
 import { CONFIGURATION_SUBLEVEL, isStoredSession, SESSION_KEY } from '../src/sessionStore.js';
+import { LIMITS } from './harness/limits.js';
 import { cleanupAll, makeTemp, pollUntil, pool, runCli, sleep, spawnCli, startServerProcess } from './helpers/faultServer.js';
 
 const undo: Array<() => void> = [];
@@ -34,14 +35,12 @@ async function writeRaw(home: string, value: string): Promise<void> {
   await db.close();
 }
 
-/** Start-up fails: exit 1, one stderr line matching `line`, no stack, within a few seconds. */
+/** Start-up fails: exit 1, one stderr line matching `line`, no stack (runCli rejects if it hangs instead). */
 async function expectStartFailure(expect: ExpectStatic, home: string, line: RegExp) {
-  const started = Date.now();
   const result = await runCli(['server'], { TELEMETRY_HOME: home, TELEMETRY_PORT: '0' });
   expect(result.code).toBe(1);
   expect(result.stderr).toMatch(new RegExp(`^telemetry-actor: ${line.source}\\n$`));
   expect(result.stdout).not.toMatch(/"stack"|Server listening/);
-  expect(Date.now() - started).toBeLessThan(10_000);
 }
 
 /** A command that exists and works here, or false (permissions, no binary, not root). */
@@ -172,5 +171,5 @@ describe('SIGKILL during the first start', () => {
     // Both sides of the write were hit, so the kills did cover the moment it happens.
     expect(outcomes.filter(Boolean).length).toBeGreaterThan(0);
     expect(outcomes.filter((written) => !written).length).toBeGreaterThan(0);
-  }, 90_000);
+  }, LIMITS.testMs * 2);
 });

@@ -7,6 +7,7 @@ import { startInspector } from '../src/inspect.js';
 import { startBridge } from '../src/inspectBridge.js';
 import { createCliSandbox, eventually, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { captureLogs } from './helpers/logs.js';
+import { LIMITS } from './harness/limits.js';
 
 /** One Stately inspection event as it travels through the bridge (JSON text frames). */
 interface WireEvent {
@@ -118,10 +119,11 @@ describe('--inspect (local bridge)', () => {
 
     const stopped = await server.stop('SIGTERM');
     expect(stopped).toMatchObject({ code: 0, signal: null });
-    expect(stopped.ms).toBeLessThan(5_000);
+    // Generous (30 s): tells an exit from the inspector holding the process open; bench B3 has the figure.
+    expect(stopped.ms).toBeLessThan(LIMITS.shutdownMs);
     // close() lets the last snapshots out before it closes the socket.
     const serverId = actorNamed(viewer.events, 'server')!.sessionId;
-    await eventually(() => valuesOf(viewer.events, serverId).includes('"stopped"'), 2_000);
+    await eventually(() => valuesOf(viewer.events, serverId).includes('"stopped"'));
     expectCleanOutput(server);
   });
 
@@ -176,7 +178,8 @@ describe('--inspect=ws://URL (connect)', () => {
     expect(await getJson(`${server.url}/api/health`)).toMatchObject({ status: 200 });
     const stopped = await server.stop('SIGTERM');
     expect(stopped).toMatchObject({ code: 0 });
-    expect(stopped.ms).toBeLessThan(5_000);
+    // Generous (30 s): tells an exit from the inspector holding the process open; bench B3 has the figure.
+    expect(stopped.ms).toBeLessThan(LIMITS.shutdownMs);
     expectCleanOutput(server);
   });
 
@@ -186,9 +189,8 @@ describe('--inspect=ws://URL (connect)', () => {
     const inspector = await startInspector({ mode: 'connect', url: `ws://127.0.0.1:${port}` }, logs.logger);
     expect(inspector).toBeDefined();
     expect(logs.withMessage('Inspector not reachable')).toHaveLength(1);
-    const started = performance.now();
+    // close() resolves (a hang would hit the test's limit) and cancels the pending retry, as checked below.
     await inspector!.close();
-    expect(performance.now() - started).toBeLessThan(1_000);
 
     // The first retry would come about 1 s after the failure: listen there for longer than that.
     let connections = 0;
@@ -218,7 +220,7 @@ describe('--inspect=ws://URL (connect)', () => {
     const viewer = view(bridge.websocketUrl);
     expect(await viewer.opened).toBe(true);
     // The first retry is about 1 s after the failure.
-    await eventually(() => valuesOf(viewer.events, actorNamed(viewer.events, 'probe')?.sessionId).includes('"b"'), 5_000);
+    await eventually(() => valuesOf(viewer.events, actorNamed(viewer.events, 'probe')?.sessionId).includes('"b"'));
     expect(logs.withMessage('Inspector connected')).toHaveLength(1);
     expect(logs.withMessage('Inspector not reachable')).toHaveLength(1);
   });

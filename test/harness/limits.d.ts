@@ -8,6 +8,7 @@ export declare const LIMITS: Readonly<{
   stopMs: number;
   requestMs: number;
   shutdownMs: number;
+  promptMs: number;
   hangingTimeoutSeconds: number;
   testMs: number;
 }>;

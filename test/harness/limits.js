@@ -34,6 +34,11 @@ export const LIMITS = Object.freeze({
    * bench B3 has the real figure.
    */
   shutdownMs: scaled(30_000),
+  /**
+   * Something in-process that must not wait for a timeout (a 0.5 s request timeout firing, a 20 MB body dumped):
+   * tells it from the 10 s default request timeout. Well under 1 s when quiet.
+   */
+  promptMs: scaled(5_000),
   /** TELEMETRY_TIMEOUT_SECONDS for a heartbeat left hanging: 4x shutdownMs, so waiting for it cannot pass. */
   hangingTimeoutSeconds: Math.ceil((4 * scaled(30_000)) / 1000),
   /** Vitest's per-test limit for tests that start real processes. */

@@ -62,8 +62,8 @@ export interface ServerProcess extends CliProcess {
   /** From the `Server listening` line, e.g. `http://127.0.0.1:40123`. */
   url: string;
   home: string;
-  /** GET a path of the server's API. */
-  get<T = Record<string, unknown>>(apiPath: string): Promise<JsonAnswer<T>>;
+  /** GET a path of the server's API: the status and the JSON body only. */
+  get<T = Record<string, unknown>>(apiPath: string): Promise<{ status: number; body: T }>;
   /** Sends `signal` (SIGTERM), SIGKILL after LIMITS.stopMs; resolves once exited, with the ms from kill to exit. */
   stop(signal?: NodeJS.Signals): Promise<Exit & { ms: number }>;
 }

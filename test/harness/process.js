@@ -180,7 +180,12 @@ export function createSandbox() {
       clearTimeout(timer);
       return { ...exit, ms: exit.at - started };
     }
-    return { ...proc, url, home, get: (apiPath) => getJson(`${url}${apiPath}`), stop };
+    /** GET a path of the server's API: the status and the JSON body only (tests compare it whole). */
+    const get = async (apiPath) => {
+      const { status, body } = await getJson(`${url}${apiPath}`);
+      return { status, body };
+    };
+    return { ...proc, url, home, get, stop };
   }
 
   /** SIGKILLs every child still running (by its own pid), waits for each, and removes the temp folders. */
