@@ -36,7 +36,7 @@ async function bareOnce(endpoint) {
   const temp = await tempDir();
   const arrived = endpoint.nextRequest();
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [BARE, temp.dir, `${endpoint.origin}/api/collector`], { env: cleanEnv(), stdio: 'ignore' });
+  const child = spawn(process.execPath, [BARE, temp.dir, `${endpoint.origin}/api/collector`], { env: cleanEnv({ TELEMETRY_HOME: temp.dir }), stdio: 'ignore' });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
     const { arrivedAt } = await within(arrived, 'the bare POST');

@@ -7,7 +7,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** Repository root (bench/..). */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The built CLI; figures that need the reference server skip when it is missing. */
-export const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+export { CLI } from '../test/harness/process.js';
+/** The environment for child processes: no inherited telemetry, opt-out, proxy or NODE_OPTIONS settings. */
+export { cleanEnv } from '../test/harness/process.js';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -57,19 +59,6 @@ export async function waitUntil(predicate, timeoutMs = 10_000, everyMs = 5) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await sleep(everyMs);
   }
-}
-
-/**
- * An environment for child processes with no inherited telemetry, opt-out or proxy settings,
- * so a developer's shell cannot turn a figure off or route loopback traffic through a proxy.
- */
-export function cleanEnv(extra = {}) {
-  const env = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(TELEMETRY_|PREFECT_)|^DO_NOT_TRACK$|_proxy$/i.test(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
 }
 
 /** The table's columns, in order. */

@@ -110,7 +110,7 @@ describe.concurrent('preview and send', { timeout: 60_000 }, () => {
     const { expect } = context;
     const { cli, env } = await setUp(context);
     const server = await cli.startServerProcess(env);
-    const notice = await server.waitForLog(isNotice);
+    const notice = await server.waitForLine(isNotice);
     const stats = async () => ((await getJson(`${server.url}/api/collector/stats`)).body as { heartbeats_total: number }).heartbeats_total;
     await eventually(async () => (await stats()) >= 1);
     const before = await stats();
@@ -140,7 +140,7 @@ describe.concurrent('status and reset', { timeout: 60_000 }, () => {
     const { expect } = context;
     const { cli, home, env } = await setUp(context);
     const server = await cli.startServerProcess(env);
-    const notice = await server.waitForLog(isNotice);
+    const notice = await server.waitForLine(isNotice);
 
     const liveJson = await cli.runCli(['status', '--json'], env);
     expect(liveJson.code).toBe(0);
@@ -173,7 +173,7 @@ describe.concurrent('status and reset', { timeout: 60_000 }, () => {
     const { expect } = context;
     const { cli, home, env } = await setUp(context);
     const server = await cli.startServerProcess(env);
-    const notice = await server.waitForLog(isNotice);
+    const notice = await server.waitForLine(isNotice);
     expect(await server.stop('SIGKILL')).toMatchObject({ signal: 'SIGKILL' });
     expect(existsSync(path.join(home, 'server.json'))).toBe(true);
     const status = await cli.runCli(['status', '--json'], env);
@@ -187,7 +187,7 @@ describe.concurrent('status and reset', { timeout: 60_000 }, () => {
     const { expect } = context;
     const { cli, home, env } = await setUp(context);
     const server = await cli.startServerProcess(env);
-    await server.waitForLog(isNotice);
+    await server.waitForLine(isNotice);
     const reset = await cli.runCli(['reset'], env);
     expect(reset.code).toBe(0);
     expect(reset.stdout).toContain('Session forgotten');
@@ -200,7 +200,7 @@ describe.concurrent('status and reset', { timeout: 60_000 }, () => {
     const { expect } = context;
     const { cli, home, env } = await setUp(context);
     const first = await cli.startServerProcess(env);
-    const firstNotice = await first.waitForLog(isNotice);
+    const firstNotice = await first.waitForLine(isNotice);
     await first.stop();
 
     const reset = await cli.runCli(['reset'], env);
@@ -209,7 +209,7 @@ describe.concurrent('status and reset', { timeout: 60_000 }, () => {
     expect((await cli.runCli(['reset'], env)).stdout).toContain('No session was stored');
 
     const second = await cli.startServerProcess(env);
-    const secondNotice = await second.waitForLog(isNotice);
+    const secondNotice = await second.waitForLine(isNotice);
     expect(secondNotice.sessionId).toEqual(expect.any(String));
     expect(secondNotice.sessionId).not.toBe(firstNotice.sessionId);
     await second.stop();

@@ -13,6 +13,7 @@ import {
   startTlsServer,
   type ServerProcess,
 } from './helpers/faultServer.js';
+import { LIMITS } from './harness/limits.js';
 import { deadPort, headersOnly, never, reply, startServer, streamBytes, type Handler } from './helpers/httpServer.js';
 
 interface Telemetry {
@@ -42,7 +43,7 @@ const sent = (t: Telemetry) => t.state === 'waiting' && t.heartbeats_sent === 1;
 /** Starts the server against `url` and polls /api/telemetry until `until` holds. */
 async function run(url: string, until: (t: Telemetry) => boolean, vars: Record<string, string> = {}) {
   const server = await startServerProcess({ TELEMETRY_ENDPOINT: url, TELEMETRY_TIMEOUT_SECONDS: '0.5', ...vars });
-  const telemetry = await pollUntil(() => telemetryOf(server), until, 15_000);
+  const telemetry = await pollUntil(() => telemetryOf(server), until);
   return { server, telemetry };
 }
 
@@ -57,12 +58,16 @@ function expectOneFailure(expect: ExpectStatic, server: ServerProcess, telemetry
   expect(server.stdout()).not.toMatch(/"stack"|\n\s+at /);
 }
 
-/** Whatever the fault: the API still answers, nothing reached stderr, and SIGTERM exits 0 within 1 s. */
+/**
+ * Whatever the fault: the API still answers, SIGTERM exits 0 (not killed), and nothing reached stderr.
+ * How fast it exits is bench B3's figure; here the limit only tells an exit from a hang.
+ */
 async function expectServingThenCleanExit(expect: ExpectStatic, server: ServerProcess) {
   expect(await server.get('/api/health')).toEqual({ status: 200, body: { status: 'ok' } });
   const exit = await server.stop();
   expect(exit).toMatchObject({ code: 0, signal: null });
-  expect(exit.ms).toBeLessThan(1_000);
+  // Generous (30 s): tells "exited" from "hung until the harness's SIGKILL"; 26-90 ms by hand.
+  expect(exit.ms).toBeLessThan(LIMITS.shutdownMs);
   expect(server.stderr()).toBe('');
 }
 
@@ -193,10 +198,10 @@ describe.concurrent('endpoint faults against the real server', () => {
       await streamBytes(50 * 1024 * 1024, progress)(req, res, recorded);
     });
     const server = await startServerProcess({ TELEMETRY_ENDPOINT: `${target.origin}/`, TELEMETRY_TIMEOUT_SECONDS: '10' });
-    await target.waitForRequests(1, 10_000);
+    await target.waitForRequests(1, LIMITS.waitMs);
     const before = rssKb(server.pid);
     release();
-    const telemetry = await pollUntil(() => telemetryOf(server), sent, 15_000);
+    const telemetry = await pollUntil(() => telemetryOf(server), sent);
     const after = rssKb(server.pid);
     expect(telemetry.last_error).toBeNull();
     expect(after - before).toBeLessThan(30 * 1024);
@@ -221,12 +226,13 @@ describe.concurrent('endpoint faults against the real server', () => {
     await expectServingThenCleanExit(expect, server);
   });
 
-  test('a slow answer just under the timeout is a success', async ({ expect }) => {
+  test('a slow answer inside the timeout is a success', async ({ expect }) => {
     const target = await endpoint(async (req, res, recorded) => {
       await sleep(1_500);
       await reply(202)(req, res, recorded);
     });
-    const { server, telemetry } = await run(`${target.origin}/`, sent, { TELEMETRY_TIMEOUT_SECONDS: '3' });
+    // 1.5 s of the 6 s allowed: a server on busy cores can add seconds between its timer starting and the reply.
+    const { server, telemetry } = await run(`${target.origin}/`, sent, { TELEMETRY_TIMEOUT_SECONDS: '6' });
     expect(telemetry.last_error).toBeNull();
     expect(server.lines.filter((line) => line.level >= 40)).toHaveLength(0);
     await expectServingThenCleanExit(expect, server);
@@ -249,14 +255,17 @@ describe.concurrent('endpoint faults against the real server', () => {
     await expectServingThenCleanExit(expect, server);
   });
 
-  test('SIGTERM while a heartbeat hangs exits 0 within 1 s and closes the socket', async ({ expect }) => {
+  test('SIGTERM while a heartbeat hangs exits 0 and closes the socket, long before the heartbeat times out', async ({ expect }) => {
     const target = await endpoint(never());
-    const server = await startServerProcess({ TELEMETRY_ENDPOINT: `${target.origin}/`, TELEMETRY_TIMEOUT_SECONDS: '60' });
-    const [request] = await target.waitForRequests(1, 10_000);
+    // The heartbeat's timeout (120 s) is 4x the shutdown limit: a server that waited for it cannot pass.
+    const timeout = String(LIMITS.hangingTimeoutSeconds);
+    const server = await startServerProcess({ TELEMETRY_ENDPOINT: `${target.origin}/`, TELEMETRY_TIMEOUT_SECONDS: timeout });
+    const [request] = await target.waitForRequests(1, LIMITS.waitMs);
     expect((await telemetryOf(server)).state).toBe('sending');
     const stoppedAt = Date.now();
     await expectServingThenCleanExit(expect, server);
-    expect((await request!.socketClosed) - stoppedAt).toBeLessThan(1_000);
+    // Generous (30 s), far below the 120 s heartbeat timeout: the socket was closed by the stop, not by the timeout.
+    expect((await request!.socketClosed) - stoppedAt).toBeLessThan(LIMITS.shutdownMs);
     expect(server.lines.filter((line) => line.level >= 40)).toHaveLength(0);
   });
 });

@@ -1,8 +1,12 @@
-// Fault matrix, settings side: every variable set to each odd value, through the real CLI process.
+// Fault matrix, settings side: every variable set to each odd value. The whole matrix goes through loadSettings
+// in-process (what the CLI calls first); a handful of rows, one per kind of parser, go through the real CLI
+// process to prove a SettingsError becomes exit 2 with one stderr line before anything is touched.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, test } from 'vitest';
-import { cleanEnv, cleanupAll, makeTemp, runCli } from './helpers/faultServer.js';
+import { afterAll, describe, expect, test } from 'vitest';
+import { SettingsError } from '../src/errors.js';
+import { loadSettings } from '../src/settings/index.js';
+import { cleanupAll, makeTemp, runCli } from './helpers/faultServer.js';
 
 afterAll(cleanupAll);
 
@@ -43,10 +47,54 @@ const bad = Object.entries(FITS).flatMap(([name, fits]) =>
   VALUES.filter((value) => !fits.includes(value)).map((value) => ({ name, value })),
 );
 
-describe.concurrent('a value that does not fit: exit 2, one stderr line naming the variable', () => {
-  test.for(bad)('$name=$value', async ({ name, value }, { expect }) => {
+/** The settings error loadSettings throws for `env`, or undefined when it accepts it. */
+function settingsError(env: NodeJS.ProcessEnv): SettingsError | undefined {
+  try {
+    loadSettings(env);
+    return undefined;
+  } catch (error) {
+    if (error instanceof SettingsError) return error;
+    throw error;
+  }
+}
+
+describe('a value that does not fit: a SettingsError (exit 2) naming the variable', () => {
+  test.for(bad)('$name=$value', ({ name, value }) => {
+    const error = settingsError({ TELEMETRY_HOME: '/tmp/telemetry-settings-matrix', TELEMETRY_PORT: '0', [name]: value });
+    expect(error).toBeInstanceOf(SettingsError);
+    expect(error!.exitCode).toBe(2);
+    expect(error!.variable).toBe(name);
+    expect(error!.message).toMatch(/^[^\n]+ is not valid: expected [^\n]+$/);
+    expect(error!.message.startsWith(`${name}=${JSON.stringify(value)} is not valid`)).toBe(true);
+  });
+});
+
+// Through the real process, one row per kind of value check (boolean, name, URL, seconds, count, path, host,
+// port, log level, collector mode, inspect, proxy): the error becomes exit 2 and one stderr line, and start-up
+// stops before it creates the database. Bounded to two processes at a time (see vitest.config.ts).
+const PROCESS_ROWS = [
+  'TELEMETRY_ENABLED',
+  'TELEMETRY_ENVIRONMENT',
+  'TELEMETRY_ENDPOINT',
+  'TELEMETRY_LOOP_SECONDS',
+  'TELEMETRY_RETRIES',
+  'TELEMETRY_HOME',
+  'TELEMETRY_HOST',
+  'TELEMETRY_PORT',
+  'TELEMETRY_LOG_LEVEL',
+  'TELEMETRY_COLLECTOR',
+  'TELEMETRY_INSPECT_PORT',
+  'HTTPS_PROXY',
+].map((name) => {
+  const row = bad.find((r) => r.name === name && r.value === 'maybe') ?? bad.find((r) => r.name === name);
+  if (row === undefined) throw new Error(`no bad value for ${name} in the matrix`);
+  return row;
+});
+
+describe.concurrent('the real CLI: exit 2, one stderr line naming the variable, nothing written', () => {
+  test.for(PROCESS_ROWS)('$name=$value', async ({ name, value }, { expect }) => {
     const home = await makeTemp();
-    const result = await runCli(['server'], cleanEnv({ TELEMETRY_HOME: home, TELEMETRY_PORT: '0', [name]: value }), { cwd: home });
+    const result = await runCli(['server'], { TELEMETRY_HOME: home, TELEMETRY_PORT: '0', [name]: value }, { cwd: home });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^telemetry-actor: [^\n]+ is not valid: expected [^\n]+\n$/);
     expect(result.stderr.startsWith(`telemetry-actor: ${name}=${JSON.stringify(value)} is not valid`)).toBe(true);
@@ -63,7 +111,7 @@ describe.concurrent('values that fit, all at once per value: exit 0', () => {
       // A host name would be looked up when `status` asks for a running server: never leave loopback.
       if (fits.includes(value) && name !== 'TELEMETRY_HOST') vars[name] = value;
     }
-    const result = await runCli(['status', '--json'], cleanEnv(vars), { cwd });
+    const result = await runCli(['status', '--json'], vars, { cwd });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const status = JSON.parse(result.stdout) as { enabled: boolean; disabled_by: string | null };

@@ -8,7 +8,8 @@ import { Level } from 'level';
 import { afterAll, describe, expect, test, type ExpectStatic } from 'vitest';
 import { isStoredSession, SESSION_KEY } from '../src/stores/session.js';
 import { CONFIGURATION_SUBLEVEL } from '../src/stores/level/sessionStore.js';
-import { cleanEnv, cleanupAll, makeTemp, pollUntil, pool, runCli, sleep, spawnCli, startServerProcess } from './helpers/faultServer.js';
+import { LIMITS } from './harness/limits.js';
+import { cleanupAll, makeTemp, pollUntil, pool, runCli, sleep, spawnCli, startServerProcess } from './helpers/faultServer.js';
 
 const undo: Array<() => void> = [];
 afterAll(async () => {
@@ -35,14 +36,12 @@ async function writeRaw(home: string, value: string): Promise<void> {
   await db.close();
 }
 
-/** Start-up fails: exit 1, one stderr line matching `line`, no stack, within a few seconds. */
+/** Start-up fails: exit 1, one stderr line matching `line`, no stack (runCli rejects if it hangs instead). */
 async function expectStartFailure(expect: ExpectStatic, home: string, line: RegExp) {
-  const started = Date.now();
-  const result = await runCli(['server'], cleanEnv({ TELEMETRY_HOME: home, TELEMETRY_PORT: '0' }));
+  const result = await runCli(['server'], { TELEMETRY_HOME: home, TELEMETRY_PORT: '0' });
   expect(result.code).toBe(1);
   expect(result.stderr).toMatch(new RegExp(`^telemetry-actor: ${line.source}\\n$`));
   expect(result.stdout).not.toMatch(/"stack"|Server listening/);
-  expect(Date.now() - started).toBeLessThan(10_000);
 }
 
 /** A command that exists and works here, or false (permissions, no binary, not root). */
@@ -65,12 +64,12 @@ rmSync(probe, { recursive: true, force: true });
 describe.concurrent('storage faults', () => {
   test('the database held by a running server: a second server exits 1 naming it; the first keeps serving', async ({ expect }) => {
     const first = await startServerProcess({}, { args: ['--no-telemetry'] });
-    const second = await runCli(['server'], cleanEnv({ TELEMETRY_HOME: first.home, TELEMETRY_PORT: '0' }));
+    const second = await runCli(['server'], { TELEMETRY_HOME: first.home, TELEMETRY_PORT: '0' });
     expect(second.code).toBe(1);
     const name = `the telemetry-actor server at ${first.url.replace(/\./g, '\\.')} \\(pid ${first.pid}\\)`;
     expect(second.stderr).toMatch(new RegExp(`^telemetry-actor: The database \\S+ is in use by ${name}; stop it first or use another TELEMETRY_HOME\\n$`));
     // A command asks the live owner through its API instead of failing on the lock (telemetry off or on).
-    const reset = await runCli(['reset'], cleanEnv({ TELEMETRY_HOME: first.home, TELEMETRY_PORT: '0' }));
+    const reset = await runCli(['reset'], { TELEMETRY_HOME: first.home, TELEMETRY_PORT: '0' });
     expect(reset).toMatchObject({ code: 0, stderr: '' });
     expect(await first.get('/api/health')).toEqual({ status: 200, body: { status: 'ok' } });
     expect(await first.stop()).toMatchObject({ code: 0 });
@@ -141,37 +140,49 @@ describe.concurrent('storage faults', () => {
 });
 
 describe('SIGKILL during the first start', () => {
-  test('50 kills at spread-out moments: the session is absent or complete, and once written never changes', async () => {
+  const KILLS = 50;
+  const isNotice = (line: { msg: unknown }) => String(line.msg).startsWith('Anonymous telemetry is on');
+
+  test(`${KILLS} kills at spread-out moments: the session is absent or complete, and once written never changes`, async () => {
     // Calibrate on this machine, at the same parallelism: how long a first start takes to write its session.
     const lanes = 4;
     const times = await pool(Array.from({ length: lanes }, (_, i) => i), lanes, async () => {
       const server = await startServerProcess({});
-      await server.waitForLine((line) => String(line.msg).startsWith('Anonymous telemetry is on'));
+      await server.waitForLine(isNotice);
       const took = Date.now() - server.startedAt;
       await server.stop();
       return took;
     });
     const span = Math.max(300, Math.max(...times) * 1.5);
 
-    const killAt = async (home: string, delayMs: number) => {
-      const proc = spawnCli(['server'], cleanEnv({ TELEMETRY_HOME: home, TELEMETRY_PORT: '0' }));
-      await sleep(delayMs);
+    /** Starts a server in `home`, SIGKILLs it once `moment` resolves, and reads what it stored. */
+    const killWhen = async (home: string, moment: (proc: ReturnType<typeof spawnCli>) => Promise<unknown>) => {
+      const proc = spawnCli(['server'], { TELEMETRY_HOME: home, TELEMETRY_PORT: '0' });
+      await moment(proc);
       proc.child.kill('SIGKILL');
       await proc.exited;
       expect(proc.stderr()).toBe('');
       return storedRaw(home);
     };
-    const outcomes = await pool(Array.from({ length: 50 }, (_, i) => i), lanes, async (i) => {
+    const after = (delayMs: number) => () => sleep(delayMs);
+    const outcomes = await pool(Array.from({ length: KILLS }, (_, i) => i), lanes, async (i) => {
       const home = await makeTemp('telemetry-kill-');
-      const first = await killAt(home, (span * i) / 50 + Math.random() * 20);
+      // Spread over the calibrated span; the first kill lands at spawn and the last just after the notice (the
+      // session is written by then), so both sides of the write are hit even when the load changes after
+      // calibrating. The kills in between are the ones that can land during the write.
+      const moment =
+        i === KILLS - 1
+          ? (proc: ReturnType<typeof spawnCli>) => proc.waitForLine(isNotice).catch(() => undefined)
+          : after(i === 0 ? 0 : (span * i) / KILLS + Math.random() * 20);
+      const first = await killWhen(home, moment);
       if (first === undefined) return false;
       expect(isStoredSession(JSON.parse(first))).toBe(true);
       // Again, at a random moment: a written session must survive any later start untouched.
-      expect(await killAt(home, Math.random() * span)).toBe(first);
+      expect(await killWhen(home, after(Math.random() * span))).toBe(first);
       return true;
     });
     // Both sides of the write were hit, so the kills did cover the moment it happens.
     expect(outcomes.filter(Boolean).length).toBeGreaterThan(0);
     expect(outcomes.filter((written) => !written).length).toBeGreaterThan(0);
-  }, 90_000);
+  }, LIMITS.testMs * 3); // 50-70 s on two busy cores; this only tells finished from hung
 });

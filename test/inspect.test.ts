@@ -7,6 +7,7 @@ import { startInspector } from '../src/server/inspect/inspect.js';
 import { startBridge } from '../src/server/inspect/bridge.js';
 import { createCliSandbox, eventually, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { captureLogs } from './helpers/logs.js';
+import { LIMITS } from './harness/limits.js';
 
 /** One Stately inspection event as it travels through the bridge (JSON text frames). */
 interface WireEvent {
@@ -86,21 +87,19 @@ async function expectLiveMachines(viewer: Viewer): Promise<void> {
 
 /** Every stdout line was pino JSON (the helper keeps other lines as level 0), and stderr stayed empty. */
 function expectCleanOutput(server: ServerProcess): void {
-  expect(server.logs.filter((line) => typeof line.level !== 'number' || line.level < 10)).toEqual([]);
+  expect(server.lines.filter((line) => typeof line.level !== 'number' || line.level < 10)).toEqual([]);
   expect(server.stderr()).toBe('');
 }
 
-const inspectorLines = (server: ServerProcess) => server.logs.filter((line) => line.component === 'inspector');
+const inspectorLines = (server: ServerProcess) => server.lines.filter((line) => line.component === 'inspector');
 
 describe('--inspect (local bridge)', () => {
   it('streams both machines to a client of the bridge, on loopback only, and still exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, [
-      '--inspect',
-      '--inspect-port',
-      String(port),
-    ]);
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, {
+      args: ['--inspect', '--inspect-port', String(port)],
+    });
     expect(inspectorLines(server)).toEqual([
       expect.objectContaining({ level: 30, msg: 'Inspector bridge ready; open url in a browser', url: `http://127.0.0.1:${port}` }),
     ]);
@@ -120,10 +119,11 @@ describe('--inspect (local bridge)', () => {
 
     const stopped = await server.stop('SIGTERM');
     expect(stopped).toMatchObject({ code: 0, signal: null });
-    expect(stopped.ms).toBeLessThan(5_000);
+    // Generous (30 s): tells an exit from the inspector holding the process open; bench B3 has the figure.
+    expect(stopped.ms).toBeLessThan(LIMITS.shutdownMs);
     // close() lets the last snapshots out before it closes the socket.
     const serverId = actorNamed(viewer.events, 'server')!.sessionId;
-    await eventually(() => valuesOf(viewer.events, serverId).includes('"stopped"'), 2_000);
+    await eventually(() => valuesOf(viewer.events, serverId).includes('"stopped"'));
     expectCleanOutput(server);
   });
 
@@ -133,11 +133,9 @@ describe('--inspect (local bridge)', () => {
     cleanups.push(() => new Promise((resolve) => blocker.close(resolve)));
     const port = (blocker.address() as net.AddressInfo).port;
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, [
-      '--inspect',
-      '--inspect-port',
-      String(port),
-    ]);
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, {
+      args: ['--inspect', '--inspect-port', String(port)],
+    });
     expect(inspectorLines(server)).toEqual([
       expect.objectContaining({ level: 40, msg: 'Inspector bridge not started; the server runs without it', port, reason: 'EADDRINUSE' }),
     ]);
@@ -158,9 +156,9 @@ describe('--inspect=ws://URL (connect)', () => {
     expect(await viewer.opened).toBe(true);
 
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, [
-      `--inspect=ws://127.0.0.1:${port}`,
-    ]);
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, {
+      args: [`--inspect=ws://127.0.0.1:${port}`],
+    });
     expect(inspectorLines(server)).toEqual([
       expect.objectContaining({ level: 30, msg: 'Inspector connected', url: `ws://127.0.0.1:${port}` }),
     ]);
@@ -173,14 +171,15 @@ describe('--inspect=ws://URL (connect)', () => {
   it('a URL nobody listens on: one warning, the server runs on and exits 0 at once', async () => {
     const port = await freePort();
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, [`--inspect=ws://127.0.0.1:${port}`]);
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, { args: [`--inspect=ws://127.0.0.1:${port}`] });
     expect(inspectorLines(server)).toEqual([
       expect.objectContaining({ level: 40, msg: 'Inspector not reachable; retrying in the background', url: `ws://127.0.0.1:${port}` }),
     ]);
     expect(await getJson(`${server.url}/api/health`)).toMatchObject({ status: 200 });
     const stopped = await server.stop('SIGTERM');
     expect(stopped).toMatchObject({ code: 0 });
-    expect(stopped.ms).toBeLessThan(5_000);
+    // Generous (30 s): tells an exit from the inspector holding the process open; bench B3 has the figure.
+    expect(stopped.ms).toBeLessThan(LIMITS.shutdownMs);
     expectCleanOutput(server);
   });
 
@@ -190,9 +189,8 @@ describe('--inspect=ws://URL (connect)', () => {
     const inspector = await startInspector({ mode: 'connect', url: `ws://127.0.0.1:${port}` }, logs.logger);
     expect(inspector).toBeDefined();
     expect(logs.withMessage('Inspector not reachable')).toHaveLength(1);
-    const started = performance.now();
+    // close() resolves (a hang would hit the test's limit) and cancels the pending retry, as checked below.
     await inspector!.close();
-    expect(performance.now() - started).toBeLessThan(1_000);
 
     // The first retry would come about 1 s after the failure: listen there for longer than that.
     let connections = 0;
@@ -222,7 +220,7 @@ describe('--inspect=ws://URL (connect)', () => {
     const viewer = view(bridge.websocketUrl);
     expect(await viewer.opened).toBe(true);
     // The first retry is about 1 s after the failure.
-    await eventually(() => valuesOf(viewer.events, actorNamed(viewer.events, 'probe')?.sessionId).includes('"b"'), 5_000);
+    await eventually(() => valuesOf(viewer.events, actorNamed(viewer.events, 'probe')?.sessionId).includes('"b"'));
     expect(logs.withMessage('Inspector connected')).toHaveLength(1);
     expect(logs.withMessage('Inspector not reachable')).toHaveLength(1);
   });

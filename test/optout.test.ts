@@ -39,15 +39,15 @@ describe.concurrent('opt-out layers', { timeout: 60_000 }, () => {
     it(`${layer.name} alone: no connection, no session, state disabled, the layer named`, async (context) => {
       const { expect } = context;
       const { cli, endpoint, home, env } = await setUp(context);
-      const server = await cli.startServerProcess({ ...env, ...layer.env }, layer.args);
+      const server = await cli.startServerProcess({ ...env, ...layer.env }, { args: layer.args });
       await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
 
       const telemetry = (await getJson(`${server.url}/api/telemetry`)).body;
       expect(telemetry).toMatchObject({ enabled: false, disabled_by: layer.name, state: 'disabled', session_id: null, heartbeats_sent: 0 });
       const services = (await getJson(`${server.url}/api/services`)).body;
       expect(services).toEqual([expect.objectContaining({ name: 'telemetry', state: 'disabled', disabled_by: layer.name })]);
-      expect(server.logs.some((line) => line.msg.startsWith('Telemetry is off') && line.disabledBy === layer.name)).toBe(true);
-      expect(server.logs.some((line) => line.msg.startsWith('Anonymous telemetry is on'))).toBe(false);
+      expect(server.lines.some((line) => line.msg.startsWith('Telemetry is off') && line.disabledBy === layer.name)).toBe(true);
+      expect(server.lines.some((line) => line.msg.startsWith('Anonymous telemetry is on'))).toBe(false);
 
       const live = await cli.runCli(['status', '--json'], { ...env, ...layer.env });
       expect(live.code).toBe(0);

@@ -12,7 +12,7 @@ afterEach(() => cli.cleanup());
 describe('database ownership', { timeout: 60_000 }, () => {
   it('preview, send and status work while a server with telemetry off owns the home', async () => {
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, ['--no-telemetry']);
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, { args: ['--no-telemetry'] });
     const endpoint = await startCountingEndpoint(202);
     try {
       const env = { TELEMETRY_HOME: home, TELEMETRY_ENDPOINT: endpoint.url };
@@ -66,7 +66,7 @@ describe('database ownership', { timeout: 60_000 }, () => {
     })();
     try {
       for (let i = 0; i < 10; i += 1) {
-        const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, ['--no-telemetry']);
+        const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, { args: ['--no-telemetry'] });
         expect(await server.stop()).toMatchObject({ code: 0 });
       }
     } finally {

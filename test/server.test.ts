@@ -3,6 +3,7 @@ import { connect, createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { never, reply, startServer, type TestServer } from './helpers/httpServer.js';
 import { createCliSandbox, eventually, getJson, readStoredSessionValue, type CliSandbox } from './helpers/cli.js';
+import { LIMITS } from './harness/limits.js';
 
 const TELEMETRY_FIELDS = [
   'enabled',
@@ -65,7 +66,7 @@ describe('telemetry-actor server', { timeout: 60_000 }, () => {
     expect(wrong.headers.get('allow')).toBe('GET');
     expect(await wrong.json()).toMatchObject({ error: expect.stringContaining('DELETE') });
 
-    expect(first.logs.filter(isNotice)).toHaveLength(1);
+    expect(first.lines.filter(isNotice)).toHaveLength(1);
     const counted = (await stats(first.url)).heartbeats_total;
     expect(await first.stop('SIGTERM')).toMatchObject({ code: 0, signal: null });
     expect(first.stderr()).toBe('');
@@ -75,7 +76,7 @@ describe('telemetry-actor server', { timeout: 60_000 }, () => {
     const after = (await getJson(`${second.url}/api/telemetry`)).body as Record<string, unknown>;
     expect(after.session_id).toBe(status.session_id);
     expect(after.session_start_timestamp).toBe(status.session_start_timestamp);
-    expect(second.logs.filter(isNotice)).toHaveLength(0);
+    expect(second.lines.filter(isNotice)).toHaveLength(0);
     // The collector's totals survived the restart, and the same session counts once.
     const afterRestart = await stats(second.url);
     expect(afterRestart.heartbeats_total).toBeGreaterThan(counted);
@@ -92,14 +93,14 @@ describe('telemetry-actor server', { timeout: 60_000 }, () => {
       await endpoint.close();
     });
 
-    it('still exits 0 within 1 s of SIGTERM and closes the socket to the endpoint', async () => {
+    it('still exits 0 on SIGTERM and closes the socket to the endpoint, without waiting for the heartbeat', async () => {
       const home = await cli.tempHome();
       const server = await cli.startServerProcess({
         TELEMETRY_HOME: home,
         TELEMETRY_ENDPOINT: `${endpoint.origin}/api/collector`,
-        TELEMETRY_TIMEOUT_SECONDS: '60',
+        TELEMETRY_TIMEOUT_SECONDS: String(LIMITS.hangingTimeoutSeconds),
       });
-      const [request] = await endpoint.waitForRequests(1, 10_000);
+      const [request] = await endpoint.waitForRequests(1);
       expect(((await getJson(`${server.url}/api/telemetry`)).body as { state: string }).state).toBe('sending');
       // The collector is off when an endpoint is set: only the status API is served.
       expect((await getJson(`${server.url}/api/collector/stats`)).status).toBe(404);
@@ -113,8 +114,9 @@ describe('telemetry-actor server', { timeout: 60_000 }, () => {
 
       const stopped = await server.stop('SIGTERM');
       expect(stopped.code).toBe(0);
-      expect(stopped.ms).toBeLessThan(1_000);
-      const closedAt = await Promise.race([request!.socketClosed, new Promise<string>((r) => setTimeout(() => r('open'), 2_000))]);
+      // Generous (30 s), far below the 120 s heartbeat timeout: it did not wait for it. Bench B3 has the figure.
+      expect(stopped.ms).toBeLessThan(LIMITS.shutdownMs);
+      const closedAt = await Promise.race([request!.socketClosed, new Promise<string>((r) => setTimeout(() => r('open'), LIMITS.shutdownMs))]);
       expect(closedAt).not.toBe('open');
       await stalledClosed;
     });
@@ -125,7 +127,7 @@ describe('telemetry-actor server', { timeout: 60_000 }, () => {
     try {
       const home = await cli.tempHome();
       const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_ENDPOINT: `${endpoint.origin}/hb` });
-      const failure = await server.waitForLog((line) => line.msg.startsWith('Failed to send telemetry'));
+      const failure = await server.waitForLine((line) => line.msg.startsWith('Failed to send telemetry'));
       expect(failure.msg).toContain(`HTTP 500 Internal Server Error from ${endpoint.origin}/hb`);
       await eventually(async () => ((await getJson(`${server.url}/api/telemetry`)).body as { state: string }).state === 'stopped');
       expect((await getJson(`${server.url}/api/telemetry`)).body).toMatchObject({
@@ -135,7 +137,7 @@ describe('telemetry-actor server', { timeout: 60_000 }, () => {
       });
       expect(await getJson(`${server.url}/api/health`)).toMatchObject({ status: 200 });
       expect(endpoint.requests).toHaveLength(1);
-      expect(server.logs.filter((line) => line.level === 50)).toHaveLength(1);
+      expect(server.lines.filter((line) => line.level === 50)).toHaveLength(1);
       expect(await server.stop()).toMatchObject({ code: 0 });
     } finally {
       await endpoint.close();

@@ -1,6 +1,7 @@
 // A real node:http server on 127.0.0.1:0 for tests: records every request, answers as each test scripts it.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { LIMITS } from '../harness/limits.js';
 
 /** One request as the server saw it. */
 export interface RecordedRequest {
@@ -81,7 +82,7 @@ export async function startServer(defaultHandler: Handler = reply(200)): Promise
     setDefault: (handler) => {
       fallback = handler;
     },
-    waitForRequests: (count, timeoutMs = 5_000) => waitFor(() => requests.length >= count, timeoutMs).then(() => requests),
+    waitForRequests: (count, timeoutMs = LIMITS.waitMs) => waitFor(() => requests.length >= count, timeoutMs).then(() => requests),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -148,7 +149,7 @@ export async function deadPort(): Promise<number> {
 }
 
 /** Polls `check` every 10 ms until it is true; rejects after timeoutMs. */
-export async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+export async function waitFor(check: () => boolean, timeoutMs = LIMITS.waitMs): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
