@@ -4,6 +4,10 @@ import path from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
 import { validateHeartbeat } from '../src/collector/collector.js';
 import { createCliSandbox, eventually, getJson, readStoredSessionValue, startCountingEndpoint, type CliEnv } from './helpers/cli.js';
+import { LIMITS } from './harness/limits.js';
+
+/** Several CLI processes one after another: only tells finished from hung (each step has its own limit). */
+const MULTI_PROCESS_TEST_MS = LIMITS.testMs * 2;
 
 const COMMANDS = ['server', 'status', 'preview', 'send', 'reset'];
 
@@ -23,7 +27,7 @@ async function withEndpoint(context: TestContext, status: number) {
 
 const isNotice = (line: { msg: string }) => line.msg.startsWith('Anonymous telemetry is on');
 
-describe.concurrent('usage and settings errors', { timeout: 60_000 }, () => {
+describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   const BAD: Array<{ args: string[]; env: CliEnv; names: string }> = [
     { args: ['server'], env: { TELEMETRY_LOOP_SECONDS: '0' }, names: 'TELEMETRY_LOOP_SECONDS' },
     { args: ['server'], env: { TELEMETRY_ENDPOINT: 'ftp://example.invalid/x' }, names: 'TELEMETRY_ENDPOINT' },
@@ -68,7 +72,7 @@ describe.concurrent('usage and settings errors', { timeout: 60_000 }, () => {
   });
 });
 
-describe.concurrent('preview and send', { timeout: 60_000 }, () => {
+describe.concurrent('preview and send', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   it('preview prints a valid heartbeat, sends nothing and writes nothing', async (context) => {
     const { cli, home, env } = await setUp(context);
     const endpoint = await withEndpoint(context, 202);
@@ -135,7 +139,7 @@ describe.concurrent('preview and send', { timeout: 60_000 }, () => {
   });
 });
 
-describe.concurrent('status and reset', { timeout: 60_000 }, () => {
+describe.concurrent('status and reset', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   it('status shows the live state of a running server, then `not running` and the stored session', async (context) => {
     const { expect } = context;
     const { cli, home, env } = await setUp(context);

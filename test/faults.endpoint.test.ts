@@ -40,9 +40,14 @@ const telemetryOf = (server: ServerProcess) => server.get<Telemetry>('/api/telem
 const stopped = (t: Telemetry) => t.state === 'stopped';
 const sent = (t: Telemetry) => t.state === 'waiting' && t.heartbeats_sent === 1;
 
-/** Starts the server against `url` and polls /api/telemetry until `until` holds. */
+/**
+ * Starts the server against `url` and polls /api/telemetry until `until` holds. The request timeout is 10 s
+ * unless a test sets one: a local answer on busy cores can take longer than 0.5 s, and then a test about an
+ * HTTP 500 would see a timeout instead.
+ */
 async function run(url: string, until: (t: Telemetry) => boolean, vars: Record<string, string> = {}) {
-  const server = await startServerProcess({ TELEMETRY_ENDPOINT: url, TELEMETRY_TIMEOUT_SECONDS: '0.5', ...vars });
+  const timeout = String(LIMITS.requestMs / 1000);
+  const server = await startServerProcess({ TELEMETRY_ENDPOINT: url, TELEMETRY_TIMEOUT_SECONDS: timeout, ...vars });
   const telemetry = await pollUntil(() => telemetryOf(server), until);
   return { server, telemetry };
 }
@@ -106,7 +111,7 @@ describe.concurrent('endpoint faults against the real server', () => {
   test('accepted but never answered: the 0.5 s timeout fires', async ({ expect }) => {
     const raw = await startRawServer(() => {});
     closers.push(() => raw.close());
-    const { server, telemetry } = await run(raw.url, stopped);
+    const { server, telemetry } = await run(raw.url, stopped, { TELEMETRY_TIMEOUT_SECONDS: '0.5' });
     expectOneFailure(expect, server, telemetry, new RegExp(`^timed out after 0.5 s ${URL_PART}$`));
     expect(raw.requests).toBe(1);
     await expectServingThenCleanExit(expect, server);
@@ -114,7 +119,7 @@ describe.concurrent('endpoint faults against the real server', () => {
 
   test('headers sent but the body never ends: a timeout, not a success', async ({ expect }) => {
     const target = await endpoint(headersOnly(200));
-    const { server, telemetry } = await run(`${target.origin}/`, stopped);
+    const { server, telemetry } = await run(`${target.origin}/`, stopped, { TELEMETRY_TIMEOUT_SECONDS: '0.5' });
     expectOneFailure(expect, server, telemetry, new RegExp(`^timed out after 0.5 s ${URL_PART}$`));
     expect(telemetry.heartbeats_sent).toBe(0);
     await expectServingThenCleanExit(expect, server);

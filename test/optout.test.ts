@@ -1,6 +1,10 @@
 // Each opt-out layer on its own, through the real CLI server: no socket to the endpoint, no session, the layer named.
 import { describe, it, type TestContext } from 'vitest';
 import { createCliSandbox, getJson, readStoredSessionValue, startCountingEndpoint, eventually, type CliEnv } from './helpers/cli.js';
+import { LIMITS } from './harness/limits.js';
+
+/** Several CLI processes one after another: only tells finished from hung (each step has its own limit). */
+const MULTI_PROCESS_TEST_MS = LIMITS.testMs * 2;
 
 interface Layer {
   name: string;
@@ -34,7 +38,7 @@ async function setUp(context: TestContext) {
   return { cli, endpoint, home, env };
 }
 
-describe.concurrent('opt-out layers', { timeout: 60_000 }, () => {
+describe.concurrent('opt-out layers', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   for (const layer of LAYERS) {
     it(`${layer.name} alone: no connection, no session, state disabled, the layer named`, async (context) => {
       const { expect } = context;

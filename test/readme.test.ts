@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from './helpers/httpServer.js';
+import { LIMITS } from './harness/limits.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 // Inside the package, so the example's `import ... from 'telemetry-actor'` resolves to this package (dist/).
@@ -64,7 +65,7 @@ describe('README embedding example', () => {
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     try {
-      const [request] = await endpoint.waitForRequests(1, 15_000);
+      const [request] = await endpoint.waitForRequests(1, LIMITS.waitMs);
       expect(request?.method).toBe('POST');
       expect(request?.url).toBe('/api/collector');
       const body = JSON.parse(request?.body ?? '{}') as { source: string; payload: { server_version: string } };

@@ -5,6 +5,9 @@ import { never, reply, startServer, type TestServer } from './helpers/httpServer
 import { createCliSandbox, eventually, getJson, readStoredSessionValue, type CliSandbox } from './helpers/cli.js';
 import { LIMITS } from './harness/limits.js';
 
+/** Several CLI processes one after another: only tells finished from hung (each step has its own limit). */
+const MULTI_PROCESS_TEST_MS = LIMITS.testMs * 2;
+
 const TELEMETRY_FIELDS = [
   'enabled',
   'disabled_by',
@@ -33,7 +36,7 @@ async function stats(url: string): Promise<{ heartbeats_total: number; sessions_
   return (await getJson(`${url}/api/collector/stats`)).body as { heartbeats_total: number; sessions_total: number };
 }
 
-describe('telemetry-actor server', { timeout: 60_000 }, () => {
+describe('telemetry-actor server', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   it('reports to its own collector, serves the API, exits 0 on SIGTERM and keeps its session across a restart', async () => {
     const home = await cli.tempHome();
     const env = { TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '1' };
