@@ -140,7 +140,7 @@ describe.concurrent('storage faults', () => {
 });
 
 describe('SIGKILL during the first start', () => {
-  const KILLS = 50;
+  const KILLS = 24;
   const isNotice = (line: { msg: unknown }) => String(line.msg).startsWith('Anonymous telemetry is on');
 
   test(`${KILLS} kills at spread-out moments: the session is absent or complete, and once written never changes`, async () => {
