@@ -43,6 +43,13 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+// The params of the actions that take an invoke's error, and the one way a start-up step fails: written once.
+const errorOf = ({ event }: { event: { error: unknown } }) => ({ error: event.error });
+const startFailed = {
+  target: '#server.stopping',
+  actions: [{ type: 'recordStartFailure', params: errorOf }, 'logStartFailure'],
+} as const;
+
 export const serverMachine = setup({
   types: {
     input: {} as ServerInput,
@@ -96,10 +103,7 @@ export const serverMachine = setup({
             id: 'openDatabase',
             src: 'openDatabase',
             onDone: 'startingListener',
-            onError: {
-              target: '#server.stopping',
-              actions: [{ type: 'recordStartFailure', params: ({ event }) => ({ error: event.error }) }, 'logStartFailure'],
-            },
+            onError: startFailed,
           },
         },
         startingListener: {
@@ -110,10 +114,7 @@ export const serverMachine = setup({
               target: '#server.running',
               actions: [{ type: 'recordUrl', params: ({ event }) => event.output }, 'logListening'],
             },
-            onError: {
-              target: '#server.stopping',
-              actions: [{ type: 'recordStartFailure', params: ({ event }) => ({ error: event.error }) }, 'logStartFailure'],
-            },
+            onError: startFailed,
           },
         },
       },
@@ -135,7 +136,7 @@ export const serverMachine = setup({
       on: {
         // A telemetry failure never leaves `running`: the child stops itself and the server keeps serving.
         'xstate.error.actor.telemetry': {
-          actions: { type: 'logTelemetryCrash', params: ({ event }) => ({ error: event.error }) },
+          actions: { type: 'logTelemetryCrash', params: errorOf },
         },
       },
     },
@@ -148,7 +149,7 @@ export const serverMachine = setup({
         onDone: 'stopped',
         onError: {
           target: 'stopped',
-          actions: { type: 'logCloseFailure', params: ({ event }) => ({ error: event.error }) },
+          actions: { type: 'logCloseFailure', params: errorOf },
         },
       },
     },

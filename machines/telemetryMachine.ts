@@ -19,6 +19,18 @@ export * from './telemetryTypes.js';
 
 const HOW = 'build the machine with createTelemetryMachine() or machine.provide()';
 
+// The params of every action and guard that looks at an invoke's result, written once.
+const output = <T>({ event }: { event: { output: T } }): T => event.output;
+const failure = ({ event }: { event: { error: unknown } }): HeartbeatFailure => failureOf(event.error);
+
+/** The end of every failure that stops the service: count it, log it with `log`, stop with `reason`. */
+const stopAfterFailure = (log: 'logLoadFailure' | 'logSendFailure' | 'logRejected', reason: StopReason) =>
+  [
+    { type: 'recordFailure', params: failure },
+    { type: log, params: failure },
+    { type: 'markStopped', params: reason },
+  ] as const;
+
 export const telemetryMachine = setup({
   types: {
     input: {} as TelemetryInput,
@@ -106,23 +118,16 @@ export const telemetryMachine = setup({
         src: 'loadSession',
         onDone: [
           {
-            guard: { type: 'isNewSession', params: ({ event }) => event.output },
+            guard: { type: 'isNewSession', params: output },
             target: 'sending',
             actions: [
-              { type: 'storeSession', params: ({ event }) => event.output },
-              { type: 'logNewSession', params: ({ event }) => event.output },
+              { type: 'storeSession', params: output },
+              { type: 'logNewSession', params: output },
             ],
           },
-          { target: 'sending', actions: { type: 'storeSession', params: ({ event }) => event.output } },
+          { target: 'sending', actions: { type: 'storeSession', params: output } },
         ],
-        onError: {
-          target: 'stopped',
-          actions: [
-            { type: 'recordFailure', params: ({ event }) => failureOf(event.error) },
-            { type: 'logLoadFailure', params: ({ event }) => failureOf(event.error) },
-            { type: 'markStopped', params: 'failed' },
-          ],
-        },
+        onError: { target: 'stopped', actions: stopAfterFailure('logLoadFailure', 'failed') },
       },
     },
     sending: {
@@ -144,54 +149,39 @@ export const telemetryMachine = setup({
             guard: 'isLastLoop',
             target: 'stopped',
             actions: [
-              { type: 'recordSuccess', params: ({ event }) => event.output },
+              { type: 'recordSuccess', params: output },
               { type: 'markStopped', params: 'completed' },
             ],
           },
           {
-            guard: { type: 'overran', params: ({ event }) => event.output },
+            guard: { type: 'overran', params: output },
             target: 'sending',
             reenter: true,
             actions: [
-              { type: 'recordSuccess', params: ({ event }) => event.output },
-              { type: 'logOverrun', params: ({ event }) => event.output },
+              { type: 'recordSuccess', params: output },
+              { type: 'logOverrun', params: output },
             ],
           },
           {
-            guard: { type: 'isDueNow', params: ({ event }) => event.output },
+            guard: { type: 'isDueNow', params: output },
             target: 'sending',
             reenter: true,
-            actions: { type: 'recordSuccess', params: ({ event }) => event.output },
+            actions: { type: 'recordSuccess', params: output },
           },
-          { target: 'waiting', actions: { type: 'recordSuccess', params: ({ event }) => event.output } },
+          { target: 'waiting', actions: { type: 'recordSuccess', params: output } },
         ],
         onError: [
-          {
-            guard: { type: 'isGone', params: ({ event }) => failureOf(event.error) },
-            target: 'stopped',
-            actions: [
-              { type: 'recordFailure', params: ({ event }) => failureOf(event.error) },
-              { type: 'logRejected', params: ({ event }) => failureOf(event.error) },
-              { type: 'markStopped', params: 'rejected' },
-            ],
-          },
+          { guard: { type: 'isGone', params: failure }, target: 'stopped', actions: stopAfterFailure('logRejected', 'rejected') },
           {
             guard: 'canRetry',
             target: 'waiting',
             actions: [
-              { type: 'recordFailure', params: ({ event }) => failureOf(event.error) },
-              { type: 'scheduleRetry', params: ({ event }) => failureOf(event.error) },
-              { type: 'logRetry', params: ({ event }) => failureOf(event.error) },
+              { type: 'recordFailure', params: failure },
+              { type: 'scheduleRetry', params: failure },
+              { type: 'logRetry', params: failure },
             ],
           },
-          {
-            target: 'stopped',
-            actions: [
-              { type: 'recordFailure', params: ({ event }) => failureOf(event.error) },
-              { type: 'logSendFailure', params: ({ event }) => failureOf(event.error) },
-              { type: 'markStopped', params: 'failed' },
-            ],
-          },
+          { target: 'stopped', actions: stopAfterFailure('logSendFailure', 'failed') },
         ],
       },
     },
