@@ -1,4 +1,5 @@
 // The layering the design depends on, checked over the import graph of src/, machines/ and scripts/.
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importCycles, layeringViolations, parseImports, readSources, staticReach, type ImportEdge, type Sources } from './helpers/importGraph.js';
@@ -45,6 +46,15 @@ describe('the import graph of this repository', () => {
       .filter(([target]) => /^src\/(server|cli|collector)\/|^src\/cli\.ts$/.test(target) || ['level', 'classic-level', 'pg'].includes(target))
       .map(([target, chain]) => `${target} is loaded by the . entry through ${chain.join(' -> ')}`);
     expect(forbidden).toEqual([]);
+  });
+
+  it('docs/architecture.md shows every folder of src/ in its tree', async () => {
+    const doc = await readFile(path.join(root, 'docs', 'architecture.md'), 'utf8');
+    const folders = new Set([...sources.keys()].filter((file) => file.startsWith('src/')).map((file) => path.posix.dirname(file)));
+    expect(folders.size).toBeGreaterThan(5);
+    // A folder is shown by its own name on a line of the tree, e.g. `  level/` or `src/`.
+    const missing = [...folders].filter((folder) => !new RegExp(`^\\s*${path.posix.basename(folder)}/`, 'm').test(doc));
+    expect(missing, 'folders missing from the tree in docs/architecture.md').toEqual([]);
   });
 });
 
