@@ -20,30 +20,29 @@ export type OptOutLayer = '--no-telemetry' | 'TELEMETRY_ENABLED' | 'PREFECT_SERV
 
 export type InspectSetting = { mode: 'off' } | { mode: 'bridge'; port: number } | { mode: 'connect'; url: string };
 
-export interface Settings {
+type Value<K extends SettingKey> = (typeof SETTINGS)[K] extends SettingSpec<infer T> ? T : never;
+
+/** The rows whose Settings fields are computed from them (and others); every other row is read as it is. */
+const COMPUTED = ['enabled', 'doNotTrack', 'collector', 'home', 'inspect', 'inspectPort'] as const;
+type PlainKey = Exclude<SettingKey, (typeof COMPUTED)[number]>;
+
+/**
+ * The validated settings. Every row of the settings table that is not COMPUTED becomes a field of its own
+ * name and parsed type (so a new row needs nothing here): `endpoint` is TELEMETRY_ENDPOINT as configured
+ * (undefined: this server's own collector, see resolveEndpoint), `host` is without brackets, as
+ * `server.listen` wants it (`::1`, not `[::1]`).
+ */
+export type Settings = { [K in PlainKey]: Value<K> } & {
   enabled: boolean;
   /** The layer that turned telemetry off; null when on. */
   disabledBy: OptOutLayer | null;
-  /** TELEMETRY_ENDPOINT as configured; undefined means this server's own collector (see resolveEndpoint). */
-  endpoint: string | undefined;
-  environment: string;
-  loopSeconds: number;
-  timeoutSeconds: number;
-  retries: number;
-  debug: boolean;
   /** Absolute, `~` expanded; the LevelDB lives in dbPath = <home>/db. */
   home: string;
   dbPath: string;
-  /** Without brackets, as `server.listen` wants it (`::1`, not `[::1]`). */
-  host: string;
-  port: number;
-  logLevel: string;
   /** Whether this server serves POST /api/collector. */
   collector: boolean;
   inspect: InspectSetting;
-}
-
-type Value<K extends SettingKey> = (typeof SETTINGS)[K] extends SettingSpec<infer T> ? T : never;
+};
 
 /** The layers of one setting that are set, highest first: [name shown in errors, text]. */
 function layersOf(spec: SettingSpec<unknown>, env: NodeJS.ProcessEnv, flags: CliFlags): Array<[string, string]> {
@@ -100,6 +99,14 @@ export function resolveOptOut(sources: OptOutSources): OptOutLayer | null {
 /** The proxy variables undici's EnvHttpProxyAgent reads (empty counts as unset there). */
 const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] as const;
 
+/** Every row that is not COMPUTED, in table order, under its own key. */
+function readPlain(env: NodeJS.ProcessEnv, flags: CliFlags): { [K in PlainKey]: Value<K> } {
+  const computed: readonly SettingKey[] = COMPUTED;
+  const plain: Partial<Record<SettingKey, unknown>> = {};
+  for (const key of Object.keys(SETTINGS) as SettingKey[]) if (!computed.includes(key)) plain[key] = read(key, env, flags);
+  return plain as { [K in PlainKey]: Value<K> };
+}
+
 function resolveInspect(env: NodeJS.ProcessEnv, flags: CliFlags): InspectSetting {
   const choice = read('inspect', env, flags);
   const port = read('inspectPort', env, flags);
@@ -115,24 +122,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, flags: CliFla
   const disabledBy = resolveOptOut({ env, flag: flags['no-telemetry'] === true });
   // Only telemetry uses the proxy: with it off, a proxy other tools accept (host:port) must not stop the server.
   if (disabledBy === null) for (const name of PROXY_VARIABLES) if (env[name] !== undefined) parseProxy(name, env[name]);
-  const endpoint = read('endpoint', env, flags);
+  const plain = readPlain(env, flags);
   const collector = read('collector', env, flags);
   const home = read('home', env, flags) ?? path.join(os.homedir(), '.telemetry-actor');
   return {
+    ...plain,
     enabled: disabledBy === null,
     disabledBy,
-    endpoint,
-    environment: read('environment', env, flags),
-    loopSeconds: read('loopSeconds', env, flags),
-    timeoutSeconds: read('timeoutSeconds', env, flags),
-    retries: read('retries', env, flags),
-    debug: read('debug', env, flags),
     home,
     dbPath: path.join(home, 'db'),
-    host: read('host', env, flags),
-    port: read('port', env, flags),
-    logLevel: read('logLevel', env, flags),
-    collector: collector === 'auto' ? endpoint === undefined : collector === 'on',
+    collector: collector === 'auto' ? plain.endpoint === undefined : collector === 'on',
     inspect: resolveInspect(env, flags),
   };
 }
