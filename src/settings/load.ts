@@ -43,7 +43,7 @@ export interface Settings {
   inspect: InspectSetting;
 }
 
-type Value<K extends SettingKey> = (typeof SETTINGS)[K] extends SettingSpec<infer T> ? T : never;
+export type Value<K extends SettingKey> = (typeof SETTINGS)[K] extends SettingSpec<infer T> ? T : never;
 
 /** The layers of one setting that are set, highest first: [name shown in errors, text]. */
 function layersOf(spec: SettingSpec<unknown>, env: NodeJS.ProcessEnv, flags: CliFlags): Array<[string, string]> {
@@ -57,7 +57,7 @@ function layersOf(spec: SettingSpec<unknown>, env: NodeJS.ProcessEnv, flags: Cli
 }
 
 /** Parses every set layer (so a typo never hides behind a higher one) and returns the highest one's value. */
-function read<K extends SettingKey>(key: K, env: NodeJS.ProcessEnv, flags: CliFlags): Value<K> {
+export function read<K extends SettingKey>(key: K, env: NodeJS.ProcessEnv, flags: CliFlags = {}): Value<K> {
   const spec = SETTINGS[key] as SettingSpec<Value<K>>;
   const values = layersOf(spec, env, flags).map(([name, text]) => spec.parse(name, text));
   return values.length > 0 ? (values[0] as Value<K>) : spec.fallback;
