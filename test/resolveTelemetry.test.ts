@@ -144,3 +144,11 @@ describe('the `.` entry', () => {
     expect([...packages].filter((name) => /(^|-)level$/.test(name))).toEqual([]);
   });
 });
+
+describe("the reference server's notice", () => {
+  it('names the switches the server honours, its --no-telemetry flag included', async () => {
+    const { serverInput } = await import('../src/server/server.js');
+    const { loadSettings } = await import('../src/settings/index.js');
+    expect(serverInput(loadSettings({ TELEMETRY_HOME: '/nonexistent-home' })).telemetry.optOutHint).toBe('TELEMETRY_ENABLED=false, DO_NOT_TRACK=1 or --no-telemetry');
+  });
+});
