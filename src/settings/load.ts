@@ -98,7 +98,7 @@ export function resolveOptOut(sources: OptOutSources): OptOutLayer | null {
 }
 
 /** The proxy variables undici's EnvHttpProxyAgent reads (empty counts as unset there). */
-const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] as const;
+export const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] as const;
 
 function resolveInspect(env: NodeJS.ProcessEnv, flags: CliFlags): InspectSetting {
   const choice = read('inspect', env, flags);

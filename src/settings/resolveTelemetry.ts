@@ -3,7 +3,7 @@
 // PREFECT_SERVER_ANALYTICS_ENABLED=false or DO_NOT_TRACK=1, exactly as the reference server is.
 import type { TelemetryInput } from '../../machines/telemetryTypes.js';
 import { UserError } from '../errors.js';
-import { read, resolveOptOut, type OptOutLayer, type Value } from './load.js';
+import { PROXY_VARIABLES, read, resolveOptOut, type OptOutLayer, type Value } from './load.js';
 import { ACCEPT, parseEndpoint, parseName, parseProxy, parseRetries, parseSeconds } from './parse.js';
 import { SETTINGS } from './table.js';
 
@@ -61,7 +61,7 @@ export function resolveTelemetry(options: ResolveTelemetryOptions): ResolvedTele
   const disabledBy = resolveOptOut({ env, flag: options.flag, flagName: options.flagName, variables });
   if (disabledBy !== null) return { enabled: false, disabledBy };
   // Only telemetry uses the proxy, so the proxy variables are checked only now (as the server does).
-  for (const proxy of ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY']) if (env[proxy] !== undefined) parseProxy(proxy, env[proxy]);
+  for (const proxy of PROXY_VARIABLES) if (env[proxy] !== undefined) parseProxy(proxy, env[proxy]);
   return { enabled: true, disabledBy: null, input: buildInput(options, env) };
 }
 
