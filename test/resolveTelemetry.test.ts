@@ -126,7 +126,7 @@ describe('the `.` entry', () => {
       if (files.has(file)) return;
       files.add(file);
       const text = await readFile(file, 'utf8');
-      const specifiers = [...text.matchAll(/^\s*(?:import|export)\s(?!type\b)[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1] ?? '');
+      const specifiers = [...text.matchAll(/^\s*(?:import|export)\s(?!type\b)(?:[^'"]*?from\s+)?'([^']+)'/gm)].map((m) => m[1] ?? '');
       for (const spec of specifiers) {
         if (spec.startsWith('.')) await visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
         else packages.add(spec);
