@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { scaled } from './harness/limits.js';
 import { startCountingEndpoint, type CountingEndpoint } from './helpers/cli.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -17,7 +18,7 @@ const recipeDir = path.join(root, 'test', '.embedding-recipes');
 const TSX = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const RECIPES = ['node-http.ts', 'express.ts', 'fastify.ts'];
 // A cold tsx start takes ~1 s alone and up to ~20 s on this loaded machine; 100 s tells "slow" from "hung".
-const WAIT_MS = 100_000;
+const WAIT_MS = scaled(100_000);
 
 /** The pino JSON lines among a recipe's stdout. */
 function parseLogLines(stdout: string): Array<Record<string, unknown>> {

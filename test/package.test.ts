@@ -8,13 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scaled } from './harness/limits.js';
 import { readStoredSessionValue, startCountingEndpoint } from './helpers/cli.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
 // Under load npm install and tsc 5.4 each took about a minute here; these limits only tell "finished" from "hung".
-const SETUP_TIMEOUT_MS = 600_000;
-const STEP_TIMEOUT_MS = 300_000;
+const SETUP_TIMEOUT_MS = scaled(600_000);
+const STEP_TIMEOUT_MS = scaled(300_000);
 
 /** This environment minus npm's lifecycle variables (a child npm must not think it runs inside `npm test`) and every switch. */
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -183,7 +184,7 @@ describe('the packed package in a consumer project', () => {
       expect(existsSync(path.join(consumer, 'data'))).toBe(false);
 
       const on = runExample(consumer, { TELEMETRY_ENDPOINT: endpoint.url });
-      await expect.poll(() => endpoint.requests.length, { timeout: 100_000, interval: 20 }).toBeGreaterThanOrEqual(1);
+      await expect.poll(() => endpoint.requests.length, { timeout: scaled(100_000), interval: 20 }).toBeGreaterThanOrEqual(1);
       on.child.kill('SIGKILL');
       await on.exit;
       expect(JSON.parse(endpoint.requests[0]!.body)).toMatchObject({ source: 'my_server', payload: { server_version: '1.0.0' } });

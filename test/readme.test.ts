@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readStoredSessionValue, startCountingEndpoint } from './helpers/cli.js';
 import { startServer, type TestServer } from './helpers/httpServer.js';
-import { LIMITS } from './harness/limits.js';
+import { LIMITS, scaled } from './harness/limits.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 // Inside the package, so the example's `import ... from 'telemetry-actor'` resolves to this package (dist/).
@@ -105,7 +105,7 @@ const OPT_OUTS: Array<[string, Record<string, string>]> = [
 
 // Each run is a cold tsx start of the example: ~1 s alone, 20 s seen with five at once on a loaded machine.
 // 120 s tells "exited on its own" from "kept running" (a live actor's timer would hold the process open).
-describe.concurrent('README embedding example under each opt-out', { timeout: 120_000 }, () => {
+describe.concurrent('README embedding example under each opt-out', { timeout: scaled(120_000) }, () => {
   for (const [name, optOut] of OPT_OUTS) {
     it(`${name}: exits on its own with no socket to the endpoint and no session written`, async ({ expect, onTestFinished }) => {
       const counting = await startCountingEndpoint(202);
@@ -133,7 +133,7 @@ describe.concurrent('README embedding example under each opt-out', { timeout: 12
     });
     const child = runExample(cwd, { TELEMETRY_ENDPOINT: counting.url, DO_NOT_TRACK: '0' });
     const run = exited(child);
-    await vi.waitUntil(() => counting.requests.length >= 1, { timeout: 100_000, interval: 20 });
+    await vi.waitUntil(() => counting.requests.length >= 1, { timeout: scaled(100_000), interval: 20 });
     child.kill('SIGKILL');
     await run;
     expect(counting.connections()).toBeGreaterThanOrEqual(1);
