@@ -19,6 +19,11 @@ export interface TelemetryInput {
   retries: number;
   /** Stop with reason `completed` after this many heartbeats. */
   maxLoops?: number;
+  /**
+   * The switches that turn telemetry off for this host, as the first-start notice names them
+   * (resolveTelemetry fills it in); default `TELEMETRY_ENABLED=false or DO_NOT_TRACK=1`.
+   */
+  optOutHint?: string;
 }
 
 /** Why the actor reached `stopped`. */

@@ -1,13 +1,16 @@
-// The README's embedding example, compiled by tsc and run against a local endpoint, exactly as printed.
+// The README's embedding example, compiled by tsc and run against a local endpoint, exactly as printed:
+// it delivers with no opt-out, and under each opt-out it opens no socket and writes no session.
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readStoredSessionValue, startCountingEndpoint } from './helpers/cli.js';
 import { startServer, type TestServer } from './helpers/httpServer.js';
-import { LIMITS } from './harness/limits.js';
+import { LIMITS, scaled } from './harness/limits.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 // Inside the package, so the example's `import ... from 'telemetry-actor'` resolves to this package (dist/).
@@ -21,6 +24,13 @@ async function readmeExample(): Promise<string> {
   return match[1];
 }
 
+// File-wide: both describe blocks run the file.
+beforeAll(async () => {
+  await mkdir(exampleDir, { recursive: true });
+  await writeFile(exampleFile, await readmeExample());
+});
+afterAll(() => rm(exampleDir, { recursive: true, force: true }));
+
 describe('README embedding example', () => {
   let endpoint: TestServer;
   let workDir: string;
@@ -28,14 +38,11 @@ describe('README embedding example', () => {
   beforeAll(async () => {
     endpoint = await startServer();
     workDir = await mkdtemp(path.join(os.tmpdir(), 'readme-example-'));
-    await mkdir(exampleDir, { recursive: true });
-    await writeFile(exampleFile, await readmeExample());
   });
 
   afterAll(async () => {
     await endpoint.close();
     await rm(workDir, { recursive: true, force: true });
-    await rm(exampleDir, { recursive: true, force: true });
   });
 
   it('is at most about ten lines of code', async () => {
@@ -55,13 +62,7 @@ describe('README embedding example', () => {
   });
 
   it('sends a heartbeat at once when run', async () => {
-        // tsx by path: the example runs from a temp folder, where a bare 'tsx' would not resolve.
-    const tsx = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-    const child = spawn(process.execPath, ['--import', tsx, exampleFile], {
-      cwd: workDir,
-      env: { PATH: process.env.PATH, TELEMETRY_ENDPOINT: `${endpoint.origin}/api/collector` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = runExample(workDir, { TELEMETRY_ENDPOINT: `${endpoint.origin}/api/collector` });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     try {
@@ -72,8 +73,70 @@ describe('README embedding example', () => {
       expect(body.source).toBe('my_server');
       expect(body.payload.server_version).toBe('1.0.0');
       expect(stdout).toContain('Anonymous telemetry is on');
+      // The notice names the host's own switch, since resolveTelemetry honours it.
+      expect(stdout).toContain('Set MYAPP_TELEMETRY=false, TELEMETRY_ENABLED=false or DO_NOT_TRACK=1 to turn it off');
     } finally {
       child.kill('SIGKILL');
     }
+  });
+});
+
+// tsx by path: the example runs from a temp folder, where a bare 'tsx' would not resolve.
+const TSX = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+/** Runs the example in cwd with only PATH and `env`: nothing inherited can turn telemetry on or off. */
+function runExample(cwd: string, env: Record<string, string>) {
+  return spawn(process.execPath, ['--import', TSX, exampleFile], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Waits for the child to exit on its own; resolves with its code and stdout. */
+function exited(child: ReturnType<typeof runExample>): Promise<{ code: number | null; stdout: string }> {
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout })));
+}
+
+const OPT_OUTS: Array<[string, Record<string, string>]> = [
+  ['DO_NOT_TRACK', { DO_NOT_TRACK: '1' }],
+  ['TELEMETRY_ENABLED', { TELEMETRY_ENABLED: 'false' }],
+  ['PREFECT_SERVER_ANALYTICS_ENABLED', { PREFECT_SERVER_ANALYTICS_ENABLED: 'false' }],
+  ['MYAPP_TELEMETRY', { MYAPP_TELEMETRY: 'false' }],
+];
+
+// Each run is a cold tsx start of the example: ~1 s alone, 20 s seen with five at once on a loaded machine.
+// 120 s tells "exited on its own" from "kept running" (a live actor's timer would hold the process open).
+describe.concurrent('README embedding example under each opt-out', { timeout: scaled(120_000) }, () => {
+  for (const [name, optOut] of OPT_OUTS) {
+    it(`${name}: exits on its own with no socket to the endpoint and no session written`, async ({ expect, onTestFinished }) => {
+      const counting = await startCountingEndpoint(202);
+      const cwd = await mkdtemp(path.join(os.tmpdir(), 'readme-optout-'));
+      onTestFinished(async () => {
+        await counting.close();
+        await rm(cwd, { recursive: true, force: true });
+      });
+      const run = await exited(runExample(cwd, { TELEMETRY_ENDPOINT: counting.url, ...optOut }));
+      expect(run.code).toBe(0);
+      expect(run.stdout.trim()).toBe(`Telemetry is off (${name})`);
+      expect(counting.connections()).toBe(0);
+      expect(counting.requests).toHaveLength(0);
+      // Not even the database folder: off means nothing is opened.
+      expect(existsSync(path.join(cwd, 'data'))).toBe(false);
+    });
+  }
+
+  it('control: with no opt-out the same endpoint gets a heartbeat and the session is written', async ({ expect, onTestFinished }) => {
+    const counting = await startCountingEndpoint(202);
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'readme-optout-'));
+    onTestFinished(async () => {
+      await counting.close();
+      await rm(cwd, { recursive: true, force: true });
+    });
+    const child = runExample(cwd, { TELEMETRY_ENDPOINT: counting.url, DO_NOT_TRACK: '0' });
+    const run = exited(child);
+    await vi.waitUntil(() => counting.requests.length >= 1, { timeout: scaled(100_000), interval: 20 });
+    child.kill('SIGKILL');
+    await run;
+    expect(counting.connections()).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse((await readStoredSessionValue(path.join(cwd, 'data'))) ?? 'null')).toMatchObject({ session_id: expect.any(String) });
   });
 });

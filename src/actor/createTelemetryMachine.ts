@@ -98,17 +98,16 @@ function errorOf(event: unknown): unknown {
   return (event as { error?: unknown }).error;
 }
 
+/** The opt-outs named when the host does not say which switches it honours (resolveTelemetry's standard ones). */
+export const DEFAULT_OPT_OUT_HINT = 'TELEMETRY_ENABLED=false or DO_NOT_TRACK=1';
+
 function logNotice(log: Logger, context: TelemetryContext, session: LoadedSession) {
+  // Only switches this host honours: the input's hint comes from resolveTelemetry or the server.
+  const optOut = context.optOutHint ?? DEFAULT_OPT_OUT_HINT;
   log.info(
-    {
-      fields: SENT_FIELDS,
-      loopSeconds: context.loopSeconds,
-      endpoint: redactUrl(context.endpoint),
-      sessionId: session.session_id,
-      optOut: 'TELEMETRY_ENABLED=false, DO_NOT_TRACK=1 or --no-telemetry',
-    },
+    { fields: SENT_FIELDS, loopSeconds: context.loopSeconds, endpoint: redactUrl(context.endpoint), sessionId: session.session_id, optOut },
     `Anonymous telemetry is on: every ${context.loopSeconds} s a heartbeat (platform, architecture, runtime and ` +
       `versions, environment, a random session id) is sent to ${redactUrl(context.endpoint)}. ` +
-      'Set TELEMETRY_ENABLED=false or DO_NOT_TRACK=1 to turn it off; `telemetry-actor preview` shows it.',
+      `Set ${optOut} to turn it off.`,
   );
 }

@@ -11,6 +11,7 @@ import type { Collector } from '../collector/collector.js';
 import { StoreLockedError, UserError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { Settings } from '../settings/index.js';
+import { optOutHint } from '../settings/resolveTelemetry.js';
 import { createStorage, type Storage } from '../stores/index.js';
 import { API_VERSION, SOURCE, VERSION } from '../version.js';
 import { resolveEndpoint, serverUrl } from './endpoint.js';
@@ -58,6 +59,7 @@ export function serverInput(settings: Settings): ServerInput {
       serverVersion: VERSION,
       apiVersion: API_VERSION,
       retries: settings.retries,
+      optOutHint: optOutHint({ flagName: '--no-telemetry' }),
     },
     telemetryEnabled: settings.enabled,
     disabledBy: settings.disabledBy,

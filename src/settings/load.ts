@@ -20,7 +20,7 @@ export type OptOutLayer = '--no-telemetry' | 'TELEMETRY_ENABLED' | 'PREFECT_SERV
 
 export type InspectSetting = { mode: 'off' } | { mode: 'bridge'; port: number } | { mode: 'connect'; url: string };
 
-type Value<K extends SettingKey> = (typeof SETTINGS)[K] extends SettingSpec<infer T> ? T : never;
+export type Value<K extends SettingKey> = (typeof SETTINGS)[K] extends SettingSpec<infer T> ? T : never;
 
 /** The rows whose Settings fields are computed from them (and others); every other row is read as it is. */
 const COMPUTED = ['enabled', 'doNotTrack', 'collector', 'home', 'inspect', 'inspectPort'] as const;
@@ -56,7 +56,7 @@ function layersOf(spec: SettingSpec<unknown>, env: NodeJS.ProcessEnv, flags: Cli
 }
 
 /** Parses every set layer (so a typo never hides behind a higher one) and returns the highest one's value. */
-function read<K extends SettingKey>(key: K, env: NodeJS.ProcessEnv, flags: CliFlags): Value<K> {
+export function read<K extends SettingKey>(key: K, env: NodeJS.ProcessEnv, flags: CliFlags = {}): Value<K> {
   const spec = SETTINGS[key] as SettingSpec<Value<K>>;
   const values = layersOf(spec, env, flags).map(([name, text]) => spec.parse(name, text));
   return values.length > 0 ? (values[0] as Value<K>) : spec.fallback;
@@ -97,7 +97,7 @@ export function resolveOptOut(sources: OptOutSources): OptOutLayer | null {
 }
 
 /** The proxy variables undici's EnvHttpProxyAgent reads (empty counts as unset there). */
-const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] as const;
+export const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] as const;
 
 /** Every row that is not COMPUTED, in table order, under its own key. */
 function readPlain(env: NodeJS.ProcessEnv, flags: CliFlags): { [K in PlainKey]: Value<K> } {
