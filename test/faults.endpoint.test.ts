@@ -53,9 +53,11 @@ async function run(url: string, until: (t: Telemetry) => boolean, vars: Record<s
 }
 
 /** The contract's failure line: exactly one error, naming the reason, with no stack unless in debug mode. */
-function expectOneFailure(expect: ExpectStatic, server: ServerProcess, telemetry: Telemetry, reason: RegExp) {
+async function expectOneFailure(expect: ExpectStatic, server: ServerProcess, telemetry: Telemetry, reason: RegExp) {
   expect(telemetry).toMatchObject({ state: 'stopped', stop_reason: 'failed' });
   expect(telemetry.last_error).toMatch(reason);
+  // The API can answer `stopped` before the log line written just before it has come through the stdout pipe.
+  await server.waitForLine((line) => line.level >= 50);
   const errors = server.lines.filter((line) => line.level >= 50);
   expect(errors).toHaveLength(1);
   expect(errors[0]!.msg).toBe(`Failed to send telemetry: ${telemetry.last_error}. Shutting down telemetry service...`);
@@ -84,12 +86,13 @@ const URL_PART = 'sending to http://127\\.0\\.0\\.1:\\d+/';
 describe.concurrent('endpoint faults against the real server', () => {
   test('connection refused: one error line, stopped with failed', async ({ expect }) => {
     const { server, telemetry } = await run(`http://127.0.0.1:${await deadPort()}/`, stopped);
-    expectOneFailure(expect, server, telemetry, new RegExp(`^ECONNREFUSED ${URL_PART}$`));
+    await expectOneFailure(expect, server, telemetry, new RegExp(`^ECONNREFUSED ${URL_PART}$`));
     await expectServingThenCleanExit(expect, server);
   });
 
   test('connection refused with TELEMETRY_DEBUG=true: the error line carries the stack', async ({ expect }) => {
     const { server } = await run(`http://127.0.0.1:${await deadPort()}/`, stopped, { TELEMETRY_DEBUG: 'true' });
+    await server.waitForLine((line) => line.level >= 50);
     const errors = server.lines.filter((line) => line.level >= 50);
     expect(errors).toHaveLength(1);
     expect(errors[0]!.msg).toContain('Failed to send telemetry: ECONNREFUSED');
@@ -104,7 +107,7 @@ describe.concurrent('endpoint faults against the real server', () => {
     });
     closers.push(() => raw.close());
     const { server, telemetry } = await run(raw.url, stopped, { TELEMETRY_TIMEOUT_SECONDS: '10' });
-    expectOneFailure(expect, server, telemetry, new RegExp(`^(ECONNRESET|other side closed \\(UND_ERR_SOCKET\\)) ${URL_PART}$`));
+    await expectOneFailure(expect, server, telemetry, new RegExp(`^(ECONNRESET|other side closed \\(UND_ERR_SOCKET\\)) ${URL_PART}$`));
     await expectServingThenCleanExit(expect, server);
   });
 
@@ -112,7 +115,7 @@ describe.concurrent('endpoint faults against the real server', () => {
     const raw = await startRawServer(() => {});
     closers.push(() => raw.close());
     const { server, telemetry } = await run(raw.url, stopped, { TELEMETRY_TIMEOUT_SECONDS: '0.5' });
-    expectOneFailure(expect, server, telemetry, new RegExp(`^timed out after 0.5 s ${URL_PART}$`));
+    await expectOneFailure(expect, server, telemetry, new RegExp(`^timed out after 0.5 s ${URL_PART}$`));
     expect(raw.requests).toBe(1);
     await expectServingThenCleanExit(expect, server);
   });
@@ -120,7 +123,7 @@ describe.concurrent('endpoint faults against the real server', () => {
   test('headers sent but the body never ends: a timeout, not a success', async ({ expect }) => {
     const target = await endpoint(headersOnly(200));
     const { server, telemetry } = await run(`${target.origin}/`, stopped, { TELEMETRY_TIMEOUT_SECONDS: '0.5' });
-    expectOneFailure(expect, server, telemetry, new RegExp(`^timed out after 0.5 s ${URL_PART}$`));
+    await expectOneFailure(expect, server, telemetry, new RegExp(`^timed out after 0.5 s ${URL_PART}$`));
     expect(telemetry.heartbeats_sent).toBe(0);
     await expectServingThenCleanExit(expect, server);
   });
@@ -133,7 +136,7 @@ describe.concurrent('endpoint faults against the real server', () => {
   ] as const)('HTTP %i (Retry-After: 1, no retries): fails at once', async ([status, text], { expect }) => {
     const target = await endpoint(reply(status, 'nope', { 'retry-after': '1' }));
     const { server, telemetry } = await run(`${target.origin}/hb`, stopped);
-    expectOneFailure(expect, server, telemetry, new RegExp(`^HTTP ${status} ${text} from http://127\\.0\\.0\\.1:\\d+/hb$`));
+    await expectOneFailure(expect, server, telemetry, new RegExp(`^HTTP ${status} ${text} from http://127\\.0\\.0\\.1:\\d+/hb$`));
     expect(target.requests).toHaveLength(1);
     await expectServingThenCleanExit(expect, server);
   });
@@ -141,7 +144,7 @@ describe.concurrent('endpoint faults against the real server', () => {
   test('503 with Retry-After: 1 and TELEMETRY_RETRIES=2: two warnings a second apart, then one failure', async ({ expect }) => {
     const target = await endpoint(reply(503, '', { 'retry-after': '1' }));
     const { server, telemetry } = await run(`${target.origin}/`, stopped, { TELEMETRY_RETRIES: '2' });
-    expectOneFailure(expect, server, telemetry, /^HTTP 503 Service Unavailable from /);
+    await expectOneFailure(expect, server, telemetry, /^HTTP 503 Service Unavailable from /);
     expect(target.requests).toHaveLength(3);
     const [a, b, c] = target.requests.map((r) => r.receivedAt);
     expect(b! - a!).toBeGreaterThanOrEqual(900);
@@ -177,7 +180,7 @@ describe.concurrent('endpoint faults against the real server', () => {
     const target = await endpoint(reply(202));
     const redirect = await endpoint(reply(status, '', { location: `${target.origin}/moved` }));
     const { server, telemetry } = await run(`${redirect.origin}/`, stopped, { TELEMETRY_RETRIES: '0' });
-    expectOneFailure(expect, server, telemetry, new RegExp(`^HTTP ${status} \\w[\\w ]+ from `));
+    await expectOneFailure(expect, server, telemetry, new RegExp(`^HTTP ${status} \\w[\\w ]+ from `));
     await sleep(200);
     expect(target.requests).toHaveLength(0);
     await expectServingThenCleanExit(expect, server);
@@ -218,7 +221,7 @@ describe.concurrent('endpoint faults against the real server', () => {
     const raw = await startRawServer((socket) => socket.end('SSH-2.0-OpenSSH_9.6\r\n\x00\x01garbage\r\n\r\n'));
     closers.push(() => raw.close());
     const { server, telemetry } = await run(raw.url, stopped);
-    expectOneFailure(expect, server, telemetry, new RegExp(`^Response does not match the HTTP/1\\.1 protocol \\(.+\\) ${URL_PART}$`));
+    await expectOneFailure(expect, server, telemetry, new RegExp(`^Response does not match the HTTP/1\\.1 protocol \\(.+\\) ${URL_PART}$`));
     await expectServingThenCleanExit(expect, server);
   });
 
@@ -226,7 +229,7 @@ describe.concurrent('endpoint faults against the real server', () => {
     const target = await endpoint(reply(202));
     const proxy = `http://127.0.0.1:${await deadPort()}/`;
     const { server, telemetry } = await run(`${target.origin}/`, stopped, { HTTP_PROXY: proxy });
-    expectOneFailure(expect, server, telemetry, new RegExp(`^ECONNREFUSED ${URL_PART}$`));
+    await expectOneFailure(expect, server, telemetry, new RegExp(`^ECONNREFUSED ${URL_PART}$`));
     expect(target.requests).toHaveLength(0);
     await expectServingThenCleanExit(expect, server);
   });
@@ -245,7 +248,7 @@ describe.concurrent('endpoint faults against the real server', () => {
 
   test('a host under .invalid resolves nowhere: the failure comes within the timeout', async ({ expect }) => {
     const { server, telemetry } = await run('http://telemetry.invalid/', stopped, { TELEMETRY_TIMEOUT_SECONDS: '1' });
-    expectOneFailure(expect, server, telemetry, /^(ENOTFOUND|EAI_AGAIN|timed out after 1 s) sending to http:\/\/telemetry\.invalid\/$/);
+    await expectOneFailure(expect, server, telemetry, /^(ENOTFOUND|EAI_AGAIN|timed out after 1 s) sending to http:\/\/telemetry\.invalid\/$/);
     await expectServingThenCleanExit(expect, server);
   });
 
@@ -255,7 +258,7 @@ describe.concurrent('endpoint faults against the real server', () => {
     const target = await startTlsServer(tls!);
     closers.push(() => target.close());
     const { server, telemetry } = await run(target.url, stopped, { TELEMETRY_TIMEOUT_SECONDS: '5' });
-    expectOneFailure(expect, server, telemetry, /^self[- ]signed certificate \(DEPTH_ZERO_SELF_SIGNED_CERT\) sending to https:\/\/127\.0\.0\.1:\d+\/$/);
+    await expectOneFailure(expect, server, telemetry, /^self[- ]signed certificate \(DEPTH_ZERO_SELF_SIGNED_CERT\) sending to https:\/\/127\.0\.0\.1:\d+\/$/);
     expect(target.requests).toBe(0);
     await expectServingThenCleanExit(expect, server);
   });
