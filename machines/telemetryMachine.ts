@@ -3,7 +3,9 @@ import { assign, setup } from 'xstate';
 import { notProvided } from './notProvided.js';
 import {
   failureOf,
+  nextDueAt,
   retryDelayMs,
+  sentBySelf,
   type HeartbeatFailure,
   type LoadedSession,
   type SendHeartbeatInput,
@@ -57,9 +59,10 @@ export const telemetryMachine = setup({
     })),
     recordSuccess: assign(({ context }, sent: SendHeartbeatOutput) => {
       // Fixed rate: the next send is due loopSeconds after this one started, at once if overdue.
-      const dueAt = sent.startedAt + context.loopSeconds * 1000;
+      const dueAt = nextDueAt(sent, context.loopSeconds);
       return {
-        heartbeatsSent: context.heartbeatsSent + 1,
+        heartbeatsSent: context.heartbeatsSent + (sentBySelf(sent) ? 1 : 0),
+        lastSentBy: sentBySelf(sent) ? ('self' as const) : ('peer' as const),
         consecutiveFailures: 0,
         lastError: null,
         lastSentAt: new Date(sent.startedAt).toISOString(),
@@ -82,10 +85,12 @@ export const telemetryMachine = setup({
     isNewSession: (_, session: LoadedSession) => session.created,
     isGone: (_, failure: HeartbeatFailure) => failure.statusCode === 410,
     canRetry: ({ context }) => context.consecutiveFailures < context.retries,
-    isLastLoop: ({ context }) => context.maxLoops !== undefined && context.heartbeatsSent + 1 >= context.maxLoops,
-    overran: ({ context }, sent: SendHeartbeatOutput) => sent.finishedAt - sent.startedAt > context.loopSeconds * 1000,
+    isLastLoop: ({ context }, sent: SendHeartbeatOutput) =>
+      context.maxLoops !== undefined && sentBySelf(sent) && context.heartbeatsSent + 1 >= context.maxLoops,
+    overran: ({ context }, sent: SendHeartbeatOutput) =>
+      sentBySelf(sent) && sent.finishedAt - sent.startedAt > context.loopSeconds * 1000,
     // Timers cannot wait under 1 ms (Node makes a 0 ms setTimeout wait 1 ms): a send due that soon goes at once.
-    isDueNow: ({ context }, sent: SendHeartbeatOutput) => sent.startedAt + context.loopSeconds * 1000 - sent.finishedAt < 1,
+    isDueNow: ({ context }, sent: SendHeartbeatOutput) => nextDueAt(sent, context.loopSeconds) - sent.finishedAt < 1,
   },
   delays: {
     loopInterval: ({ context }) => context.waitMs,
@@ -100,6 +105,7 @@ export const telemetryMachine = setup({
     heartbeatsSent: 0,
     consecutiveFailures: 0,
     lastSentAt: null,
+    lastSentBy: null,
     nextRunAt: null,
     lastError: null,
     stopReason: null,
@@ -136,6 +142,7 @@ export const telemetryMachine = setup({
         src: 'sendHeartbeat',
         input: ({ context }) => ({
           endpoint: context.endpoint,
+          loopSeconds: context.loopSeconds,
           timeoutSeconds: context.timeoutSeconds,
           source: context.source,
           environment: context.environment,
@@ -146,7 +153,7 @@ export const telemetryMachine = setup({
         }),
         onDone: [
           {
-            guard: 'isLastLoop',
+            guard: { type: 'isLastLoop', params: ({ event }) => event.output },
             target: 'stopped',
             actions: [
               { type: 'recordSuccess', params: output },

@@ -40,6 +40,8 @@ export interface LoadedSession {
 /** What the `sendHeartbeat` actor receives. */
 export interface SendHeartbeatInput {
   endpoint: string;
+  /** The interval, so a replica sharing its store can tell a peer's recent heartbeat from a stale one. */
+  loopSeconds?: number;
   timeoutSeconds: number;
   source: string;
   environment: string;
@@ -49,11 +51,30 @@ export interface SendHeartbeatInput {
   sessionStartTimestamp: string;
 }
 
+/** Who sent the deployment's last heartbeat: this replica, or a peer sharing its store. */
+export type SentBy = 'self' | 'peer';
+
 /** What a successful `sendHeartbeat` resolves with; times are epoch milliseconds. */
 export interface SendHeartbeatOutput {
+  /** The HTTP status; 0 when a peer sent it. */
   statusCode: number;
+  /** When this send started, or (sentBy `peer`) when the peer's last one did. */
   startedAt: number;
   finishedAt: number;
+  /** Default `self`. `peer`: a replica sharing the store holds the heartbeat lease and sent it; nothing went out from here. */
+  sentBy?: SentBy;
+  /** When the next attempt is due, if not loopSeconds after startedAt (a peer: when its lease would go stale). */
+  nextDueAt?: number;
+}
+
+/** When the next heartbeat is due after this one (fixed rate: loopSeconds after it started). */
+export function nextDueAt(sent: SendHeartbeatOutput, loopSeconds: number): number {
+  return sent.nextDueAt ?? sent.startedAt + loopSeconds * 1000;
+}
+
+/** True when this replica sent the heartbeat itself. */
+export function sentBySelf(sent: SendHeartbeatOutput): boolean {
+  return sent.sentBy !== 'peer';
 }
 
 /** The fields the machine reads from a failed `sendHeartbeat` (any thrown value may carry them). */
@@ -69,9 +90,13 @@ export interface HeartbeatFailure {
 export interface TelemetryContext extends TelemetryInput {
   sessionId: string | null;
   sessionStartTimestamp: string | null;
+  /** Heartbeats this replica sent itself. */
   heartbeatsSent: number;
   consecutiveFailures: number;
+  /** The deployment's last heartbeat, by this replica or a peer (see lastSentBy). */
   lastSentAt: string | null;
+  /** Whether this replica or a peer sharing its store sent the last heartbeat; null before the first. */
+  lastSentBy: SentBy | null;
   nextRunAt: string | null;
   lastError: string | null;
   stopReason: StopReason | null;

@@ -36,3 +36,11 @@ export class StoreLockedError extends UserError {
     this.location = location;
   }
 }
+
+/** A shared store (PostgreSQL) cannot be reached right now: nothing was written; the caller may try again (HTTP 503). */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'StoreUnavailableError';
+  }
+}

@@ -185,6 +185,9 @@ describe('collector over HTTP', () => {
       by_platform: { Linux: 2, Windows: 1 },
       by_environment: { production: 2, staging: 1 },
       last_heartbeat_at: '2026-11-27T18:30:01.000Z',
+      heartbeats_by_day: { '2026-11-27': 3 },
+      sessions_by_day: { '2026-11-27': 2 },
+      versions_by_day: { '2026-11-27': { '0.1.0': 2, '0.2.0': 1 } },
     });
   });
 
@@ -350,16 +353,48 @@ describe('collector storage', () => {
     expect((await collector.stats()).heartbeats_total).toBe(0);
   });
 
-  it('recounts sessions from the marker keys when the stored aggregate is corrupt, with one warning', async () => {
+  it('recounts sessions from the marker keys when the stored counters are corrupt, with one warning', async () => {
     const first = await createCollector({ db });
     await first.record(heartbeat());
     await first.record(heartbeat());
-    await db.sublevel<string, string>('collector', { valueEncoding: 'utf8' }).put('aggregate', '{not json');
+    const stored = db.sublevel<string, string>('collector', { valueEncoding: 'utf8' });
+    await stored.put('count:total:heartbeats', '{not json');
+    await stored.put('count:total:sessions', '-1');
     const lines: Array<Record<string, unknown>> = [];
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
     const second = await createCollector({ db, logger });
     expect(await second.stats()).toMatchObject({ heartbeats_total: 0, sessions_total: 2 });
     expect(lines.filter((l) => l.level === 40)).toHaveLength(1);
+  });
+
+  it('turns the old one-summary format into counters once, keeping every count, and writes no summary again', async () => {
+    const stored = db.sublevel<string, string>('collector', { valueEncoding: 'utf8' });
+    const old = {
+      heartbeats_total: 5, sessions_total: 2, by_server_version: { '0.1.0': 5 }, by_platform: { Linux: 5 },
+      by_environment: { production: 4, staging: 1 }, last_heartbeat_at: '2026-11-27T18:00:00.000Z',
+    };
+    await stored.put('aggregate', JSON.stringify(old));
+    const collector = await createCollector({ db });
+    expect(await collector.stats()).toMatchObject(old);
+    expect(await stored.get('aggregate')).toBeUndefined();
+    await collector.record(heartbeat());
+    expect(await stored.get('aggregate')).toBeUndefined();
+    expect(await stored.get('count:total:heartbeats')).toBe('6');
+    await expect((await createCollector({ db })).stats()).resolves.toMatchObject({ heartbeats_total: 6, sessions_total: 3 });
+  });
+
+  it('rewrites only the counters a heartbeat touches, however many distinct values are stored', async () => {
+    const collector = await createCollector({ db });
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => collector.record(heartbeat({ server_version: `v${i}`.padEnd(200, 'x') }))));
+    const stored = db.sublevel<string, string>('collector', { valueEncoding: 'utf8' });
+    const before = new Map<string, string>();
+    for await (const [key, value] of stored.iterator()) before.set(key, value);
+    await collector.record(heartbeat({ session_id: uuidv4() }));
+    const changed: string[] = [];
+    for await (const [key, value] of stored.iterator()) if (before.get(key) !== value) changed.push(key);
+    // Totals, three fields, the day's heartbeats, version and sessions, two markers and `last`: a dozen small keys.
+    expect(changed.length).toBeLessThanOrEqual(12);
+    expect(Math.max(...changed.map((key) => key.length + (before.get(key)?.length ?? 0)))).toBeLessThan(400);
   });
 
   it('logs each heartbeat at debug level only', async () => {

@@ -16,6 +16,7 @@ const TELEMETRY_FIELDS = [
   'session_start_timestamp',
   'heartbeats_sent',
   'last_sent_at',
+  'last_sent_by',
   'next_run_at',
   'last_error',
   'stop_reason',

@@ -29,6 +29,7 @@ describe('telemetry machine: schedule', () => {
     const { input } = h.fakes.sends[0]!;
     expect(input).toEqual({
       endpoint: 'http://127.0.0.1:9/api/collector',
+      loopSeconds: 10,
       timeoutSeconds: 5,
       source: 'telemetry_actor',
       environment: 'staging',
@@ -56,6 +57,26 @@ describe('telemetry machine: schedule', () => {
     expect(h.fakes.sends).toHaveLength(2);
     expect(h.fakes.sends[1]!.startedAt - h.fakes.sends[0]!.startedAt).toBe(10_000);
     expect(h.logged.overrun).toHaveLength(0);
+  });
+
+  it('records a peer replica\'s heartbeat without counting it, and checks again when the peer\'s lease would go stale', async () => {
+    const h = startMachine({ loopSeconds: 10, maxLoops: 1 });
+    await startAndLoad(h);
+    // A peer sent 4 s ago; its lease goes stale 10 s + 5 s (timeout) after that: 11 s from now.
+    h.fakes.sends[0]!.resolve({ statusCode: 0, sentBy: 'peer', startedAt: T0 - 4_000, finishedAt: T0, nextDueAt: T0 + 11_000 });
+    await settle();
+    let context = h.actor.getSnapshot().context;
+    expect(state(h)).toBe('waiting'); // maxLoops counts this replica's own heartbeats only
+    expect(context).toMatchObject({ heartbeatsSent: 0, lastSentBy: 'peer', lastSentAt: new Date(T0 - 4_000).toISOString() });
+    expect(context.nextRunAt).toBe(new Date(T0 + 11_000).toISOString());
+    expect(h.logged.overrun).toHaveLength(0);
+    await advance(h, 10_999);
+    expect(h.fakes.sends).toHaveLength(1);
+    await advance(h, 1);
+    expect(h.fakes.sends).toHaveLength(2);
+    await succeed(h, h.fakes.sends[1]!, 100);
+    context = h.actor.getSnapshot().context;
+    expect(context).toMatchObject({ heartbeatsSent: 1, lastSentBy: 'self', stopReason: 'completed' });
   });
 
   it('sends at once after an overrun, warning exactly once', async () => {

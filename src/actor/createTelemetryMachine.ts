@@ -1,4 +1,5 @@
 // createTelemetryMachine: the pure statechart with its real session-store and HTTP actors and its log lines.
+import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { fromPromise } from 'xstate';
 import {
@@ -11,7 +12,7 @@ import {
 } from '../../machines/telemetryMachine.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { redactUrl } from '../redact.js';
-import { createLevelSessionStore, type LevelLike, type SessionStore } from '../stores/index.js';
+import { createLevelSessionStore, type HeartbeatLease, type LevelLike, type SessionStore } from '../stores/index.js';
 import { createSender } from './sender.js';
 
 /** Where the session lives: a SessionStore, or (the convenience) any abstract-level database. */
@@ -29,6 +30,13 @@ export type TelemetryDeps = SessionSource & {
   debug?: boolean;
   /** Clock for send times and the session start; default Date.now. */
   now?: () => number;
+  /**
+   * Replicas sharing a store (Storage.lease, PostgreSQL): claimed before each send, so one heartbeat per
+   * interval goes out between them; a replica that loses the claim sends nothing and records `peer`.
+   */
+  lease?: HeartbeatLease;
+  /** This replica's id in the lease; default a random one per machine. */
+  replicaId?: string;
 };
 
 /** What the first-start notice says is sent. */
@@ -50,7 +58,7 @@ export const SENT_FIELDS = [
  */
 export function createTelemetryMachine(deps: TelemetryDeps) {
   const log = (deps.logger ?? silentLogger()).child({ component: 'telemetry' });
-  const send = createSender({ dispatcher: deps.dispatcher, now: deps.now });
+  const send = leased(createSender({ dispatcher: deps.dispatcher, now: deps.now }), deps);
   const sessions = deps.sessions ?? createLevelSessionStore(deps.db);
   const withStack = (error: unknown) => (deps.debug === true && error instanceof Error ? { err: error } : {});
 
@@ -92,6 +100,31 @@ export function createTelemetryMachine(deps: TelemetryDeps) {
         log.debug({ stopReason: context.stopReason, heartbeatsSent: context.heartbeatsSent }, 'Telemetry service stopped'),
     },
   });
+}
+
+type Send = (input: SendHeartbeatInput, signal: AbortSignal) => Promise<SendHeartbeatOutput>;
+
+// Below this a peer's heartbeat is never re-checked, so a lease row that looks stale but is not can't spin.
+const MIN_PEER_WAIT_MS = 50;
+
+/**
+ * The send, behind the lease when there is one. The lease goes stale one timeout after the holder's next
+ * heartbeat was due; a peer checks again exactly then, so a dead holder is replaced within an interval
+ * plus the timeout, and a live one is never doubled.
+ */
+function leased(send: Send, deps: TelemetryDeps): Send {
+  const { lease } = deps;
+  if (lease === undefined) return send;
+  const holder = deps.replicaId ?? randomUUID();
+  const now = deps.now ?? Date.now;
+  return async (input, signal) => {
+    const staleMs = ((input.loopSeconds ?? 600) + input.timeoutSeconds) * 1000;
+    const claim = await lease.claim({ holder, staleMs, signal });
+    if (claim.claimed) return { ...(await send(input, signal)), sentBy: 'self' };
+    const at = now();
+    const peerSentAt = at - claim.ageMs;
+    return { statusCode: 0, sentBy: 'peer', startedAt: peerSentAt, finishedAt: at, nextDueAt: Math.max(at + MIN_PEER_WAIT_MS, peerSentAt + staleMs) };
+  };
 }
 
 function errorOf(event: unknown): unknown {

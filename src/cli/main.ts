@@ -25,6 +25,7 @@ Exit codes: 0 ok, 1 failure, 2 bad usage or settings.`;
 
 const HELP: Record<string, string> = {
   server: `Usage: telemetry-actor server [--host H] [--port N] [--no-telemetry] [--inspect[=URL]] [--inspect-port N]
+                              [--database-url URL]
 
 Runs the reference server until SIGINT or SIGTERM (a second signal exits at once with 1).
 Serves /api/health, /api/services, /api/telemetry and, unless TELEMETRY_ENDPOINT points elsewhere,

@@ -20,7 +20,8 @@ export async function statusCommand(settings: Settings, json: boolean, io: Io): 
   io.out(`Session:    ${status.session_id ?? 'none yet'}${status.session_start_timestamp ? ` (since ${status.session_start_timestamp})` : ''}`);
   io.out(`Endpoint:   ${status.endpoint}`);
   if (status.server !== null) {
-    io.out(`Heartbeats: ${status.heartbeats_sent} sent, last ${status.last_sent_at ?? 'never'}, next ${status.next_run_at ?? '-'}`);
+    const by = status.last_sent_by === 'peer' ? ' by a peer replica' : status.last_sent_by === 'self' ? ' by this server' : '';
+    io.out(`Heartbeats: ${status.heartbeats_sent} sent, last ${status.last_sent_at ?? 'never'}${by}, next ${status.next_run_at ?? '-'}`);
   }
   if (status.last_error !== null) io.out(`Last error: ${status.last_error}`);
   return 0;

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validate as isUuid } from 'uuid';
 import type { Heartbeat } from '../heartbeat.js';
+import { StoreUnavailableError } from '../errors.js';
 import { sendJson, sendJsonText } from '../httpJson.js';
 import type { Logger } from '../logger.js';
 import { openLevelCollectorStore, type CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
@@ -188,6 +189,11 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   }
 
   function failed(res: ServerResponse, err: unknown, msg: string): void {
+    // A shared store that is down (PostgreSQL restarting): nothing was written, and the sender may try again.
+    if (err instanceof StoreUnavailableError) {
+      logger?.warn({ reason: err.message }, msg);
+      return sendJson(res, 503, { error: 'Storage unavailable; try again later' }, { 'retry-after': '5' });
+    }
     logger?.error({ err }, msg);
     sendJson(res, 500, { error: 'Internal server error' });
   }

@@ -70,14 +70,20 @@ export function serverInput(settings: Settings): ServerInput {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { settings } = options;
   const log = options.logger ?? createLogger({ level: settings.logLevel });
-  const resources = createResources(settings, await createStorage(settings), log);
+  const resources = createResources(settings, await createStorage({ ...settings, logger: log.child({ component: 'storage' }) }), log);
 
   const machine = serverMachine.provide({
     actors: {
       openDatabase: fromPromise(() => resources.open()),
       startListener: fromPromise(() => resources.listen()),
       closeResources: fromPromise(() => resources.close()),
-      telemetry: createTelemetryMachine({ sessions: resources.storage.sessions, logger: log, debug: settings.debug }),
+      telemetry: createTelemetryMachine({
+        sessions: resources.storage.sessions,
+        lease: resources.storage.lease,
+        replicaId: resources.instance,
+        logger: log,
+        debug: settings.debug,
+      }),
     },
     actions: serverLogActions(log),
   });
@@ -170,7 +176,7 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
     await storage.close();
   }
 
-  return { storage, open, listen, close, setStatus: (fn: () => TelemetryStatus) => void (status = fn) };
+  return { storage, instance, open, listen, close, setStatus: (fn: () => TelemetryStatus) => void (status = fn) };
 }
 
 function listenError(error: NodeJS.ErrnoException, settings: Settings): Error {

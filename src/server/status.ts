@@ -12,6 +12,8 @@ export interface TelemetryStatus {
   session_start_timestamp: string | null;
   heartbeats_sent: number;
   last_sent_at: string | null;
+  /** `self` when this replica sent the last heartbeat, `peer` when a replica sharing its database did. */
+  last_sent_by: 'self' | 'peer' | null;
   next_run_at: string | null;
   last_error: string | null;
   stop_reason: string | null;
@@ -41,6 +43,7 @@ export function liveStatus(source: StatusSource, snapshot: TelemetrySnapshotLike
     session_start_timestamp: c?.sessionStartTimestamp ?? null,
     heartbeats_sent: c?.heartbeatsSent ?? 0,
     last_sent_at: c?.lastSentAt ?? null,
+    last_sent_by: c?.lastSentBy ?? null,
     next_run_at: c?.nextRunAt ?? null,
     last_error: c?.lastError ?? null,
     stop_reason: c?.stopReason ?? null,

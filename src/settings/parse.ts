@@ -30,6 +30,7 @@ export const ACCEPT = {
   host: 'a host name or IP address',
   doNotTrack: 'anything; unset, empty, 0, false, no or off keep telemetry on',
   proxy: 'an http:// or https:// proxy URL, or empty',
+  databaseUrl: 'a postgres:// or postgresql:// URL with a host',
 } as const;
 
 /** Reads one layer's text; throws SettingsError naming `name` when the text does not fit. */
@@ -88,6 +89,13 @@ export function urlWithProtocol(value: string, protocols: readonly string[]): st
 export function parseEndpoint(name: string, value: string): string {
   const url = urlWithProtocol(value, ['http:', 'https:']);
   if (url === undefined) throw refuse(name, value, ACCEPT.endpoint);
+  return url;
+}
+
+/** A PostgreSQL connection URL; the error echoes it without its password (see refuse). */
+export function parseDatabaseUrl(name: string, value: string): string {
+  const url = urlWithProtocol(value, ['postgres:', 'postgresql:']);
+  if (url === undefined || new URL(url).hostname === '') throw refuse(name, value, ACCEPT.databaseUrl);
   return url;
 }
 

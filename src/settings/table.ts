@@ -4,6 +4,7 @@ import {
   ACCEPT,
   parseBoolean,
   parseCollector,
+  parseDatabaseUrl,
   parseDoNotTrack,
   parseEndpoint,
   parseHome,
@@ -86,6 +87,11 @@ export const SETTINGS = {
   home: setting<string | undefined>({
     env: 'TELEMETRY_HOME', parse: parseHome, fallback: undefined, shown: '~/.telemetry-actor', accepted: ACCEPT.path,
     meaning: 'data folder; the LevelDB database is in `db/`',
+  }),
+  databaseUrl: setting<string | undefined>({
+    env: 'TELEMETRY_DATABASE_URL', flag: { name: 'database-url', type: 'string', usage: '--database-url URL' },
+    parse: parseDatabaseUrl, fallback: undefined, shown: 'unset (LevelDB under TELEMETRY_HOME)', accepted: ACCEPT.databaseUrl,
+    meaning: 'PostgreSQL for both stores (session and collector), shared by replicas; unset keeps LevelDB',
   }),
   host: setting({
     env: 'TELEMETRY_HOST', flag: { name: 'host', type: 'string', usage: '--host H' },

@@ -1,21 +1,30 @@
 // Choosing a backend: the one place that knows which storage a home uses.
+import type { Logger } from '../logger.js';
 import type { Storage } from './types.js';
 
-export type { Storage, SessionStore, CollectorStore, StoredSession, LoadedStoredSession, GetOrCreateOptions, CollectorStats } from './types.js';
+export type { Storage, HeartbeatLease, HeartbeatClaim, SessionStore, CollectorStore, StoredSession, LoadedStoredSession, GetOrCreateOptions, CollectorStats } from './types.js';
 export { SESSION_KEY, isStoredSession } from './session.js';
 // The abstract-level conveniences: typed structurally, and free of the `level` package itself.
 export { createLevelSessionStore } from './level/sessionStore.js';
 export { openLevelCollectorStore } from './level/collectorStore.js';
 export type { LevelLike } from './level/levelLike.js';
 
-/** Where the data lives: the home's LevelDB (the only backend so far). */
+/** Where the data lives: PostgreSQL when databaseUrl is set, else the home's LevelDB. */
 export interface StorageSettings {
   home: string;
   dbPath: string;
+  /** postgres:// URL (TELEMETRY_DATABASE_URL); undefined keeps LevelDB. */
+  databaseUrl?: string;
+  /** Where a shared backend reports dropped connections. */
+  logger?: Logger;
 }
 
 /** The storage for these settings, not yet open; its driver is loaded only now, so unused backends cost nothing. */
 export async function createStorage(settings: StorageSettings): Promise<Storage> {
+  if (settings.databaseUrl !== undefined) {
+    const { createPostgresStorage } = await import('./postgres/index.js');
+    return createPostgresStorage({ url: settings.databaseUrl, logger: settings.logger });
+  }
   const { createLevelStorage } = await import('./level/index.js');
   return createLevelStorage(settings);
 }

@@ -1,4 +1,4 @@
-// What GET /api/collector/stats answers, on every backend.
+// What GET /api/collector/stats answers, on every backend, and the folding rules both backends share.
 
 /** The collector's totals. */
 export interface CollectorStats {
@@ -8,4 +8,49 @@ export interface CollectorStats {
   by_platform: Record<string, number>;
   by_environment: Record<string, number>;
   last_heartbeat_at: string | null;
+  /** Heartbeats received per UTC day (`YYYY-MM-DD`), the last DAYS_SHOWN days that had any. */
+  heartbeats_by_day: Record<string, number>;
+  /** Distinct sessions seen per UTC day: active installations. */
+  sessions_by_day: Record<string, number>;
+  /** Heartbeats per server_version per UTC day. */
+  versions_by_day: Record<string, Record<string, number>>;
+}
+
+/** Distinct keys shown per by_* map, `other` included; further values are counted under `other`. */
+export const MAX_MAP_KEYS = 1000;
+export const OTHER_KEY = 'other';
+/** The bucket for a heartbeat that lacks the field. */
+export const UNKNOWN_KEY = 'unknown';
+/** Days the per-day series show, newest last. */
+export const DAYS_SHOWN = 90;
+
+/** The counted dimensions: stats field, and the payload field it counts. */
+export const DIMENSIONS = [
+  ['by_server_version', 'server_version'],
+  ['by_platform', 'platform'],
+  ['by_environment', 'environment'],
+] as const;
+
+/** The key a payload value is counted under. */
+export function countKey(value: unknown): string {
+  return value === undefined || value === null ? UNKNOWN_KEY : String(value);
+}
+
+/** The UTC day of a time, `YYYY-MM-DD`. */
+export function dayOf(at: Date | number): string {
+  return new Date(at).toISOString().slice(0, 10);
+}
+
+/** The largest MAX_MAP_KEYS - 1 counts, the rest summed under `other` (a store that caps at write time never needs it). */
+export function foldCounts(entries: Iterable<[string, number]>): Record<string, number> {
+  const sorted = [...entries].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  if (sorted.length <= MAX_MAP_KEYS) return Object.fromEntries(sorted);
+  const kept = sorted.slice(0, MAX_MAP_KEYS - 1).filter(([key]) => key !== OTHER_KEY);
+  const rest = sorted.slice(kept.length).reduce((sum, [, n]) => sum + n, 0);
+  return { ...Object.fromEntries(kept), [OTHER_KEY]: rest };
+}
+
+/** Keeps the newest DAYS_SHOWN days of a per-day map, oldest first. */
+export function lastDays<T>(byDay: Map<string, T>): Record<string, T> {
+  return Object.fromEntries([...byDay].sort((a, b) => (a[0] < b[0] ? -1 : 1)).slice(-DAYS_SHOWN));
 }

@@ -43,6 +43,22 @@ export interface CollectorStore {
   stats(): Promise<CollectorStats>;
 }
 
+/** What a claim on the deployment's heartbeat found. */
+export interface HeartbeatClaim {
+  /** True: this replica sends now. False: a peer holds the lease and sent `ageMs` ago. */
+  claimed: boolean;
+  /** Milliseconds since the deployment's last heartbeat, measured on the store's clock (0 when claimed). */
+  ageMs: number;
+}
+
+/**
+ * Decides, between replicas sharing a store, which one sends the heartbeat. The holder renews it with
+ * every send; a peer takes it over only when the holder has been silent for longer than `staleMs`.
+ */
+export interface HeartbeatLease {
+  claim(options: { holder: string; staleMs: number; signal?: AbortSignal }): Promise<HeartbeatClaim>;
+}
+
 /** A backend: where both stores live, opened and closed by its owner (the server, or one CLI command). */
 export interface Storage {
   /** `level` or `postgres`. */
@@ -50,6 +66,8 @@ export interface Storage {
   /** Where the data lives, safe to show (no password). */
   readonly location: string;
   readonly sessions: SessionStore;
+  /** Shared backends only (PostgreSQL): one heartbeat per interval between replicas. A process-exclusive one has none and always sends. */
+  readonly lease?: HeartbeatLease;
   /** True when the store has been created (so reading it is worth opening it). */
   exists(): Promise<boolean>;
   open(): Promise<void>;

@@ -1,33 +1,29 @@
-// The collector's aggregate in LevelDB (sublevel `collector`): in memory, written through in order, in groups.
+// The collector's counts in LevelDB (sublevel `collector`): one small key per counter, written through in
+// groups, so a heartbeat rewrites only the few counters it touches, never a summary of everything.
 import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
-import type { CollectorStats, CollectorStore } from '../types.js';
+import { DIMENSIONS, MAX_MAP_KEYS, OTHER_KEY, countKey, dayOf, lastDays, type CollectorStats } from '../stats.js';
+import type { CollectorStore } from '../types.js';
+import { migrateAggregate } from './legacyAggregate.js';
 import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
 
+export { MAX_MAP_KEYS, OTHER_KEY, UNKNOWN_KEY } from '../stats.js';
 export const COLLECTOR_SUBLEVEL = 'collector';
-export const AGGREGATE_KEY = 'aggregate';
 /** Prefix of the per-session marker keys (`session:<id>`, value: first seen, ISO). */
 export const SESSION_MARKER_PREFIX = 'session:';
-/** Distinct keys kept per by_* map, `other` included; further values are counted under `other`. */
-export const MAX_MAP_KEYS = 1000;
-export const OTHER_KEY = 'other';
-/** The bucket for a heartbeat that lacks the field. */
-export const UNKNOWN_KEY = 'unknown';
+/** Counter keys: `count:<field>:<value>` and `count:total:heartbeats|sessions`; value: the count in decimal. */
+export const COUNT_PREFIX = 'count:';
+/** Per-day counter keys: `day:<YYYY-MM-DD>:heartbeats:`, `...:sessions:`, `...:server_version:<v>`. */
+export const DAY_PREFIX = 'day:';
+/** Per-day session markers: `daysession:<YYYY-MM-DD>:<id>`. */
+export const DAY_SESSION_PREFIX = 'daysession:';
+export const LAST_KEY = 'last';
+export const HEARTBEATS_KEY = `${COUNT_PREFIX}total:heartbeats`;
+export const SESSIONS_KEY = `${COUNT_PREFIX}total:sessions`;
 /** Heartbeats written in one batch at most, so one batch stays small. */
 const MAX_GROUP = 1000;
 /** Session ids known to be on disk, remembered to skip the lookup for repeat heartbeats. */
 const KNOWN_SESSIONS_CACHE = 10_000;
-
-type Counts = Map<string, number>;
-
-interface Aggregate {
-  heartbeats: number;
-  sessions: number;
-  byServerVersion: Counts;
-  byPlatform: Counts;
-  byEnvironment: Counts;
-  lastAt: string | null;
-}
 
 interface Pending {
   heartbeat: Heartbeat;
@@ -36,104 +32,136 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-function emptyAggregate(): Aggregate {
-  return { heartbeats: 0, sessions: 0, byServerVersion: new Map(), byPlatform: new Map(), byEnvironment: new Map(), lastAt: null };
-}
-
-function cloneAggregate(a: Aggregate): Aggregate {
-  return { ...a, byServerVersion: new Map(a.byServerVersion), byPlatform: new Map(a.byPlatform), byEnvironment: new Map(a.byEnvironment) };
-}
-
-function bump(counts: Counts, value: unknown): void {
-  const key = value === undefined || value === null ? UNKNOWN_KEY : String(value);
-  const current = counts.get(key);
-  if (current !== undefined) counts.set(key, current + 1);
-  // One slot stays free for `other`, so a map never exceeds MAX_MAP_KEYS.
-  else if (counts.size < MAX_MAP_KEYS - 1) counts.set(key, 1);
-  else counts.set(OTHER_KEY, (counts.get(OTHER_KEY) ?? 0) + 1);
-}
-
-function apply(a: Aggregate, group: Pending[]): void {
-  let latest = -Infinity;
-  for (const p of group) {
-    const payload = p.heartbeat.payload as unknown as Record<string, unknown>;
-    a.heartbeats += 1;
-    bump(a.byServerVersion, payload.server_version);
-    bump(a.byPlatform, payload.platform);
-    bump(a.byEnvironment, payload.environment);
-    latest = Math.max(latest, p.receivedAt.getTime());
-  }
-  // One date formatted per group, not per heartbeat (toISOString showed up in the collector's profile).
-  const at = new Date(latest).toISOString();
-  if (a.lastAt === null || at > a.lastAt) a.lastAt = at;
-}
-
-/** The aggregate as the stats API and the database both show it. */
-function toStats(a: Aggregate): CollectorStats {
-  return {
-    heartbeats_total: a.heartbeats,
-    sessions_total: a.sessions,
-    by_server_version: Object.fromEntries(a.byServerVersion),
-    by_platform: Object.fromEntries(a.byPlatform),
-    by_environment: Object.fromEntries(a.byEnvironment),
-    last_heartbeat_at: a.lastAt,
-  };
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-function toCounts(v: unknown): Counts | undefined {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-  const entries = Object.entries(v);
-  return entries.every(([, n]) => isCount(n)) ? new Map(entries as [string, number][]) : undefined;
-}
-
-/** Parses a stored aggregate; undefined when it is not valid JSON of the stats shape. */
-export function parseAggregate(raw: string): Aggregate | undefined {
-  let v: Partial<Record<keyof CollectorStats, unknown>>;
-  try {
-    v = JSON.parse(raw) as typeof v;
-  } catch {
-    return undefined;
-  }
-  if (v === null || typeof v !== 'object') return undefined;
-  const [byServerVersion, byPlatform, byEnvironment] = [toCounts(v.by_server_version), toCounts(v.by_platform), toCounts(v.by_environment)];
-  const lastAt = v.last_heartbeat_at;
-  if (!isCount(v.heartbeats_total) || !isCount(v.sessions_total) || !byServerVersion || !byPlatform || !byEnvironment) return undefined;
-  if (lastAt !== null && (typeof lastAt !== 'string' || Number.isNaN(Date.parse(lastAt)))) return undefined;
-  return { heartbeats: v.heartbeats_total, sessions: v.sessions_total, byServerVersion, byPlatform, byEnvironment, lastAt };
-}
-
+type Counters = Map<string, number>;
 type Sublevel = Utf8Sublevel;
 
-async function countMarkers(store: Sublevel): Promise<number> {
+/** The end of a key range: ';' follows ':' in ASCII, so [prefix, end) holds exactly the prefix's keys. */
+const rangeEnd = (prefix: string) => `${prefix.slice(0, -1)};`;
+
+function isCount(v: number): boolean {
+  return Number.isSafeInteger(v) && v >= 0;
+}
+
+async function countKeys(store: Sublevel, prefix: string): Promise<number> {
   let n = 0;
-  // ';' follows ':' in ASCII: the range holds exactly the marker keys.
-  for await (const _ of store.keys({ gte: SESSION_MARKER_PREFIX, lt: 'session;' })) n += 1;
+  for await (const _ of store.keys({ gte: prefix, lt: rangeEnd(prefix) })) n += 1;
   return n;
 }
 
-async function loadAggregate(store: Sublevel, logger?: Logger): Promise<Aggregate> {
-  const raw = await store.get(AGGREGATE_KEY);
-  if (raw === undefined) return emptyAggregate();
-  const parsed = parseAggregate(raw);
-  if (parsed) return parsed;
-  // The markers are still right, so the session count survives a corrupt aggregate.
-  const fresh = { ...emptyAggregate(), sessions: await countMarkers(store) };
-  logger?.warn({ key: AGGREGATE_KEY, sessions: fresh.sessions }, 'Stored collector stats are not valid; starting over');
-  return fresh;
+/** Loads every counter; a value that is not a count is dropped with one warning (sessions are then recounted). */
+async function loadCounters(store: Sublevel, logger?: Logger): Promise<Counters> {
+  const counters: Counters = new Map();
+  const bad: string[] = [];
+  for (const prefix of [COUNT_PREFIX, DAY_PREFIX]) {
+    for await (const key of store.keys({ gte: prefix, lt: rangeEnd(prefix) })) {
+      const n = Number(await store.get(key));
+      if (isCount(n)) counters.set(key, n);
+      else bad.push(key);
+    }
+  }
+  if (bad.length > 0) {
+    // The markers are still right, so the session count survives a corrupt counter.
+    if (bad.includes(SESSIONS_KEY)) counters.set(SESSIONS_KEY, await countKeys(store, SESSION_MARKER_PREFIX));
+    logger?.warn({ keys: bad.slice(0, 10), count: bad.length }, 'Stored collector stats are not valid; starting over');
+  }
+  return counters;
+}
+
+/** The capped map a counter belongs to: `count:<field>:` or `day:<date>:server_version:`; undefined for totals. */
+function scopeOf(key: string): string | undefined {
+  const parts = key.split(':');
+  if (parts[0] === 'count' && parts[1] !== 'total') return `${parts[0]}:${parts[1]}:`;
+  if (parts[0] === 'day' && parts[2] === 'server_version') return `${parts[0]}:${parts[1]}:${parts[2]}:`;
+  return undefined;
+}
+
+/** Distinct values per capped map, so the cap holds without scanning. */
+function distinctValues(counters: Counters): Map<string, number> {
+  const distinct = new Map<string, number>();
+  for (const key of counters.keys()) {
+    const scope = scopeOf(key);
+    if (scope !== undefined) distinct.set(scope, (distinct.get(scope) ?? 0) + 1);
+  }
+  return distinct;
+}
+
+/** The counter deltas of one group: key -> added count. */
+function groupDeltas(group: Pending[], committed: Counters, distinct: Map<string, number>): Counters {
+  const delta: Counters = new Map();
+  const seen = new Map(distinct);
+  const add = (key: string, n = 1) => delta.set(key, (delta.get(key) ?? 0) + n);
+  // One slot stays free for `other`, so a map never exceeds MAX_MAP_KEYS.
+  const capped = (scope: string, value: string) => {
+    const key = `${scope}${value}`;
+    if (committed.has(key) || delta.has(key)) return key;
+    if ((seen.get(scope) ?? 0) < MAX_MAP_KEYS - 1) {
+      seen.set(scope, (seen.get(scope) ?? 0) + 1);
+      return key;
+    }
+    return `${scope}${OTHER_KEY}`;
+  };
+  add(HEARTBEATS_KEY, group.length);
+  for (const p of group) {
+    const payload = p.heartbeat.payload as unknown as Record<string, unknown>;
+    for (const [, field] of DIMENSIONS) add(capped(`${COUNT_PREFIX}${field}:`, countKey(payload[field])));
+    const day = `${DAY_PREFIX}${dayOf(p.receivedAt)}:`;
+    add(`${day}heartbeats:`);
+    add(capped(`${day}server_version:`, countKey(payload.server_version)));
+  }
+  return delta;
+}
+
+/** The session markers a group needs: `session:<id>` and `daysession:<date>:<id>`, each once. */
+function markerKeys(group: Pending[]): string[] {
+  const keys = new Set<string>();
+  for (const p of group) {
+    const id = p.heartbeat.payload.session_id.toLowerCase();
+    keys.add(SESSION_MARKER_PREFIX + id);
+    keys.add(`${DAY_SESSION_PREFIX}${dayOf(p.receivedAt)}:${id}`);
+  }
+  return [...keys];
+}
+
+/** Stats from the counters held in memory. */
+function toStats(counters: Counters, lastAt: string | null): CollectorStats {
+  const by = Object.fromEntries(DIMENSIONS.map(([stat]) => [stat, {} as Record<string, number>])) as Record<string, Record<string, number>>;
+  const heartbeatsByDay = new Map<string, number>();
+  const sessionsByDay = new Map<string, number>();
+  const versionsByDay = new Map<string, Record<string, number>>();
+  for (const [key, n] of counters) {
+    const [kind, a = '', b = ''] = key.split(':', 3);
+    const rest = key.slice(kind!.length + a.length + b.length + 3);
+    if (kind === 'count') {
+      const stat = DIMENSIONS.find(([, field]) => field === a)?.[0];
+      if (stat !== undefined) by[stat]![key.slice(COUNT_PREFIX.length + a.length + 1)] = n;
+    } else if (b === 'heartbeats') heartbeatsByDay.set(a, n);
+    else if (b === 'sessions') sessionsByDay.set(a, n);
+    else versionsByDay.set(a, { ...versionsByDay.get(a), [rest]: n });
+  }
+  return {
+    heartbeats_total: counters.get(HEARTBEATS_KEY) ?? 0,
+    sessions_total: counters.get(SESSIONS_KEY) ?? 0,
+    by_server_version: by.by_server_version ?? {},
+    by_platform: by.by_platform ?? {},
+    by_environment: by.by_environment ?? {},
+    last_heartbeat_at: lastAt,
+    heartbeats_by_day: lastDays(heartbeatsByDay),
+    sessions_by_day: lastDays(sessionsByDay),
+    versions_by_day: lastDays(versionsByDay),
+  };
 }
 
 /**
- * Opens the collector's store on an abstract-level database: loads the aggregate (the database opens if it
- * has not yet). One per database: a second one would keep its own, diverging, aggregate.
+ * Opens the collector's store on an abstract-level database: loads the counters (the database opens if it
+ * has not yet). One per database: LevelDB is one process's, and a second store would count on its own.
  */
 export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): Promise<CollectorStore> {
-  // utf8 rather than json: a corrupt aggregate must reach us as text, not as a decode error.
+  // utf8 rather than json: a corrupt value must reach us as text, not as a decode error.
   const store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
-  let committed = await loadAggregate(store, logger);
+  await migrateAggregate(store, logger);
+  const committed = await loadCounters(store, logger);
+  const distinct = distinctValues(committed);
+  let lastAt = (await store.get(LAST_KEY)) ?? null;
   const known = new Set<string>();
   const queue: Pending[] = [];
   let writing = false;
@@ -147,28 +175,42 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): P
     }
   }
 
-  async function newSessions(ids: string[]): Promise<string[]> {
-    const unknown = [...new Set(ids)].filter((id) => !known.has(id));
-    if (unknown.length === 0) return [];
-    const present = await store.hasMany(unknown.map((id) => SESSION_MARKER_PREFIX + id));
-    return unknown.filter((_, i) => !present[i]);
+  /** The marker keys of this group not yet on disk (sessions overall, and sessions of each day). */
+  async function newMarkers(group: Pending[]): Promise<string[]> {
+    const wanted = markerKeys(group).filter((key) => !known.has(key));
+    if (wanted.length === 0) return [];
+    const present = await store.hasMany(wanted);
+    return wanted.filter((_, i) => !present[i]);
   }
 
-  // Next totals = committed + group; they replace the committed ones only once the batch is written,
-  // so a failed write counts nothing (those requests are answered 500).
+  // The new counts replace the committed ones only once the batch is written, so a failed write counts
+  // nothing (those requests are answered 500).
   async function commit(group: Pending[]): Promise<void> {
-    const ids = group.map((p) => p.heartbeat.payload.session_id.toLowerCase());
-    const fresh = await newSessions(ids);
-    const next = cloneAggregate(committed);
-    apply(next, group);
-    next.sessions += fresh.length;
-    const firstSeen = new Date(Math.min(...group.map((p) => p.receivedAt.getTime()))).toISOString();
+    const delta = groupDeltas(group, committed, distinct);
+    const markers = await newMarkers(group);
+    for (const key of markers) {
+      // A new daysession:<date>:<id> marker is one more distinct session on that day.
+      const counter = key.startsWith(SESSION_MARKER_PREFIX) ? SESSIONS_KEY : `${DAY_PREFIX}${key.split(':')[1]}:sessions:`;
+      delta.set(counter, (delta.get(counter) ?? 0) + 1);
+    }
+    const next = [...delta].map(([key, n]): [string, number] => [key, (committed.get(key) ?? 0) + n]);
+    // One date formatted per group, not per heartbeat (toISOString showed up in the collector's profile).
+    const times = group.map((p) => p.receivedAt.getTime());
+    const latest = new Date(Math.max(...times)).toISOString();
+    const nextLast = lastAt === null || latest > lastAt ? latest : lastAt;
+    const firstSeen = new Date(Math.min(...times)).toISOString();
     await store.batch([
-      { type: 'put', key: AGGREGATE_KEY, value: JSON.stringify(toStats(next)) },
-      ...fresh.map((id) => ({ type: 'put' as const, key: SESSION_MARKER_PREFIX + id, value: firstSeen })),
+      ...next.map(([key, n]) => ({ type: 'put' as const, key, value: String(n) })),
+      ...markers.map((key) => ({ type: 'put' as const, key, value: firstSeen })),
+      { type: 'put', key: LAST_KEY, value: nextLast },
     ]);
-    committed = next;
-    remember(ids);
+    for (const [key, n] of next) {
+      const scope = scopeOf(key);
+      if (!committed.has(key) && scope !== undefined) distinct.set(scope, (distinct.get(scope) ?? 0) + 1);
+      committed.set(key, n);
+    }
+    lastAt = nextLast;
+    remember(markerKeys(group));
   }
 
   // One writer: while a batch is in flight, new heartbeats queue up and go together in the next one
@@ -188,7 +230,7 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): P
   }
 
   return {
-    stats: async () => toStats(committed),
+    stats: async () => toStats(committed, lastAt),
     record(heartbeat, receivedAt) {
       return new Promise<void>((resolve, reject) => {
         queue.push({ heartbeat, receivedAt, resolve, reject });

@@ -1,0 +1,199 @@
+// The collector's counts in PostgreSQL: one counter row per dimension and value, upserted per batch, so
+// any number of collector processes share exact totals and no heartbeat rewrites a summary.
+import pg from 'pg';
+import { StoreUnavailableError } from '../../errors.js';
+import type { Heartbeat } from '../../heartbeat.js';
+import type { Logger } from '../../logger.js';
+import { DIMENSIONS, countKey, dayOf, foldCounts, lastDays, DAYS_SHOWN, type CollectorStats } from '../stats.js';
+import type { CollectorStore } from '../types.js';
+import { describePgError, transaction, type Pool, type PoolClient } from './pool.js';
+
+/** Heartbeats written in one transaction at most. */
+const MAX_GROUP = 1000;
+// Two processes upserting the same counters may still deadlock (PostgreSQL then aborts one): try again.
+const MAX_ATTEMPTS = 3;
+const TOTAL = 'total';
+
+interface Pending {
+  heartbeat: Heartbeat;
+  receivedAt: Date;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+type Counter = Map<string, number>;
+
+function add(counter: Counter, key: string, n = 1): void {
+  counter.set(key, (counter.get(key) ?? 0) + n);
+}
+
+// `\u0000` cannot occur in a PostgreSQL text value, so it separates the key parts unambiguously.
+const SEP = '\u0000';
+
+/** Sorted so every process takes the row locks in the same order, which keeps deadlocks rare. */
+function columns(counter: Counter): string[][] {
+  const keys = [...counter.keys()].sort();
+  const parts = keys.map((k) => k.split(SEP));
+  const width = parts[0]?.length ?? 0;
+  const cols = Array.from({ length: width }, (_, i) => parts.map((p) => p[i] ?? ''));
+  return [...cols, keys.map((k) => String(counter.get(k)))];
+}
+
+async function upsertCounters(client: PoolClient, totals: Counter, daily: Counter): Promise<void> {
+  if (totals.size > 0) {
+    await client.query(
+      `INSERT INTO collector_counters AS c (dimension, value, n)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ORDER BY 1, 2
+       ON CONFLICT (dimension, value) DO UPDATE SET n = c.n + excluded.n`,
+      columns(totals),
+    );
+  }
+  if (daily.size > 0) {
+    await client.query(
+      `INSERT INTO collector_daily AS c (day, dimension, value, n)
+         SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::bigint[]) ORDER BY 1, 2, 3
+       ON CONFLICT (day, dimension, value) DO UPDATE SET n = c.n + excluded.n`,
+      columns(daily),
+    );
+  }
+}
+
+/** Inserts the sessions (and the sessions of each day) not seen before; returns how many were new. */
+async function newSessions(client: PoolClient, group: Pending[], firstSeen: Date): Promise<{ total: number; byDay: Counter }> {
+  const ids = [...new Set(group.map((p) => p.heartbeat.payload.session_id.toLowerCase()))].sort();
+  const inserted = await client.query<{ n: number }>(
+    `WITH ins AS (INSERT INTO collector_sessions (session_id, first_seen) SELECT unnest($1::text[]), $2 ORDER BY 1
+       ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*)::int AS n FROM ins`,
+    [ids, firstSeen],
+  );
+  const pairs = [...new Set(group.map((p) => `${dayOf(p.receivedAt)}${SEP}${p.heartbeat.payload.session_id.toLowerCase()}`))].sort();
+  const split = pairs.map((pair) => pair.split(SEP));
+  const perDay = await client.query<{ day: string; n: number }>(
+    `WITH ins AS (INSERT INTO collector_daily_sessions (day, session_id) SELECT * FROM unnest($1::date[], $2::text[]) ORDER BY 1, 2
+       ON CONFLICT DO NOTHING RETURNING day) SELECT to_char(day, 'YYYY-MM-DD') AS day, count(*)::int AS n FROM ins GROUP BY day`,
+    [split.map((s) => s[0] ?? ''), split.map((s) => s[1] ?? '')],
+  );
+  return { total: inserted.rows[0]?.n ?? 0, byDay: new Map(perDay.rows.map((r) => [r.day, r.n])) };
+}
+
+async function commitGroup(client: PoolClient, group: Pending[]): Promise<void> {
+  const totals: Counter = new Map();
+  const daily: Counter = new Map();
+  add(totals, `${TOTAL}${SEP}heartbeats`, group.length);
+  for (const p of group) {
+    const payload = p.heartbeat.payload as unknown as Record<string, unknown>;
+    for (const [, field] of DIMENSIONS) add(totals, `${field}${SEP}${countKey(payload[field])}`);
+    const day = dayOf(p.receivedAt);
+    add(daily, `${day}${SEP}heartbeats${SEP}`);
+    add(daily, `${day}${SEP}server_version${SEP}${countKey(payload.server_version)}`);
+  }
+  const times = group.map((p) => p.receivedAt.getTime());
+  const sessions = await newSessions(client, group, new Date(Math.min(...times)));
+  if (sessions.total > 0) add(totals, `${TOTAL}${SEP}sessions`, sessions.total);
+  for (const [day, n] of sessions.byDay) add(daily, `${day}${SEP}sessions${SEP}`, n);
+  await upsertCounters(client, totals, daily);
+  await client.query(
+    `INSERT INTO collector_last AS l (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = GREATEST(l.at, excluded.at)`,
+    [new Date(Math.max(...times))],
+  );
+}
+
+/** True for a failure of reaching PostgreSQL (down, restarting, refusing connections), not of the data. */
+export function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return ['08', '53', '57', '58'].includes(code.slice(0, 2));
+  return !(error instanceof pg.DatabaseError);
+}
+
+function isDeadlock(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === '40P01' || code === '40001';
+}
+
+/** Opens the collector's store on the pool: every process writes the same rows, so any number may run. */
+export function openPostgresCollectorStore(pool: Pool, url: string, logger?: Logger): CollectorStore {
+  const queue: Pending[] = [];
+  let writing = false;
+
+  async function commit(group: Pending[]): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await transaction(pool, (client) => commitGroup(client, group));
+      } catch (error) {
+        if (isDeadlock(error) && attempt < MAX_ATTEMPTS) continue;
+        if (isUnavailable(error)) throw new StoreUnavailableError(`PostgreSQL is unavailable: ${describePgError(error, url)}`, { cause: error });
+        throw error;
+      }
+    }
+  }
+
+  // One writer per process: heartbeats that arrive while a transaction is in flight go together in the
+  // next one (group commit); each is answered only once its transaction has committed.
+  async function drain(): Promise<void> {
+    writing = true;
+    while (queue.length > 0) {
+      const group = queue.splice(0, MAX_GROUP);
+      try {
+        await commit(group);
+        for (const p of group) p.resolve();
+      } catch (err) {
+        for (const p of group) p.reject(err);
+      }
+    }
+    writing = false;
+  }
+
+  return {
+    record(heartbeat, receivedAt) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ heartbeat, receivedAt, resolve, reject });
+        if (!writing) void drain();
+      });
+    },
+    async stats() {
+      try {
+        return await readStats(pool);
+      } catch (error) {
+        if (!isUnavailable(error)) throw error;
+        logger?.warn({ reason: describePgError(error, url) }, 'Collector stats unavailable');
+        throw new StoreUnavailableError(`PostgreSQL is unavailable: ${describePgError(error, url)}`, { cause: error });
+      }
+    },
+  };
+}
+
+async function readStats(pool: Pool): Promise<CollectorStats> {
+  const [counters, last, daily] = await Promise.all([
+    pool.query<{ dimension: string; value: string; n: string }>('SELECT dimension, value, n FROM collector_counters'),
+    pool.query<{ at: Date }>('SELECT at FROM collector_last WHERE id = 1'),
+    pool.query<{ day: string; dimension: string; value: string; n: string }>(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, dimension, value, n FROM collector_daily
+         WHERE day > (SELECT max(day) FROM collector_daily) - $1::int`,
+      [DAYS_SHOWN],
+    ),
+  ]);
+  const by = new Map<string, Array<[string, number]>>();
+  for (const row of counters.rows) by.set(row.dimension, [...(by.get(row.dimension) ?? []), [row.value, Number(row.n)]]);
+  const total = new Map(by.get(TOTAL) ?? []);
+  const heartbeatsByDay = new Map<string, number>();
+  const sessionsByDay = new Map<string, number>();
+  const versionsByDay = new Map<string, Record<string, number>>();
+  for (const row of daily.rows) {
+    const n = Number(row.n);
+    if (row.dimension === 'heartbeats') heartbeatsByDay.set(row.day, n);
+    else if (row.dimension === 'sessions') sessionsByDay.set(row.day, n);
+    else versionsByDay.set(row.day, { ...versionsByDay.get(row.day), [row.value]: n });
+  }
+  return {
+    heartbeats_total: total.get('heartbeats') ?? 0,
+    sessions_total: total.get('sessions') ?? 0,
+    ...(Object.fromEntries(DIMENSIONS.map(([stat, field]) => [stat, foldCounts(by.get(field) ?? [])])) as Pick<
+      CollectorStats,
+      'by_server_version' | 'by_platform' | 'by_environment'
+    >),
+    last_heartbeat_at: last.rows[0]?.at.toISOString() ?? null,
+    heartbeats_by_day: lastDays(heartbeatsByDay),
+    sessions_by_day: lastDays(sessionsByDay),
+    versions_by_day: lastDays(new Map([...versionsByDay].map(([day, v]) => [day, foldCounts(Object.entries(v))]))),
+  };
+}

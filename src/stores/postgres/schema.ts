@@ -1,0 +1,77 @@
+// The PostgreSQL schema: created at open, idempotent, versioned, serialised between replicas by an advisory lock.
+import type { Pool } from './pool.js';
+import { transaction } from './pool.js';
+
+/** The advisory lock key every replica takes while it creates or migrates the schema ("telemetr" in ASCII). */
+export const SCHEMA_LOCK_KEY = 0x74656c656d657472n;
+
+/** Migrations in order; index + 1 is the version they bring the schema to. Append only. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE configuration (
+     key text PRIMARY KEY,
+     value jsonb NOT NULL,
+     updated_at timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE TABLE heartbeat_lease (
+     id smallint PRIMARY KEY CHECK (id = 1),
+     holder text NOT NULL,
+     last_sent_at timestamptz NOT NULL
+   );
+   CREATE TABLE collector_counters (
+     dimension text NOT NULL,
+     value text NOT NULL,
+     n bigint NOT NULL,
+     PRIMARY KEY (dimension, value)
+   );
+   CREATE TABLE collector_sessions (
+     session_id text PRIMARY KEY,
+     first_seen timestamptz NOT NULL
+   );
+   CREATE TABLE collector_daily (
+     day date NOT NULL,
+     dimension text NOT NULL,
+     value text NOT NULL,
+     n bigint NOT NULL,
+     PRIMARY KEY (day, dimension, value)
+   );
+   CREATE TABLE collector_daily_sessions (
+     day date NOT NULL,
+     session_id text NOT NULL,
+     PRIMARY KEY (day, session_id)
+   );
+   CREATE TABLE collector_last (
+     id smallint PRIMARY KEY CHECK (id = 1),
+     at timestamptz NOT NULL
+   );`,
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the schema to SCHEMA_VERSION. Replicas starting at the same instant queue on the advisory lock
+ * (released with the transaction), so exactly one creates the tables and the others find them made.
+ * @returns the version found before, 0 for a new database.
+ */
+export async function migrate(pool: Pool): Promise<number> {
+  return transaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY.toString()]);
+    await client.query('CREATE TABLE IF NOT EXISTS telemetry_schema_version (version integer NOT NULL)');
+    const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM telemetry_schema_version');
+    const found = rows[0]?.version ?? 0;
+    if (found > SCHEMA_VERSION) {
+      throw new Error(`the database schema is version ${found}, newer than this build's ${SCHEMA_VERSION}; upgrade telemetry-actor`);
+    }
+    for (let version = found + 1; version <= SCHEMA_VERSION; version += 1) {
+      await client.query(MIGRATIONS[version - 1] as string);
+      await client.query('INSERT INTO telemetry_schema_version (version) VALUES ($1)', [version]);
+    }
+    return found;
+  });
+}
+
+/** True when the schema has been created (so a read-only command has something to read). */
+export async function schemaExists(pool: Pool): Promise<boolean> {
+  const { rows } = await pool.query<{ present: boolean }>("SELECT to_regclass('configuration') IS NOT NULL AS present");
+  return rows[0]?.present === true;
+}

