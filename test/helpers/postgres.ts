@@ -65,11 +65,14 @@ function databaseFactory(adminUrl: string, created: string[]) {
   };
 }
 
-/** Starts (or connects to) the test PostgreSQL. */
-export async function startTestPostgres(): Promise<TestPostgres> {
+/**
+ * Starts (or connects to) the test PostgreSQL. `restartable` asks for an embedded server even when
+ * TELEMETRY_TEST_DATABASE_URL is set, for tests that stop and start PostgreSQL under a running server.
+ */
+export async function startTestPostgres(options: { restartable?: boolean } = {}): Promise<TestPostgres> {
   const external = process.env.TELEMETRY_TEST_DATABASE_URL;
   const created: string[] = [];
-  if (external !== undefined && external !== '') {
+  if (external !== undefined && external !== '' && options.restartable !== true) {
     const password = decodeURIComponent(new URL(external).password);
     return {
       adminUrl: external,
