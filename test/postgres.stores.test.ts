@@ -1,10 +1,12 @@
 // The PostgreSQL backend against a real PostgreSQL: schema, session, heartbeat lease and collector counts.
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createActor, toPromise } from 'xstate';
+import { createTelemetryMachine } from '../src/actor/createTelemetryMachine.js';
 import { StoreUnavailableError } from '../src/errors.js';
 import { createStorage, type Storage } from '../src/stores/index.js';
 import { SCHEMA_VERSION } from '../src/stores/postgres/index.js';
-import { sampleHeartbeat } from './helpers/fixtures.js';
+import { sampleHeartbeat, telemetryInput } from './helpers/fixtures.js';
 import { captureLogs } from './helpers/logs.js';
 import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 
@@ -158,6 +160,22 @@ describe('PostgreSQL collector store', () => {
     const error = await collector.record(sampleHeartbeat(), new Date()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(String((error as Error).message)).not.toContain(server.password);
+    await s.close();
+  });
+});
+
+describe('the telemetry actor on PostgreSQL', () => {
+  it('stops as failed, with one error line and no password, when PostgreSQL cannot be reached', async () => {
+    const s = await createStorage({ home: '/x', dbPath: '/x/db', databaseUrl: `postgres://u:${server.password}@127.0.0.1:1/none` });
+    const logs = captureLogs();
+    const machine = createTelemetryMachine({ sessions: s.sessions, lease: s.lease, logger: logs.logger });
+    const actor = createActor(machine, { input: telemetryInput('http://127.0.0.1:9/api/collector') });
+    actor.start();
+    actor.send({ type: 'telemetry.start' });
+    expect(await toPromise(actor)).toMatchObject({ stopReason: 'failed', heartbeatsSent: 0 });
+    expect(logs.at('error')).toHaveLength(1);
+    expect(logs.at('error')[0]!.msg).toMatch(/^Failed to load telemetry session: .*ECONNREFUSED/);
+    expect(JSON.stringify(logs.lines)).not.toContain(server.password);
     await s.close();
   });
 });
