@@ -62,7 +62,9 @@ export async function measure() {
     await sleep((INTERVALS + 3) * 1000);
     await Promise.all([...ours, ...seed].map((s) => s.stop()));
     const n = inSlots(shared.arrivals);
-    const base = inSlots(separate.arrivals);
+    // Three replicas that do not share a store send independently, so the slots above would merge their
+    // sends: the baseline counts a plain window of INTERVALS seconds from its first heartbeat.
+    const base = separate.arrivals.filter((t) => t < separate.arrivals[0] + INTERVALS * 1000).length;
     return { ours: `${n} heartbeats`, baseline: `${base} heartbeats (3 LevelDB replicas)`, ratio: (n / base).toFixed(3), pass: n === INTERVALS };
   } finally {
     shared.close();

@@ -1,4 +1,6 @@
 // The PostgreSQL backend against a real PostgreSQL: schema, session, heartbeat lease and collector counts.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
@@ -41,6 +43,21 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string, para
 }
 
 describe('PostgreSQL storage', () => {
+  it('is the only folder that imports pg, and is itself imported only dynamically', async () => {
+    const files = (await readdir('src', { recursive: true })).filter((f) => f.endsWith('.ts')).map((f) => path.join('src', f));
+    const importsPg: string[] = [];
+    const importsBackend: string[] = [];
+    for (const file of files) {
+      const text = await readFile(file, 'utf8');
+      if (/from 'pg'/.test(text)) importsPg.push(file);
+      if (/^import .*postgres\//m.test(text)) importsBackend.push(file);
+    }
+    expect(importsPg.every((f) => f.startsWith(path.join('src', 'stores', 'postgres')))).toBe(true);
+    expect(importsPg.length).toBeGreaterThan(0);
+    expect(importsBackend).toEqual([]);
+  });
+
+
   it('shows where it lives without the password', async () => {
     const url = await server.freshDatabase();
     const s = await storage(url);
