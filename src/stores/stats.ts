@@ -36,9 +36,19 @@ export function countKey(value: unknown): string {
   return value === undefined || value === null ? UNKNOWN_KEY : String(value);
 }
 
+const DAY_MS = 86_400_000;
+// The last day formatted: heartbeats of one batch share their day, and toISOString is costly per heartbeat.
+let lastDay = NaN;
+let lastDayText = '';
+
 /** The UTC day of a time, `YYYY-MM-DD`. */
 export function dayOf(at: Date | number): string {
-  return new Date(at).toISOString().slice(0, 10);
+  const day = Math.floor((typeof at === 'number' ? at : at.getTime()) / DAY_MS);
+  if (day !== lastDay) {
+    lastDayText = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    lastDay = day;
+  }
+  return lastDayText;
 }
 
 /** The largest MAX_MAP_KEYS - 1 counts, the rest summed under `other` (a store that caps at write time never needs it). */
