@@ -4,6 +4,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
+import { LIMITS } from './harness/limits.js';
 import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 
 let postgres: TestPostgres;
@@ -24,7 +25,7 @@ afterEach(async () => {
 });
 
 // Start-up on a loaded 2-core machine takes seconds; this tells "started" from "hung".
-const START_MS = 60_000;
+const START_MS = 2 * LIMITS.startMs;
 
 interface Stats {
   heartbeats_total: number;
@@ -37,8 +38,8 @@ async function collectorEnv(url: string) {
   return { TELEMETRY_HOME: await cli.tempHome(), TELEMETRY_DATABASE_URL: url, TELEMETRY_COLLECTOR: 'on' };
 }
 
-const startCollector = async (env: Record<string, string>) => cli.startServerProcess(env, ['--no-telemetry'], START_MS);
-const stats = async (server: ServerProcess) => (await getJson(`${server.url}/api/collector/stats`)).body as Stats;
+const startCollector = async (env: Record<string, string>) => cli.startServerProcess(env, { args: ['--no-telemetry'], timeoutMs: START_MS });
+const stats = async (server: ServerProcess) => (await getJson<Stats>(`${server.url}/api/collector/stats`)).body;
 
 /** POSTs each heartbeat to the collector at its index's turn; resolves with every status code. */
 async function postAll(servers: ServerProcess[], bodies: string[]): Promise<number[]> {
@@ -106,7 +107,7 @@ describe('PostgreSQL restarting under a running server', () => {
     // The pool reconnects on its next use: the first post after PostgreSQL is back is accepted.
     expect(await post()).toBe(202);
     expect((await stats(server)).heartbeats_total).toBe(2);
-    const logs = server.logs.map((l) => JSON.stringify(l)).join('\n');
+    const logs = server.lines.map((l) => JSON.stringify(l)).join('\n');
     expect(logs).not.toContain(postgres.password);
   }, 10 * START_MS);
 });

@@ -2,6 +2,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { deadPort, startServer, type TestServer } from './helpers/httpServer.js';
+import { LIMITS, scaled } from './harness/limits.js';
 import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 
 let postgres: TestPostgres;
@@ -24,7 +25,7 @@ afterEach(async () => {
 });
 
 // Start-up of three processes at once on a loaded 2-core machine takes a few seconds; this tells "started" from "hung".
-const START_MS = 60_000;
+const START_MS = 2 * LIMITS.startMs;
 const LOOP_SECONDS = 1;
 const TIMEOUT_SECONDS = 2;
 
@@ -35,7 +36,7 @@ interface Status {
   state: string;
 }
 
-const statusOf = async (server: ServerProcess) => (await getJson(`${server.url}/api/telemetry`)).body as Status;
+const statusOf = async (server: ServerProcess) => (await getJson<Status>(`${server.url}/api/telemetry`)).body;
 const sessionOf = (body: string) => (JSON.parse(body) as { payload: { session_id: string } }).payload.session_id;
 
 async function replicaEnv(url: string) {
@@ -52,13 +53,13 @@ async function replicaEnv(url: string) {
 describe('TELEMETRY_DATABASE_URL', () => {
   it('refuses a URL that is not postgres:// with exit 2, naming the variable and hiding the password', async () => {
     const home = await cli.tempHome();
-    const bad = await cli.runCli(['server'], { TELEMETRY_HOME: home, TELEMETRY_DATABASE_URL: 'mysql://admin:hunter2@127.0.0.1/db' }, START_MS);
+    const bad = await cli.runCli(['server'], { TELEMETRY_HOME: home, TELEMETRY_DATABASE_URL: 'mysql://admin:hunter2@127.0.0.1/db' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('TELEMETRY_DATABASE_URL=');
     expect(bad.stderr).toContain('postgres://');
     expect(bad.stderr).not.toContain('hunter2');
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    const flag = await cli.runCli(['server', '--database-url', 'postgres://u:hunter2@'], { TELEMETRY_HOME: home }, START_MS);
+    const flag = await cli.runCli(['server', '--database-url', 'postgres://u:hunter2@'], { TELEMETRY_HOME: home });
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('--database-url=');
     expect(flag.stderr).not.toContain('hunter2');
@@ -66,29 +67,29 @@ describe('TELEMETRY_DATABASE_URL', () => {
 
   it('exits 1 with one line naming the server (no password) when PostgreSQL cannot be reached at start', async () => {
     const url = `postgres://postgres:hunter2@127.0.0.1:${await deadPort()}/telemetry`;
-    const result = await cli.runCli(['server'], { TELEMETRY_HOME: await cli.tempHome(), TELEMETRY_DATABASE_URL: url }, START_MS);
+    const result = await cli.runCli(['server'], { TELEMETRY_HOME: await cli.tempHome(), TELEMETRY_DATABASE_URL: url });
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/Cannot use PostgreSQL at postgres:\/\/127\.0\.0\.1:\d+\/telemetry: .*ECONNREFUSED/);
     expect(result.stderr + result.stdout).not.toContain('hunter2');
-  }, START_MS);
+  });
 
   it('status and reset work against PostgreSQL without a running server', async () => {
     const url = await postgres.freshDatabase();
     const env = await replicaEnv(url);
-    const server = await cli.startServerProcess(env, [], START_MS);
-    await endpoint.waitForRequests(1, START_MS);
+    const server = await cli.startServerProcess(env, { timeoutMs: START_MS });
+    await endpoint.waitForRequests(1);
     const session = sessionOf(endpoint.requests[0]!.body);
     await server.stop();
     // Another home: no local server owns it, so the commands go to the database.
     const other = { ...env, TELEMETRY_HOME: await cli.tempHome() };
-    const status = await cli.runCli(['status', '--json'], other, START_MS);
+    const status = await cli.runCli(['status', '--json'], other);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ session_id: session, state: 'not running' });
     expect(status.stdout).not.toContain(postgres.password);
-    const reset = await cli.runCli(['reset'], other, START_MS);
+    const reset = await cli.runCli(['reset'], other);
     expect(reset.stdout).toContain('Session forgotten');
-    const after = await cli.runCli(['status', '--json'], other, START_MS);
+    const after = await cli.runCli(['status', '--json'], other);
     expect(JSON.parse(after.stdout)).toMatchObject({ session_id: null });
   }, 4 * START_MS);
 });
@@ -96,7 +97,7 @@ describe('TELEMETRY_DATABASE_URL', () => {
 describe('replicas on one PostgreSQL', () => {
   it('share one session, send exactly one heartbeat per interval between them, and hand over when the sender dies', async () => {
     const url = await postgres.freshDatabase();
-    const replicas = await Promise.all([1, 2, 3].map(async () => cli.startServerProcess(await replicaEnv(url), [], START_MS)));
+    const replicas = await Promise.all([1, 2, 3].map(async () => cli.startServerProcess(await replicaEnv(url), { timeoutMs: START_MS })));
     const intervals = 20;
     // 20 intervals of 1 s; the limit tells "sending" from "stuck" on a loaded machine.
     await endpoint.waitForRequests(intervals + 1, 20 * intervals * 1000);
@@ -130,5 +131,5 @@ describe('replicas on one PostgreSQL', () => {
     expect(afterGaps.filter((gap) => gap < 500)).toEqual([]);
     const survivors = await Promise.all(replicas.filter((_, i) => i !== sender).map(statusOf));
     expect(survivors.map((s) => s.last_sent_by).sort()).toEqual(['peer', 'self']);
-  }, 600_000);
+  }, scaled(600_000));
 });

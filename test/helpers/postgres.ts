@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { scaled } from '../harness/limits.js';
 
 /** A running PostgreSQL the tests may create databases on. */
 export interface TestPostgres {
@@ -26,8 +27,8 @@ export interface TestPostgres {
   stop(): Promise<void>;
 }
 
-/** Generous: the embedded server starts in about 5 s here; this tells "starting" from "broken". */
-export const POSTGRES_START_TIMEOUT_MS = 90_000;
+/** Generous: the embedded server starts in about 5 s here (15 s on a loaded machine); this tells "starting" from "broken". */
+export const POSTGRES_START_TIMEOUT_MS = scaled(90_000);
 
 /** A port free on 127.0.0.1 right now. */
 export async function freePort(): Promise<number> {
