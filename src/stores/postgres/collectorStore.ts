@@ -1,13 +1,12 @@
 // The collector's counts in PostgreSQL: one counter row per dimension and value, upserted per batch, so
 // any number of collector processes share exact totals and no heartbeat rewrites a summary.
 import { randomInt } from 'node:crypto';
-import pg from 'pg';
 import { StoreUnavailableError } from '../../errors.js';
 import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
 import { DIMENSIONS, countKey, dayOf, foldCounts, lastDays, DAYS_SHOWN, type CollectorStats } from '../stats.js';
 import type { CollectorStore } from '../types.js';
-import { describePgError, type Pool } from './pool.js';
+import { describePgError, isUnavailable, type Pool } from './pool.js';
 
 /** Counter rows per value: processes write different ones, so they do not queue on one hot row. */
 const SHARDS = 64;
@@ -91,13 +90,6 @@ function commitParams(group: Pending[], shard: number): unknown[] {
   const times = group.map((p) => p.receivedAt.getTime());
   const [days = [], ids = []] = columns(new Map([...daySessions].map((k) => [k, 0]))).slice(0, 2);
   return [new Date(Math.min(...times)), [...sessions], days, ids, ...columns(totals), ...columns(daily), new Date(Math.max(...times)), shard];
-}
-
-/** True for a failure of reaching PostgreSQL (down, restarting, refusing connections), not of the data. */
-export function isUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return ['08', '53', '57', '58'].includes(code.slice(0, 2));
-  return !(error instanceof pg.DatabaseError);
 }
 
 function isDeadlock(error: unknown): boolean {

@@ -27,7 +27,7 @@ export function createPostgresStorage(options: { url: string; logger?: Logger })
   return {
     kind: 'postgres',
     location: redactUrl(url),
-    sessions: createPostgresSessionStore(connected),
+    sessions: createPostgresSessionStore(connected, url),
     lease: createPostgresLease(connected, url),
     exists: () => orUnreachable(() => schemaExists(connected())),
     open: () => orUnreachable(async () => void (await migrate(connected()))),

@@ -1,6 +1,6 @@
 // The PostgreSQL connection pool: created lazily, its errors made safe to show (never the password).
 import pg from 'pg';
-import { UserError } from '../../errors.js';
+import { StoreUnavailableError, UserError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../redact.js';
 
@@ -65,4 +65,17 @@ export async function transaction<T>(pool: Pool, work: (client: PoolClient) => P
   } finally {
     client.release();
   }
+}
+
+/** True for a failure of reaching PostgreSQL (down, restarting, refusing connections), not of the data. */
+export function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return ['08', '53', '57', '58'].includes(code.slice(0, 2));
+  return !(error instanceof pg.DatabaseError);
+}
+
+/** The error as callers should see it: an unreachable PostgreSQL becomes StoreUnavailableError with a safe message. */
+export function asStoreError(error: unknown, url: string): unknown {
+  if (error instanceof StoreUnavailableError || (error as { name?: unknown })?.name === 'AbortError' || !isUnavailable(error)) return error;
+  return new StoreUnavailableError(`PostgreSQL is unavailable: ${describePgError(error, url)}`, { cause: error });
 }

@@ -1,14 +1,14 @@
 // The session in PostgreSQL: TELEMETRY_SESSION in table `configuration`, as Prefect keeps it; get-or-create is atomic.
 import { SESSION_KEY, isStoredSession, newSession } from '../session.js';
 import type { GetOrCreateOptions, LoadedStoredSession, SessionStore, StoredSession } from '../types.js';
-import type { Pool } from './pool.js';
+import { asStoreError, type Pool } from './pool.js';
 
 // Each round either writes, finds a valid session, or loses a replace race to a replica that wrote one:
 // a few rounds always settle.
 const MAX_ROUNDS = 5;
 
 /** The SessionStore over the pool; every replica sharing the database gets the same session. */
-export function createPostgresSessionStore(pool: () => Pool): SessionStore {
+export function createPostgresSessionStore(pool: () => Pool, url: string): SessionStore {
   async function stored(): Promise<unknown> {
     const { rows } = await pool().query<{ value: unknown }>('SELECT value FROM configuration WHERE key = $1', [SESSION_KEY]);
     return rows[0]?.value;
@@ -50,15 +50,21 @@ export function createPostgresSessionStore(pool: () => Pool): SessionStore {
     throw new Error('the telemetry session kept changing under concurrent writers');
   }
 
+  // Errors leave with a short reason and no password: the actor logs it as `Failed to load telemetry session: <reason>`.
+  const safe = <A extends unknown[], T>(work: (...args: A) => Promise<T>) => (...args: A) =>
+    work(...args).catch((error: unknown) => {
+      throw asStoreError(error, url);
+    });
+
   return {
-    getOrCreate,
-    async read() {
+    getOrCreate: safe(getOrCreate),
+    read: safe(async () => {
       const found = await stored();
       return isStoredSession(found) ? { session_id: found.session_id, session_start_timestamp: found.session_start_timestamp } : undefined;
-    },
-    async reset() {
+    }),
+    reset: safe(async () => {
       const { rowCount } = await pool().query('DELETE FROM configuration WHERE key = $1', [SESSION_KEY]);
       return rowCount === 1;
-    },
+    }),
   };
 }
