@@ -82,6 +82,8 @@ export const serverMachine = setup({
       input: ({ context }) => context.telemetry,
     }),
     startTelemetry: sendTo('telemetry', { type: 'telemetry.start' }),
+    // Asked first, so the child reaches its final state (aborting any call in flight) and logs that it stopped.
+    requestTelemetryStop: sendTo('telemetry', { type: 'telemetry.stop' }),
     stopTelemetry: stopChild('telemetry'),
   },
   guards: {
@@ -127,6 +129,8 @@ export const serverMachine = setup({
         },
         hostingTelemetry: {
           entry: ['spawnTelemetry', 'startTelemetry'],
+          // Only here is the child sure to exist: sendTo a missing child is an error.
+          exit: 'requestTelemetryStop',
         },
         // Off: the child is never spawned, so no session is written and no socket is opened.
         telemetryOff: {
