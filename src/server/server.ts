@@ -99,7 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
       // The root's error observer: no actor error ever escapes as an uncaught exception.
       error: (error) => {
-        log.fatal({ err: error }, 'Server machine failed');
+        log.child({ component: 'server' }).fatal({ err: error }, 'Server machine failed');
         resolve({ exitCode: 1, error: error instanceof Error ? error.message : String(error) });
       },
     });
