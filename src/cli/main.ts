@@ -29,7 +29,8 @@ const HELP: Record<string, string> = {
 
 Runs the reference server until SIGINT or SIGTERM (a second signal exits at once with 1).
 Serves /api/health, /api/services, /api/telemetry and, unless TELEMETRY_ENDPOINT points elsewhere,
-the collector at /api/collector, to which its own telemetry reports. Logs are pino JSON on stdout.
+the collector at /api/collector, to which its own telemetry reports. Logs go to stdout: pretty lines
+in a terminal, pino JSON otherwise (TELEMETRY_LOG_LEVEL=debug adds a line per heartbeat).
 
 Options:
 ${serverFlagHelp()}`,
