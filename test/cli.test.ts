@@ -84,7 +84,7 @@ describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_M
   it('help before the command prints that command\'s usage, as after it', async (context) => {
     const { cli, env } = await setUp(context);
     const cases = [['-h', 'status'], ['--help', 'send'], ['help', 'reset']];
-    const results = await Promise.all(cases.map((args) => cli.runCli(args, env, 60_000)));
+    const results = await Promise.all(cases.map((args) => cli.runCli(args, env)));
     results.forEach((result, i) => {
       context.expect(result.code, cases[i]?.join(' ')).toBe(0);
       context.expect(result.stdout, cases[i]?.join(' ')).toMatch(new RegExp(`^Usage: telemetry-actor ${cases[i]?.[1]}`));
@@ -102,7 +102,7 @@ describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_M
       [['status', '--verbose'], null],
     ];
     // Usage errors answer before xstate, level or undici load: cheap enough to run side by side.
-    const results = await Promise.all(cases.map(([args]) => cli.runCli(args, env, 60_000)));
+    const results = await Promise.all(cases.map(([args]) => cli.runCli(args, env)));
     results.forEach((result, i) => {
       const [args, hint] = cases[i]!;
       context.expect(result.code, args.join(' ')).toBe(2);
@@ -118,8 +118,8 @@ describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_M
     context.expect(help.stdout).toContain('--inspect[=URL|host:port]');
     // Accepted, not refused as a usage error: a bridge that does not answer is a warning, not a failure to start.
     const port = await closedPort();
-    const server = await cli.startServerProcess({ ...env, TELEMETRY_ENABLED: 'false' }, [`--inspect=127.0.0.1:${port}`]);
-    const warning = await server.waitForLog((line) => line.component === 'inspector' || String(line.msg).startsWith('Inspector'));
+    const server = await cli.startServerProcess({ ...env, TELEMETRY_ENABLED: 'false' }, { args: [`--inspect=127.0.0.1:${port}`] });
+    const warning = await server.waitForLine((line) => line.component === 'inspector' || String(line.msg).startsWith('Inspector'));
     context.expect(warning.url).toBe(`ws://127.0.0.1:${port}`);
     context.expect(await server.stop()).toMatchObject({ code: 0 });
   });

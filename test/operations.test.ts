@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
 import { createCliSandbox, type CliEnv } from './helpers/cli.js';
-import { LEVELS, type LogLine } from './helpers/logs.js';
+import { LIMITS } from './harness/limits.js';
+import { LEVELS } from './helpers/logs.js';
 
 interface Row {
   level: string;
@@ -45,10 +46,6 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function parseLines(stdout: string): LogLine[] {
-  return stdout.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as LogLine);
-}
-
 async function setUp(context: TestContext) {
   const cli = createCliSandbox();
   context.onTestFinished(() => cli.cleanup());
@@ -76,7 +73,8 @@ const EXPECTED = [
   'Telemetry service stopped',
 ];
 
-describe('docs/operations.md log table', { timeout: 90_000 }, () => {
+// Three servers and a command side by side: the limit only tells finished from hung.
+describe('docs/operations.md log table', { timeout: LIMITS.testMs * 2 }, () => {
   it('matches what real servers log at debug level, from start to SIGTERM', async (context) => {
     const { expect } = context;
     const { cli, env } = await setUp(context);
@@ -88,14 +86,14 @@ describe('docs/operations.md log table', { timeout: 90_000 }, () => {
       cli.startServerProcess(await env({ TELEMETRY_ENABLED: 'false' })),
       cli.startServerProcess(await env({ TELEMETRY_ENDPOINT: `http://127.0.0.1:${await closedPort()}/in` })),
     ]);
-    await healthy.waitForLog((line) => line.msg === 'Heartbeat sent' && line.heartbeatsSent === 2, 30_000);
-    await off.waitForLog((line) => line.msg.startsWith('Telemetry is off'));
-    await failing.waitForLog((line) => line.msg === 'Telemetry service stopped');
+    await healthy.waitForLine((line) => line.msg === 'Heartbeat sent' && line.heartbeatsSent === 2);
+    await off.waitForLine((line) => line.msg.startsWith('Telemetry is off'));
+    await failing.waitForLine((line) => line.msg === 'Telemetry service stopped');
     const busy = await cli.runCli(['server'], await env({ TELEMETRY_PORT: new URL(healthy.url).port }));
     expect(busy.code).toBe(1);
     for (const server of [healthy, off, failing]) expect(await server.stop('SIGTERM')).toMatchObject({ code: 0 });
 
-    const lines = [...healthy.logs, ...off.logs, ...failing.logs, ...parseLines(busy.stdout)];
+    const lines = [...healthy.lines, ...off.lines, ...failing.lines, ...busy.lines];
     for (const line of lines) {
       const row = rows.find((candidate) => candidate.pattern.test(line.msg));
       expect(row, `"${line.msg}" is in the table`).toBeDefined();
@@ -112,10 +110,10 @@ describe('docs/operations.md log table', { timeout: 90_000 }, () => {
     }
 
     // The heartbeat line carries what was measured, and the stopped line comes at shutdown, after the signal.
-    const sent = healthy.logs.find((line) => line.msg === 'Heartbeat sent');
+    const sent = healthy.lines.find((line) => line.msg === 'Heartbeat sent');
     expect(sent).toMatchObject({ statusCode: 202, durationMs: expect.any(Number) });
-    const messages = healthy.logs.map((line) => line.msg);
+    const messages = healthy.lines.map((line) => line.msg);
     expect(messages.indexOf('Telemetry service stopped')).toBeGreaterThan(messages.indexOf('Signal received'));
-    expect(healthy.logs.find((line) => line.msg === 'Telemetry service stopped')).toMatchObject({ stopReason: 'requested' });
+    expect(healthy.lines.find((line) => line.msg === 'Telemetry service stopped')).toMatchObject({ stopReason: 'requested' });
   });
 });

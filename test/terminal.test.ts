@@ -4,13 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
+import { LIMITS } from './harness/limits.js';
 import { CLI_PATH, cleanEnv, createCliSandbox, type CliEnv } from './helpers/cli.js';
 
 /**
  * Runs the CLI under a pseudo-terminal with util-linux `script` (stdout is then a TTY), as a person would;
  * resolves with its exit code and what the terminal showed, colours removed. The limit tells "exited" from "hung".
  */
-function runInTerminal(args: string[], env: CliEnv, timeoutMs = 30_000): Promise<{ code: number | null; screen: string }> {
+function runInTerminal(args: string[], env: CliEnv, timeoutMs = LIMITS.commandMs): Promise<{ code: number | null; screen: string }> {
   const command = [process.execPath, CLI_PATH, ...args].map((word) => `'${word}'`).join(' ');
   const child = spawn('script', ['-qec', command, '/dev/null'], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let screen = '';
@@ -33,7 +34,7 @@ async function busyPort(context: TestContext): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-describe('in a terminal', { timeout: 60_000 }, () => {
+describe('in a terminal', { timeout: LIMITS.testMs }, () => {
   it('pino-pretty is a runtime dependency, so installed users get pretty lines too', async () => {
     const pkg = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
