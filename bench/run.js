@@ -17,6 +17,7 @@ const FIGURES = [
   'b6-loop-delay.js',
   'b7-collector.js',
   'b8-first-heartbeat.js',
+  'b9-npm-start.js',
 ];
 
 /** A figure that has not reported by then is killed and shown as an error, so the run stays bounded. */
