@@ -21,6 +21,17 @@ async function startInspectorIfOn(settings: Settings, logger: Logger): Promise<R
   return startInspector(settings.inspect, logger);
 }
 
+/**
+ * One Ctrl-C can arrive twice: the terminal signals the whole foreground group, and `npm start` passes its own
+ * copy on to the server. The same signal this soon after the first is that copy; a person pressing again because
+ * shutdown hangs comes later (a clean shutdown takes well under this).
+ */
+const ECHO_WINDOW_MS = 1_000;
+
+function isEcho(first: { signal: NodeJS.Signals; at: number }, signal: NodeJS.Signals): boolean {
+  return signal === first.signal && performance.now() - first.at < ECHO_WINDOW_MS;
+}
+
 /** Runs the server; resolves to the exit code once it has stopped. */
 export async function serverCommand(settings: Settings): Promise<number> {
   const terminal = process.stdout.isTTY === true;
@@ -28,13 +39,16 @@ export async function serverCommand(settings: Settings): Promise<number> {
   const serverLog = logger.child({ component: 'server' });
   let server: RunningServer | undefined;
   let signals = 0;
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
   // Installed first: a signal during inspector start-up must still mean a clean exit, not Node's default.
   const onSignal = (signal: NodeJS.Signals) => {
+    if (first !== undefined && isEcho(first, signal)) return;
     signals += 1;
     if (signals > 1) {
       serverLog.warn({ signal }, 'Second signal: exiting at once');
       process.exit(1);
     }
+    first = { signal, at: performance.now() };
     serverLog.info({ signal }, 'Signal received');
     server?.shutdown();
   };
