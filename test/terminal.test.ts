@@ -56,4 +56,15 @@ describe('in a terminal', { timeout: LIMITS.testMs }, () => {
     const reason = `Port ${port} on 127.0.0.1 is already in use`;
     expect(screen.split(reason).length - 1, screen).toBe(1);
   });
+
+  it('with the error line below the log level, the reason still shows once (on stderr)', async (context) => {
+    const cli = createCliSandbox();
+    context.onTestFinished(() => cli.cleanup());
+    const port = await busyPort(context);
+    const env = { TELEMETRY_HOME: await cli.tempHome(), TELEMETRY_PORT: String(port), TELEMETRY_LOG_LEVEL: 'fatal' };
+    const { code, screen } = await runInTerminal(['server'], env);
+    expect(code).toBe(1);
+    expect(screen).toContain(`telemetry-actor: Port ${port} on 127.0.0.1 is already in use`);
+    expect(screen.split(`Port ${port} on 127.0.0.1 is already in use`).length - 1, screen).toBe(1);
+  });
 });

@@ -60,7 +60,9 @@ export async function serverCommand(settings: Settings): Promise<number> {
   if (signals > 0) server.shutdown();
   const output = await server.done;
   await inspector?.close();
-  // The error line already told a person at a terminal; piped JSON logs go to machines, so stderr tells people.
-  if (output.error !== null && !terminal) process.stderr.write(`telemetry-actor: ${output.error}\n`);
+  // The error line already told a person at a terminal (unless the level hides it); piped JSON logs go to
+  // machines, so stderr tells people.
+  const toldInTerminal = terminal && logger.isLevelEnabled('error');
+  if (output.error !== null && !toldInTerminal) process.stderr.write(`telemetry-actor: ${output.error}\n`);
   return output.exitCode;
 }
