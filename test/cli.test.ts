@@ -115,7 +115,8 @@ describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_M
   it('server --help shows the --inspect forms the setting accepts (host:port included)', async (context) => {
     const { cli, env } = await setUp(context);
     const help = await cli.runCli(['server', '--help'], env);
-    context.expect(help.stdout).toContain('--inspect[=URL|host:port]');
+    context.expect(help.stdout).toContain('--inspect[=HOST:PORT]');
+    context.expect(help.stdout).toContain('host:port or a ws:// URL: connect to that bridge');
     // Accepted, not refused as a usage error: a bridge that does not answer is a warning, not a failure to start.
     const port = await closedPort();
     const server = await cli.startServerProcess({ ...env, TELEMETRY_ENABLED: 'false' }, { args: [`--inspect=127.0.0.1:${port}`] });

@@ -25,7 +25,7 @@ Settings come from TELEMETRY_* variables (DO_NOT_TRACK=1 turns telemetry off); s
 Exit codes: 0 ok, 1 failure, 2 bad usage or settings.`;
 
 const HELP: Record<string, string> = {
-  server: `Usage: telemetry-actor server [--host H] [--port N] [--no-telemetry] [--inspect[=URL|host:port]] [--inspect-port N]
+  server: `Usage: telemetry-actor server [--host H] [--port N] [--no-telemetry] [--inspect[=HOST:PORT]] [--inspect-port N]
 
 Runs the reference server until SIGINT or SIGTERM (a second signal exits at once with 1).
 Serves /api/health, /api/services, /api/telemetry and, unless TELEMETRY_ENDPOINT points elsewhere,
