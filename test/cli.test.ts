@@ -195,13 +195,14 @@ describe.concurrent('preview and send', { timeout: MULTI_PROCESS_TEST_MS }, () =
     context.expect(existsSync(path.join(home, 'db'))).toBe(false);
   });
 
-  it('send to a TELEMETRY_ENDPOINT that refuses says to check it', async (context) => {
-    const { cli, env } = await setUp(context);
+  it('send to a TELEMETRY_ENDPOINT that refuses says to check it, and writes no session', async (context) => {
+    const { cli, home, env } = await setUp(context);
     const port = await closedPort();
     const result = await cli.runCli(['send'], { ...env, TELEMETRY_ENDPOINT: `http://127.0.0.1:${port}/in` });
     context.expect(result.code).toBe(1);
     context.expect(result.stderr).toContain('ECONNREFUSED');
     context.expect(result.stderr).toContain('check that TELEMETRY_ENDPOINT points to a running collector');
+    context.expect(existsSync(path.join(home, 'db'))).toBe(false);
   });
 
   it('send with telemetry off exits 1 and sends nothing', async (context) => {

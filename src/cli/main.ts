@@ -48,8 +48,8 @@ Sends nothing and writes nothing: with no stored session it shows a made-up one.
   send: `Usage: telemetry-actor send
 
 Sends one heartbeat now to the configured endpoint (default: the local server's collector).
-Exits 0 on a 2xx answer, 1 with the reason otherwise, and 1 when telemetry is turned off. With no
-TELEMETRY_ENDPOINT and no server answering, it says how to start one and writes no session.`,
+Exits 0 on a 2xx answer, 1 with the reason otherwise, and 1 when telemetry is turned off. When nothing
+answers at the endpoint, it says how to start a server or set TELEMETRY_ENDPOINT, and writes no session.`,
   reset: `Usage: telemetry-actor reset
 
 Forgets the anonymous session stored in TELEMETRY_HOME; the next start creates a new one.

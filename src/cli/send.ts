@@ -7,10 +7,13 @@ import type { Settings } from '../settings/index.js';
 import { heartbeatFields } from './fields.js';
 import { owner, withHomeStorage, type Io } from './io.js';
 
-/** How long the reachability check waits for the local collector before saying nothing answers. */
+/** How long the reachability check waits for the endpoint before saying nothing answers. */
 const PROBE_TIMEOUT_MS = 2_000;
 
-const START_HINT = 'start one with `telemetry-actor server`, or set TELEMETRY_ENDPOINT to a collector URL';
+const START_HINT = 'start a server with `telemetry-actor server`, or set TELEMETRY_ENDPOINT to a collector URL';
+const ENDPOINT_HINT = 'check that TELEMETRY_ENDPOINT points to a running collector';
+/** The variables undici's EnvHttpProxyAgent routes the heartbeat through. */
+const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'];
 
 export async function sendCommand(settings: Settings, io: Io): Promise<number> {
   if (!settings.enabled) {
@@ -19,12 +22,13 @@ export async function sendCommand(settings: Settings, io: Io): Promise<number> {
   }
   const server = await owner(settings);
   const endpoint = resolveEndpoint(settings, server?.url);
-  // With no endpoint set, heartbeats go to a local server's collector: when none listens, the send cannot
-  // succeed, so say how to get one before a session is written for a heartbeat that never leaves.
-  if (server === undefined && settings.endpoint === undefined) {
+  // When nothing listens where the heartbeat would go, the send cannot succeed: say what to do before a session
+  // is written for a heartbeat that never leaves. Through a proxy only the proxy could tell, so no check there.
+  if (server === undefined && !PROXY_VARIABLES.some((name) => (process.env[name] ?? '') !== '')) {
     const refused = await unreachable(endpoint);
     if (refused !== undefined) {
-      io.err(`Failed to send telemetry: no server answers at ${redactUrl(endpoint)} (${refused}); ${START_HINT}`);
+      const next = settings.endpoint === undefined ? START_HINT : ENDPOINT_HINT;
+      io.err(`Failed to send telemetry: nothing answers at ${redactUrl(endpoint)} (${refused}); ${next}`);
       return 1;
     }
   }
@@ -48,7 +52,7 @@ export async function sendCommand(settings: Settings, io: Io): Promise<number> {
 /** A next step when nothing listened at the endpoint. */
 function hintFor(error: unknown, settings: Settings): string {
   if (!(error instanceof HeartbeatError) || error.code !== 'ECONNREFUSED') return '';
-  return settings.endpoint === undefined ? `; ${START_HINT}` : '; check that TELEMETRY_ENDPOINT points to a running collector';
+  return `; ${settings.endpoint === undefined ? START_HINT : ENDPOINT_HINT}`;
 }
 
 /** Undefined when a TCP connection to the URL's host and port opens; else why not (an error code). */
@@ -56,7 +60,7 @@ function unreachable(url: string): Promise<string | undefined> {
   const { hostname, port } = new URL(url);
   const host = hostname.replace(/^\[(.*)\]$/, '$1');
   return new Promise((resolve) => {
-    const socket = connect({ host, port: Number(port || 80), timeout: PROBE_TIMEOUT_MS });
+    const socket = connect({ host, port: Number(port || (url.startsWith('https:') ? 443 : 80)), timeout: PROBE_TIMEOUT_MS });
     socket.once('connect', () => (socket.destroy(), resolve(undefined)));
     socket.once('timeout', () => (socket.destroy(), resolve('ETIMEDOUT')));
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
