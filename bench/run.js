@@ -19,6 +19,7 @@ const FIGURES = [
   'b8-first-heartbeat.js',
   'b9-collector-postgres.js',
   'b10-replicas.js',
+  'b11-npm-start.js',
 ];
 
 /** A figure that has not reported by then is killed and shown as an error, so the run stays bounded. */

@@ -28,7 +28,9 @@ export interface ServerOutput {
 export type ServerEvent =
   | { type: 'server.shutdown' }
   // Sent by XState when the spawned telemetry child throws (it handles its own failures, so this is a bug path).
-  | { type: 'xstate.error.actor.telemetry'; error: unknown };
+  | { type: 'xstate.error.actor.telemetry'; error: unknown }
+  // Sent by XState when the telemetry child reaches its final state on its own (failed, completed, rejected).
+  | { type: 'xstate.done.actor.telemetry'; output: unknown };
 
 /** What the `startListener` actor resolves with. */
 export interface ListenerInfo {
@@ -82,6 +84,8 @@ export const serverMachine = setup({
       input: ({ context }) => context.telemetry,
     }),
     startTelemetry: sendTo('telemetry', { type: 'telemetry.start' }),
+    // Asked first, so the child reaches its final state (aborting any call in flight) and logs that it stopped.
+    requestTelemetryStop: sendTo('telemetry', { type: 'telemetry.stop' }),
     stopTelemetry: stopChild('telemetry'),
   },
   guards: {
@@ -127,7 +131,14 @@ export const serverMachine = setup({
         },
         hostingTelemetry: {
           entry: ['spawnTelemetry', 'startTelemetry'],
+          on: {
+            // Only while the child runs is there one to ask: XState refuses a missing child, warns about a stopped one.
+            'server.shutdown': { target: '#server.stopping', actions: 'requestTelemetryStop' },
+            'xstate.done.actor.telemetry': 'telemetryStopped',
+          },
         },
+        // The child stopped on its own (failed, completed, rejected) and logged it; the server keeps serving.
+        telemetryStopped: {},
         // Off: the child is never spawned, so no session is written and no socket is opened.
         telemetryOff: {
           entry: 'logTelemetryOff',

@@ -51,6 +51,7 @@ export const telemetryMachine = setup({
     logSendFailure: (_, _failure: HeartbeatFailure) => {},
     logRetry: (_, _failure: HeartbeatFailure) => {},
     logRejected: (_, _failure: HeartbeatFailure) => {},
+    logSent: (_, _sent: SendHeartbeatOutput) => {},
     logOverrun: (_, _sent: SendHeartbeatOutput) => {},
     logStopped: () => {},
     storeSession: assign((_, session: LoadedSession) => ({
@@ -157,6 +158,7 @@ export const telemetryMachine = setup({
             target: 'stopped',
             actions: [
               { type: 'recordSuccess', params: output },
+              { type: 'logSent', params: output },
               { type: 'markStopped', params: 'completed' },
             ],
           },
@@ -166,6 +168,7 @@ export const telemetryMachine = setup({
             reenter: true,
             actions: [
               { type: 'recordSuccess', params: output },
+              { type: 'logSent', params: output },
               { type: 'logOverrun', params: output },
             ],
           },
@@ -173,9 +176,18 @@ export const telemetryMachine = setup({
             guard: { type: 'isDueNow', params: output },
             target: 'sending',
             reenter: true,
-            actions: { type: 'recordSuccess', params: output },
+            actions: [
+              { type: 'recordSuccess', params: output },
+              { type: 'logSent', params: output },
+            ],
           },
-          { target: 'waiting', actions: { type: 'recordSuccess', params: output } },
+          {
+            target: 'waiting',
+            actions: [
+              { type: 'recordSuccess', params: output },
+              { type: 'logSent', params: output },
+            ],
+          },
         ],
         onError: [
           { guard: { type: 'isGone', params: failure }, target: 'stopped', actions: stopAfterFailure('logRejected', 'rejected') },

@@ -1,5 +1,6 @@
 // The CLI commands as users run them: the built dist/src/cli.js in a child process, exit codes, stdout and stderr.
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
 import { validateHeartbeat } from '../src/collector/collector.js';
@@ -26,6 +27,15 @@ async function withEndpoint(context: TestContext, status: number) {
 }
 
 const isNotice = (line: { msg: string }) => line.msg.startsWith('Anonymous telemetry is on');
+
+/** A loopback port nothing listens on: bound, then closed again. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   const BAD: Array<{ args: string[]; env: CliEnv; names: string }> = [
@@ -69,6 +79,50 @@ describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_M
     const main = await cli.runCli(['--help'], env);
     context.expect(main.code).toBe(0);
     for (const command of COMMANDS) context.expect(main.stdout).toContain(command);
+  });
+
+  it('help before the command prints that command\'s usage, as after it', async (context) => {
+    const { cli, env } = await setUp(context);
+    const cases = [['-h', 'status'], ['--help', 'send'], ['help', 'reset']];
+    const results = await Promise.all(cases.map((args) => cli.runCli(args, env)));
+    results.forEach((result, i) => {
+      context.expect(result.code, cases[i]?.join(' ')).toBe(0);
+      context.expect(result.stdout, cases[i]?.join(' ')).toMatch(new RegExp(`^Usage: telemetry-actor ${cases[i]?.[1]}`));
+    });
+  });
+
+  it('a near miss of a command or a flag gets a "did you mean", a far one does not', async (context) => {
+    const { cli, env } = await setUp(context);
+    const cases: Array<[string[], string | null]> = [
+      [['stauts'], 'did you mean status?'],
+      [['-h', 'sned'], 'did you mean send?'],
+      [['status', '--jsno'], 'did you mean --json?'],
+      [['server', '--no-telemtry'], 'did you mean --no-telemetry?'],
+      [['xyzzy'], null],
+      [['status', '--verbose'], null],
+    ];
+    // Usage errors answer before xstate, level or undici load: cheap enough to run side by side.
+    const results = await Promise.all(cases.map(([args]) => cli.runCli(args, env)));
+    results.forEach((result, i) => {
+      const [args, hint] = cases[i]!;
+      context.expect(result.code, args.join(' ')).toBe(2);
+      context.expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      if (hint === null) context.expect(result.stderr, args.join(' ')).not.toContain('did you mean');
+      else context.expect(result.stderr, args.join(' ')).toContain(hint);
+    });
+  });
+
+  it('server --help shows the --inspect forms the setting accepts (host:port included)', async (context) => {
+    const { cli, env } = await setUp(context);
+    const help = await cli.runCli(['server', '--help'], env);
+    context.expect(help.stdout).toContain('--inspect[=HOST:PORT]');
+    context.expect(help.stdout).toContain('host:port or a ws:// URL: connect to that bridge');
+    // Accepted, not refused as a usage error: a bridge that does not answer is a warning, not a failure to start.
+    const port = await closedPort();
+    const server = await cli.startServerProcess({ ...env, TELEMETRY_ENABLED: 'false' }, { args: [`--inspect=127.0.0.1:${port}`] });
+    const warning = await server.waitForLine((line) => line.component === 'inspector' || String(line.msg).startsWith('Inspector'));
+    context.expect(warning.url).toBe(`ws://127.0.0.1:${port}`);
+    context.expect(await server.stop()).toMatchObject({ code: 0 });
   });
 });
 
@@ -126,6 +180,29 @@ describe.concurrent('preview and send', { timeout: MULTI_PROCESS_TEST_MS }, () =
     expect(result.stdout).toContain(`${server.url}/api/collector`);
     expect(await stats()).toBe(before + 1);
     expect((await getJson(`${server.url}/api/collector/stats`)).body).toMatchObject({ sessions_total: 1 });
+  });
+
+  it('send with no server and no endpoint says how to get one, and writes no session', async (context) => {
+    const { cli, home, env } = await setUp(context);
+    const port = await closedPort();
+    const result = await cli.runCli(['send'], { ...env, TELEMETRY_PORT: String(port) });
+    context.expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    context.expect(lines).toHaveLength(1);
+    context.expect(lines[0]).toContain(`http://127.0.0.1:${port}/api/collector`);
+    context.expect(lines[0]).toContain('telemetry-actor server');
+    context.expect(lines[0]).toContain('TELEMETRY_ENDPOINT');
+    context.expect(existsSync(path.join(home, 'db'))).toBe(false);
+  });
+
+  it('send to a TELEMETRY_ENDPOINT that refuses says to check it, and writes no session', async (context) => {
+    const { cli, home, env } = await setUp(context);
+    const port = await closedPort();
+    const result = await cli.runCli(['send'], { ...env, TELEMETRY_ENDPOINT: `http://127.0.0.1:${port}/in` });
+    context.expect(result.code).toBe(1);
+    context.expect(result.stderr).toContain('ECONNREFUSED');
+    context.expect(result.stderr).toContain('check that TELEMETRY_ENDPOINT points to a running collector');
+    context.expect(existsSync(path.join(home, 'db'))).toBe(false);
   });
 
   it('send with telemetry off exits 1 and sends nothing', async (context) => {

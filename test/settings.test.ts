@@ -81,6 +81,8 @@ describe('bad values', () => {
     ['--host', { host: 'a b' }, 'a b'],
     ['--inspect', { inspect: 'http://127.0.0.1:1' }, 'http://127.0.0.1:1'],
     ['--inspect', { inspect: '' }, ''],
+    ['--inspect', { inspect: '127.0.0.1:99999' }, '127.0.0.1:99999'],
+    ['--inspect', { inspect: '127.0.0.1:' }, '127.0.0.1:'],
     ['--inspect-port', { inspect: 'true', 'inspect-port': 'x' }, 'x'],
   ];
   it.each(badFlags)('flag %s throws a SettingsError naming the flag', (flag, flags, value) => {
@@ -259,6 +261,10 @@ describe('inspect', () => {
     [{}, { inspect: 'true', 'inspect-port': '9229' }, { mode: 'bridge', port: 9229 }],
     [{ TELEMETRY_INSPECT: 'ws://127.0.0.1:4242' }, {}, { mode: 'connect', url: 'ws://127.0.0.1:4242' }],
     [{}, { inspect: 'wss://127.0.0.1:4243/x' }, { mode: 'connect', url: 'wss://127.0.0.1:4243/x' }],
+    // host:port, as the help shows it, means a bridge at ws://host:port.
+    [{}, { inspect: '127.0.0.1:4242' }, { mode: 'connect', url: 'ws://127.0.0.1:4242' }],
+    [{ TELEMETRY_INSPECT: 'localhost:5000' }, {}, { mode: 'connect', url: 'ws://localhost:5000' }],
+    [{}, { inspect: '[::1]:4242' }, { mode: 'connect', url: 'ws://[::1]:4242' }],
   ];
   it.each(modes)('%j %j -> %j', (env, flags, expected) => {
     expect(loadSettings(env, flags).inspect).toEqual(expected);

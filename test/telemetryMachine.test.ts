@@ -92,6 +92,11 @@ describe('telemetry machine: schedule', () => {
     await advance(h, 9_000);
     expect(h.fakes.sends).toHaveLength(3);
     expect(h.logged.overrun).toHaveLength(1);
+    // One "sent" hook per successful send, the overrun one included, each with what was measured.
+    expect(h.logged.sent).toEqual([
+      { statusCode: 200, startedAt: T0, finishedAt: T0 + 12_000 },
+      { statusCode: 200, startedAt: T0 + 12_000, finishedAt: T0 + 13_000 },
+    ]);
   });
 
   it('does not warn when a send takes exactly the interval', async () => {
@@ -116,6 +121,7 @@ describe('telemetry machine: schedule', () => {
     expect(snapshot.output).toEqual({ stopReason: 'completed', heartbeatsSent: 3, lastError: null });
     expect(h.fakes.sends).toHaveLength(3);
     expect(h.logged.stopped).toBe(1);
+    expect(h.logged.sent).toHaveLength(3); // the last loop's send too
   });
 });
 

@@ -91,6 +91,11 @@ export function createTelemetryMachine(deps: TelemetryDeps) {
           { reason: failure.reason, endpoint: redactUrl(context.endpoint) },
           'Telemetry endpoint answered 410 Gone. Shutting down telemetry service...',
         ),
+      logSent: ({ context }, sent: SendHeartbeatOutput) =>
+        log.debug(
+          { statusCode: sent.statusCode, durationMs: sent.finishedAt - sent.startedAt, heartbeatsSent: context.heartbeatsSent },
+          'Heartbeat sent',
+        ),
       logOverrun: ({ context }, sent: SendHeartbeatOutput) =>
         log.warn(
           { durationMs: sent.finishedAt - sent.startedAt, loopSeconds: context.loopSeconds },

@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import { loadSettings, serverFlagHelp, serverFlagOptions } from '../settings/index.js';
 import { VERSION } from '../version.js';
 import type { Io } from './io.js';
+import { didYouMean } from './suggest.js';
 
 const MAIN_HELP = `Usage: telemetry-actor <command> [options]
 
@@ -17,19 +18,20 @@ Commands:
   reset     Forget the anonymous session; the next start creates a new one
 
 Options:
-  -h, --help     Show this help; \`telemetry-actor <command> --help\` for a command
+  -h, --help     Show this help; \`telemetry-actor <command> --help\` (or \`--help <command>\`) for a command
   -v, --version  Print the version
 
 Settings come from TELEMETRY_* variables (DO_NOT_TRACK=1 turns telemetry off); see docs/settings.md.
 Exit codes: 0 ok, 1 failure, 2 bad usage or settings.`;
 
 const HELP: Record<string, string> = {
-  server: `Usage: telemetry-actor server [--host H] [--port N] [--no-telemetry] [--inspect[=URL]] [--inspect-port N]
+  server: `Usage: telemetry-actor server [--host H] [--port N] [--no-telemetry] [--inspect[=HOST:PORT]] [--inspect-port N]
                               [--database-url URL]
 
 Runs the reference server until SIGINT or SIGTERM (a second signal exits at once with 1).
 Serves /api/health, /api/services, /api/telemetry and, unless TELEMETRY_ENDPOINT points elsewhere,
-the collector at /api/collector, to which its own telemetry reports. Logs are pino JSON on stdout.
+the collector at /api/collector, to which its own telemetry reports. Logs go to stdout: pretty lines
+in a terminal, pino JSON otherwise (TELEMETRY_LOG_LEVEL=debug adds a line per heartbeat).
 
 Options:
 ${serverFlagHelp()}`,
@@ -47,7 +49,8 @@ Sends nothing and writes nothing: with no stored session it shows a made-up one.
   send: `Usage: telemetry-actor send
 
 Sends one heartbeat now to the configured endpoint (default: the local server's collector).
-Exits 0 on a 2xx answer, 1 with the reason otherwise, and 1 when telemetry is turned off.`,
+Exits 0 on a 2xx answer, 1 with the reason otherwise, and 1 when telemetry is turned off. When nothing
+answers at the endpoint, it says how to start a server or set TELEMETRY_ENDPOINT, and writes no session.`,
   reset: `Usage: telemetry-actor reset
 
 Forgets the anonymous session stored in TELEMETRY_HOME; the next start creates a new one.
@@ -66,28 +69,50 @@ type Command = keyof typeof OPTIONS;
 
 const io: Io = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
 
+const isHelp = (arg: string | undefined) => arg === '-h' || arg === '--help' || arg === 'help';
+const COMMANDS = Object.keys(OPTIONS);
+
 /** Runs the CLI with the given arguments (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+  if (command === undefined) {
     io.out(MAIN_HELP);
-    return command === undefined ? 2 : 0;
+    return 2;
   }
+  // `-h status` asks for the same page as `status -h`.
+  if (isHelp(command)) return rest[0] === undefined ? (io.out(MAIN_HELP), 0) : main([rest[0], '--help']);
   if (command === '-v' || command === '--version') {
     io.out(VERSION);
     return 0;
   }
   if (!(command in OPTIONS)) {
-    io.err(`telemetry-actor: unknown command "${command}"; see telemetry-actor --help`);
+    io.err(`telemetry-actor: unknown command "${command}"${didYouMean(command, COMMANDS)}; see telemetry-actor --help`);
     return 2;
   }
   return runCommand(command as Command, rest);
+}
+
+/** The first `--flag` that `command` does not know, with a suggestion; parseArgs would only say "unknown". */
+function unknownFlag(command: Command, args: string[]): string | undefined {
+  const known = [...Object.keys(OPTIONS[command]), 'help'];
+  for (const arg of args) {
+    if (arg === '--') return undefined;
+    if (!arg.startsWith('--')) continue;
+    const name = arg.slice(2).split('=')[0] ?? '';
+    if (!known.includes(name)) return `unknown option --${name}${didYouMean(name, known, '--')}`;
+  }
+  return undefined;
 }
 
 async function runCommand(command: Command, args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     io.out(HELP[command] ?? MAIN_HELP);
     return 0;
+  }
+  const unknown = unknownFlag(command, args);
+  if (unknown !== undefined) {
+    io.err(`telemetry-actor ${command}: ${unknown}; see telemetry-actor ${command} --help`);
+    return 2;
   }
   try {
     // parseArgs has no optional values: a bare --inspect means "start a local bridge".

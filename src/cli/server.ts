@@ -4,17 +4,14 @@ import type { RunningInspector } from '../server/inspect/inspect.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import type { Settings } from '../settings/index.js';
 
-/** Pretty logs in a terminal when pino-pretty is installed; JSON otherwise (and always when piped). */
-async function processLogger(settings: Settings): Promise<Logger> {
-  if (process.stdout.isTTY === true) {
-    try {
-      const { default: pretty } = await import('pino-pretty');
-      return createLogger({ level: settings.logLevel, destination: pretty({ colorize: true, sync: true }) });
-    } catch {
-      // pino-pretty is a dev dependency: without it, JSON it is.
-    }
-  }
-  return createLogger({ level: settings.logLevel });
+/**
+ * Pretty lines for a person at a terminal, pino JSON for everything else (a pipe, a file, a log shipper).
+ * pino-pretty is a runtime dependency, imported only in a terminal so piped start-up does not pay for it.
+ */
+async function processLogger(settings: Settings, terminal: boolean): Promise<Logger> {
+  if (!terminal) return createLogger({ level: settings.logLevel });
+  const { default: pretty } = await import('pino-pretty');
+  return createLogger({ level: settings.logLevel, destination: pretty({ colorize: true, sync: true }) });
 }
 
 // Loaded only when asked for: @statelyai/inspect and its socket code add ~80 ms to every start-up.
@@ -24,19 +21,35 @@ async function startInspectorIfOn(settings: Settings, logger: Logger): Promise<R
   return startInspector(settings.inspect, logger);
 }
 
+/**
+ * One Ctrl-C can arrive twice: the terminal signals the whole foreground group, and `npm start` passes its own
+ * copy on to the server. The same signal this soon after the first is that copy; a person pressing again because
+ * shutdown hangs comes later (a clean shutdown takes well under this).
+ */
+const ECHO_WINDOW_MS = 1_000;
+
+function isEcho(first: { signal: NodeJS.Signals; at: number }, signal: NodeJS.Signals): boolean {
+  return signal === first.signal && performance.now() - first.at < ECHO_WINDOW_MS;
+}
+
 /** Runs the server; resolves to the exit code once it has stopped. */
 export async function serverCommand(settings: Settings): Promise<number> {
-  const logger = await processLogger(settings);
+  const terminal = process.stdout.isTTY === true;
+  const logger = await processLogger(settings, terminal);
+  const serverLog = logger.child({ component: 'server' });
   let server: RunningServer | undefined;
   let signals = 0;
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
   // Installed first: a signal during inspector start-up must still mean a clean exit, not Node's default.
   const onSignal = (signal: NodeJS.Signals) => {
+    if (first !== undefined && isEcho(first, signal)) return;
     signals += 1;
     if (signals > 1) {
-      logger.warn({ signal }, 'Second signal: exiting at once');
+      serverLog.warn({ signal }, 'Second signal: exiting at once');
       process.exit(1);
     }
-    logger.info({ signal }, 'Signal received');
+    first = { signal, at: performance.now() };
+    serverLog.info({ signal }, 'Signal received');
     server?.shutdown();
   };
   process.on('SIGINT', onSignal);
@@ -47,6 +60,9 @@ export async function serverCommand(settings: Settings): Promise<number> {
   if (signals > 0) server.shutdown();
   const output = await server.done;
   await inspector?.close();
-  if (output.error !== null) process.stderr.write(`telemetry-actor: ${output.error}\n`);
+  // The error line already told a person at a terminal (unless the level hides it); piped JSON logs go to
+  // machines, so stderr tells people.
+  const toldInTerminal = terminal && logger.isLevelEnabled('error');
+  if (output.error !== null && !toldInTerminal) process.stderr.write(`telemetry-actor: ${output.error}\n`);
   return output.exitCode;
 }

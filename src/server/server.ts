@@ -105,7 +105,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
       // The root's error observer: no actor error ever escapes as an uncaught exception.
       error: (error) => {
-        log.fatal({ err: error }, 'Server machine failed');
+        log.child({ component: 'server' }).fatal({ err: error }, 'Server machine failed');
         resolve({ exitCode: 1, error: error instanceof Error ? error.message : String(error) });
       },
     });
@@ -124,7 +124,8 @@ function serverLogActions(log: Logger) {
     logTelemetryCrash: (_: unknown, failure: { error: unknown }) =>
       serverLog.error({ err: failure.error }, 'Telemetry service crashed; the server keeps serving'),
     logStartFailure: ({ context }: { context: { error: string | null } }) =>
-      serverLog.error({ reason: context.error }, context.error ?? 'Start-up failed'),
+      // Constant text: the reason is a field, so a terminal shows it once and log searches find every failure.
+      serverLog.error({ reason: context.error }, 'Start-up failed'),
     logShutdown: () => serverLog.info('Shutting down'),
     logCloseFailure: (_: unknown, failure: { error: unknown }) =>
       serverLog.error({ err: failure.error }, 'Failed to close cleanly'),

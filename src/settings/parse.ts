@@ -24,7 +24,7 @@ export const ACCEPT = {
   endpoint: 'an http:// or https:// URL',
   logLevel: `one of ${LOG_LEVELS.join(', ')}`,
   collector: 'on, off or auto',
-  inspect: 'true, false or a ws:// or wss:// URL',
+  inspect: 'true, false, host:port or a ws:// or wss:// URL',
   name: 'a non-empty name',
   path: 'a non-empty path',
   host: 'a host name or IP address',
@@ -118,10 +118,18 @@ export function parseCollector(name: string, value: string): 'on' | 'off' | 'aut
   throw refuse(name, value, ACCEPT.collector);
 }
 
-/** A bare `--inspect` or a true word: a local bridge; a ws:// URL: connect there; a false word: off. */
+// host:port as people write it for a bridge (`127.0.0.1:4242`, `localhost:4242`, `[::1]:4242`).
+const HOST_PORT = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):([1-9][0-9]{0,4})$/i;
+
+/**
+ * A bare `--inspect` or a true word: a local bridge; a ws:// URL, or host:port (meaning ws://host:port):
+ * connect there; a false word: off.
+ */
 export function parseInspect(name: string, value: string): 'bridge' | 'off' | { url: string } {
   const url = urlWithProtocol(value, ['ws:', 'wss:']);
   if (url !== undefined) return { url };
+  const hostPort = HOST_PORT.exec(value.trim());
+  if (hostPort !== null && Number(hostPort[2]) <= 65535) return { url: `ws://${value.trim()}` };
   try {
     return parseBoolean(name, value) ? 'bridge' : 'off';
   } catch {

@@ -109,9 +109,9 @@ export const SETTINGS = {
     meaning: 'serve `/api/collector`; auto: on when `TELEMETRY_ENDPOINT` is not set',
   }),
   inspect: setting<'bridge' | 'off' | { url: string }>({
-    env: 'TELEMETRY_INSPECT', flag: { name: 'inspect', type: 'string', usage: '--inspect[=URL]' },
+    env: 'TELEMETRY_INSPECT', flag: { name: 'inspect', type: 'string', usage: '--inspect[=HOST:PORT]' },
     parse: parseInspect, fallback: 'off', shown: 'unset', accepted: ACCEPT.inspect,
-    meaning: 'true: start a local Stately inspector bridge; a ws:// URL: connect to that bridge',
+    meaning: 'true (or a bare --inspect): start a local Stately inspector bridge; host:port or a ws:// URL: connect to that bridge',
   }),
   inspectPort: setting({
     env: 'TELEMETRY_INSPECT_PORT', flag: { name: 'inspect-port', type: 'string', usage: '--inspect-port N' },

@@ -26,6 +26,7 @@ export function startMachine(overrides: Partial<TelemetryInput> = {}) {
   const fakes = createMachineFakes(() => clock.now());
   const logged = {
     newSession: [] as LoadedSession[],
+    sent: [] as SendHeartbeatOutput[],
     overrun: [] as SendHeartbeatOutput[],
     retry: [] as HeartbeatFailure[],
     rejected: [] as HeartbeatFailure[],
@@ -37,6 +38,7 @@ export function startMachine(overrides: Partial<TelemetryInput> = {}) {
     actors: fakes.actors,
     actions: {
       logNewSession: (_, session: LoadedSession) => void logged.newSession.push(session),
+      logSent: (_, sent: SendHeartbeatOutput) => void logged.sent.push(sent),
       logOverrun: (_, sent: SendHeartbeatOutput) => void logged.overrun.push(sent),
       logRetry: (_, failure: HeartbeatFailure) => void logged.retry.push(failure),
       logRejected: (_, failure: HeartbeatFailure) => void logged.rejected.push(failure),
