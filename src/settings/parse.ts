@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { SettingsError } from '../errors.js';
-import { redactUrl } from '../redact.js';
+import { redactValue } from '../redact.js';
 
 /** pino's levels, in its order. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -37,14 +37,7 @@ export type Parser<T> = (name: string, value: string) => T;
 
 /** A SettingsError whose echoed value has no secret in it (URL userinfo and query values redacted). */
 function refuse(name: string, value: string, accepted: string): SettingsError {
-  return new SettingsError(name, /[@?]/.test(value) ? redactText(value) : value, accepted);
-}
-
-/** Redacts a value that may be a URL, even a malformed one: `user:pw@` and query values go. */
-function redactText(value: string): string {
-  const url = redactUrl(value.trim());
-  if (url !== '<invalid URL>') return url;
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, '$1<redacted>@').replace(/\?.*$/, '?<redacted>');
+  return new SettingsError(name, /[@?#]/.test(value) ? redactValue(value) : value, accepted);
 }
 
 /** true/false/1/0/yes/no/on/off in any case, blanks around ignored; anything else throws SettingsError. */
