@@ -9,6 +9,7 @@ import {
   type SendHeartbeatOutput,
   type TelemetryContext,
 } from '../../machines/telemetryMachine.js';
+import { limitRepeats } from '../logLimit.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { redactUrl } from '../redact.js';
 import { createLevelSessionStore, type LevelLike, type SessionStore } from '../stores/index.js';
@@ -52,6 +53,8 @@ export function createTelemetryMachine(deps: TelemetryDeps) {
   const log = (deps.logger ?? silentLogger()).child({ component: 'telemetry' });
   const send = createSender({ dispatcher: deps.dispatcher, now: deps.now });
   const sessions = deps.sessions ?? createLevelSessionStore(deps.db);
+  // Retries and overruns can repeat for as long as a fault lasts: a few lines a minute, then a summary.
+  const limited = limitRepeats(log);
   const withStack = (error: unknown) => (deps.debug === true && error instanceof Error ? { err: error } : {});
 
   return telemetryMachine.provide({
@@ -74,7 +77,7 @@ export function createTelemetryMachine(deps: TelemetryDeps) {
           `Failed to send telemetry: ${failure.reason}. Shutting down telemetry service...`,
         ),
       logRetry: ({ context }, failure: HeartbeatFailure) =>
-        log.warn(
+        limited.warn(
           { reason: failure.reason, statusCode: failure.statusCode, attempt: context.consecutiveFailures, retries: context.retries, delayMs: context.waitMs },
           'Failed to send telemetry; retrying',
         ),
@@ -84,7 +87,7 @@ export function createTelemetryMachine(deps: TelemetryDeps) {
           'Telemetry endpoint answered 410 Gone. Shutting down telemetry service...',
         ),
       logOverrun: ({ context }, sent: SendHeartbeatOutput) =>
-        log.warn(
+        limited.warn(
           { durationMs: sent.finishedAt - sent.startedAt, loopSeconds: context.loopSeconds },
           'Telemetry heartbeat took longer than the loop interval; sending the next one at once',
         ),

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validate as isUuid } from 'uuid';
 import type { Heartbeat } from '../heartbeat.js';
 import { sendJson, sendJsonText } from '../httpJson.js';
+import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
 import { openLevelCollectorStore, type CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
 
@@ -159,6 +160,8 @@ function refuseTooLarge(res: ServerResponse): void {
 export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   const store = deps.store ?? (await openLevelCollectorStore(deps.db, deps.logger));
   const logger = deps.logger;
+  // A store that fails keeps failing (a full disk): one line with its stack a minute, then a summary.
+  const limited: LimitedLog | undefined = logger === undefined ? undefined : limitRepeats(logger, { perWindow: 1 });
   const now = deps.now ?? Date.now;
 
   async function receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -188,7 +191,7 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   }
 
   function failed(res: ServerResponse, err: unknown, msg: string): void {
-    logger?.error({ err }, msg);
+    limited?.error({ err }, msg);
     sendJson(res, 500, { error: 'Internal server error' });
   }
 
