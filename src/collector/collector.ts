@@ -3,15 +3,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validate as isUuid } from 'uuid';
 import type { Heartbeat } from '../heartbeat.js';
-import { sendJson, sendJsonText } from '../httpJson.js';
+import { MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
 import { openLevelCollectorStore, type CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
 
 export type { CollectorStats } from '../stores/index.js';
 
-/** Largest heartbeat body accepted, in bytes; larger ones get 413. */
-export const MAX_BODY_BYTES = 16 * 1024;
+export { MAX_BODY_BYTES };
+/**
+ * How much of a too-large body is read and dropped before the 413, so the client, still writing, gets an
+ * answer and a clean close rather than a reset (which would discard the 413 unread on its side). A body
+ * declared, or found, larger than this is cut at once: reading it would cost more than the answer is worth.
+ */
+export const DRAIN_LIMIT_BYTES = 1024 * 1024;
 export const MAX_SOURCE_LENGTH = 64;
 export const MAX_VALUE_LENGTH = 200;
 
@@ -156,6 +161,24 @@ function refuseTooLarge(res: ServerResponse): void {
   sendJson(res, 413, TOO_LARGE, { connection: 'close' });
 }
 
+/** Reads and drops the rest of the body, up to DRAIN_LIMIT_BYTES; resolves once it ended, was cut or went away. */
+function drainRest(req: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    let drained = 0;
+    const done = (): void => {
+      req.off('data', onData).off('end', done).off('close', done).off('error', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      drained += chunk.length;
+      if (drained > DRAIN_LIMIT_BYTES) done();
+    };
+    req.on('data', onData).on('end', done).on('close', done).on('error', done);
+    if (req.readableEnded) done();
+    else req.resume();
+  });
+}
+
 /** Creates the collector and loads its stored totals. */
 export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   const store = deps.store ?? (await openLevelCollectorStore(deps.db, deps.logger));
@@ -173,10 +196,16 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       return sendJson(res, 415, { error: 'Content-Encoding is not supported' });
     }
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return refuseTooLarge(res);
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+      if (declared <= DRAIN_LIMIT_BYTES) await drainRest(req);
+      return refuseTooLarge(res);
+    }
     const read = await readLimitedBody(req, MAX_BODY_BYTES);
     if (read.kind === 'aborted') return;
-    if (read.kind === 'too-large') return refuseTooLarge(res);
+    if (read.kind === 'too-large') {
+      await drainRest(req);
+      return refuseTooLarge(res);
+    }
     const parsed = parseJson(read.body);
     if (!parsed.ok) return sendJson(res, 400, { error: 'Body is not valid JSON', field: 'body' });
     const result = validateHeartbeat(parsed.value);
