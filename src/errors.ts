@@ -36,3 +36,14 @@ export class StoreLockedError extends UserError {
     this.location = location;
   }
 }
+
+/**
+ * A store that refuses writes until it has recovered from a failed one (a full disk): nothing is
+ * acknowledged meanwhile. The collector answers 503 with Retry-After.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(options: { cause?: unknown } = {}) {
+    super('The store is recovering from a failed write; nothing is accepted until it has', options);
+    this.name = 'StoreUnavailableError';
+  }
+}

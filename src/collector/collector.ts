@@ -2,6 +2,7 @@
 // Served by the reference server when TELEMETRY_COLLECTOR is on (or auto with no endpoint set).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validate as isUuid } from 'uuid';
+import { StoreUnavailableError } from '../errors.js';
 import type { Heartbeat } from '../heartbeat.js';
 import { MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
@@ -153,6 +154,7 @@ export type CollectorDeps = CollectorSource & {
 };
 
 const TOO_LARGE = { error: `Body larger than ${MAX_BODY_BYTES} bytes` };
+const UNAVAILABLE = { error: 'The collector cannot store heartbeats right now (recovering from a failed write); retry later' };
 // Serialised once: it is the answer to every accepted heartbeat.
 const ACCEPTED = JSON.stringify({ status: 'accepted' });
 
@@ -229,6 +231,8 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       try {
         await receive(req, res);
       } catch (err) {
+        // The store said so once when it started refusing; each refused request is only answered.
+        if (err instanceof StoreUnavailableError) return sendJson(res, 503, UNAVAILABLE, { 'retry-after': '1' });
         failed(res, err, 'Failed to record heartbeat');
       }
     },

@@ -1,8 +1,10 @@
 // The collector's aggregate in LevelDB (sublevel `collector`): in memory, written through in order, in groups.
+import { StoreUnavailableError } from '../../errors.js';
 import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
 import type { CollectorStats, CollectorStore } from '../types.js';
 import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
+import { createRecoveryGuard } from './recovery.js';
 
 export const COLLECTOR_SUBLEVEL = 'collector';
 export const AGGREGATE_KEY = 'aggregate';
@@ -126,14 +128,42 @@ async function loadAggregate(store: Sublevel, logger?: Logger): Promise<Aggregat
   return fresh;
 }
 
+export interface LevelCollectorOptions {
+  /**
+   * Closes and reopens the database: how a store recovers from a failed write (LevelDB's log is misaligned
+   * after one). Default: the database's own close() and open(), when it has them.
+   */
+  reopen?: () => Promise<void>;
+}
+
 /**
  * Opens the collector's store on an abstract-level database: loads the aggregate (the database opens if it
  * has not yet). One per database: a second one would keep its own, diverging, aggregate.
+ *
+ * Durability: a heartbeat is acknowledged only once its batch is synced to disk. After a failed write the
+ * store refuses (StoreUnavailableError) until it has reopened the database, written the acknowledged totals
+ * back and synced them; one error line when it starts refusing, one info line when it accepts again.
  */
-export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): Promise<CollectorStore> {
+export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, options: LevelCollectorOptions = {}): Promise<CollectorStore> {
   // utf8 rather than json: a corrupt aggregate must reach us as text, not as a decode error.
-  const store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
+  let store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
   let committed = await loadAggregate(store, logger);
+  const reopen = options.reopen ?? (db.close && db.open ? async () => (await db.close?.(), await db.open?.()) : undefined);
+  const guard = createRecoveryGuard({
+    store: COLLECTOR_SUBLEVEL,
+    logger,
+    recover: async () => {
+      await reopen?.();
+      // A sublevel stays closed when its database reopens: take a fresh one.
+      store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
+      const onDisk = await loadAggregate(store, logger);
+      if (onDisk.heartbeats !== committed.heartbeats) {
+        logger?.warn({ onDisk: onDisk.heartbeats, acknowledged: committed.heartbeats }, 'Collector totals on disk differ from those acknowledged; keeping the acknowledged ones');
+      }
+      // The verification is a synced write of what was acknowledged: it fails while the disk still does.
+      await store.put(AGGREGATE_KEY, JSON.stringify(toStats(committed)), { sync: true });
+    },
+  });
   const known = new Set<string>();
   const queue: Pending[] = [];
   let writing = false;
@@ -163,10 +193,13 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): P
     apply(next, group);
     next.sessions += fresh.length;
     const firstSeen = new Date(Math.min(...group.map((p) => p.receivedAt.getTime()))).toISOString();
-    await store.batch([
-      { type: 'put', key: AGGREGATE_KEY, value: JSON.stringify(toStats(next)) },
-      ...fresh.map((id) => ({ type: 'put' as const, key: SESSION_MARKER_PREFIX + id, value: firstSeen })),
-    ]);
+    await store.batch(
+      [
+        { type: 'put', key: AGGREGATE_KEY, value: JSON.stringify(toStats(next)) },
+        ...fresh.map((id) => ({ type: 'put' as const, key: SESSION_MARKER_PREFIX + id, value: firstSeen })),
+      ],
+      { sync: true },
+    );
     committed = next;
     remember(ids);
   }
@@ -181,7 +214,10 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): P
         await commit(group);
         for (const p of group) p.resolve();
       } catch (err) {
-        for (const p of group) p.reject(err);
+        // Nothing after a failed write is acknowledged: this group and every queued one are refused.
+        guard.failed(err);
+        const refused = new StoreUnavailableError({ cause: err });
+        for (const p of [...group, ...queue.splice(0)]) p.reject(refused);
       }
     }
     writing = false;
@@ -191,6 +227,7 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): P
     stats: async () => toStats(committed),
     record(heartbeat, receivedAt) {
       return new Promise<void>((resolve, reject) => {
+        guard.assertWritable();
         queue.push({ heartbeat, receivedAt, resolve, reject });
         if (!writing) void drain();
       });
