@@ -47,6 +47,11 @@ export interface SendHeartbeatInput {
   apiVersion: string;
   sessionId: string;
   sessionStartTimestamp: string;
+  /**
+   * 0 (or absent) for a new heartbeat, N for its N-th retry: a retry resends the same heartbeat, under the
+   * same idempotency key, so a collector counts it once even when an earlier attempt did arrive.
+   */
+  attempt?: number;
 }
 
 /** What a successful `sendHeartbeat` resolves with; times are epoch milliseconds. */

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validate as isUuid } from 'uuid';
 import { StoreUnavailableError } from '../errors.js';
+import { createIdempotency, INVALID_KEY_MESSAGE, isValidKey } from './idempotency.js';
 import type { Heartbeat } from '../heartbeat.js';
 import { MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
@@ -188,6 +189,7 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   // A store that fails keeps failing (a full disk): one line with its stack a minute, then a summary.
   const limited: LimitedLog | undefined = logger === undefined ? undefined : limitRepeats(logger, { perWindow: 1 });
   const now = deps.now ?? Date.now;
+  const idempotency = createIdempotency();
 
   async function receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!isJsonContentType(req.headers['content-type'])) {
@@ -213,7 +215,13 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
     const result = validateHeartbeat(parsed.value);
     if (!result.ok) return sendJson(res, 400, { error: result.message, field: result.field });
     const { session_id: sessionId, server_version: serverVersion } = result.heartbeat.payload;
-    await store.record(result.heartbeat, new Date(now()));
+    const key = req.headers['idempotency-key'];
+    if (key === undefined) await store.record(result.heartbeat, new Date(now()));
+    else if (!isValidKey(key)) return sendJson(res, 400, { error: INVALID_KEY_MESSAGE, field: 'idempotency-key' });
+    else if (!(await idempotency.once(key, () => store.record(result.heartbeat, new Date(now()))))) {
+      logger?.debug({ sessionId }, 'Heartbeat already counted under its idempotency key');
+      return sendJsonText(res, 202, ACCEPTED);
+    }
     // Checked first so that no fields object is built per heartbeat when debug is off.
     if (logger?.isLevelEnabled('debug') === true) {
       logger.debug({ sessionId, serverVersion, source: result.heartbeat.source }, 'Heartbeat received');
