@@ -48,7 +48,7 @@ async function burst(server: ServerProcess, count: number, parallel: number, sta
 }
 
 async function totalAfterRestart(home: string): Promise<number> {
-  const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, ['--no-telemetry']);
+  const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, { args: ['--no-telemetry'] });
   const stats = (await getJson(`${server.url}/api/collector/stats`)).body as { heartbeats_total: number };
   expect(await server.stop()).toMatchObject({ code: 0 });
   return stats.heartbeats_total;
@@ -89,7 +89,7 @@ describe('durability: every 202 is counted after a restart', { timeout: 180_000 
     const mount = smallTmpfs();
     if (mount === undefined) return context.skip();
     const home = path.join(mount, 'home');
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, ['--no-telemetry']);
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, { args: ['--no-telemetry'] });
     const statuses = new Map<number, number>();
     await burst(server, 50, 5, statuses);
     fillDisk(path.join(mount, 'filler'));
@@ -109,9 +109,9 @@ describe('durability: every 202 is counted after a restart', { timeout: 180_000 
     console.log(`durability: full disk: ${accepted} answered 202, ${counted} counted after restart; answers ${JSON.stringify([...statuses])}`);
     expect(counted).toBe(accepted);
     expect([...statuses.keys()].every((status) => [202, 503].includes(status))).toBe(true);
-    expect(server.logs.filter((line) => line.msg.startsWith('Store write failed'))).toHaveLength(1);
-    expect(server.logs.filter((line) => line.msg.startsWith('Store recovered'))).toHaveLength(1);
-    expect(server.logs.filter((line) => line.msg === 'Failed to record heartbeat')).toHaveLength(0);
+    expect(server.lines.filter((line) => line.msg.startsWith('Store write failed'))).toHaveLength(1);
+    expect(server.lines.filter((line) => line.msg.startsWith('Store recovered'))).toHaveLength(1);
+    expect(server.lines.filter((line) => line.msg === 'Failed to record heartbeat')).toHaveLength(0);
   });
 
   it('through kill -9 at random moments of a burst: no 202 is lost', async () => {
@@ -119,7 +119,7 @@ describe('durability: every 202 is counted after a restart', { timeout: 180_000 
     let accepted = 0;
     let unanswered = 0;
     for (let round = 0; round < 4; round += 1) {
-      const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, ['--no-telemetry']);
+      const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, { args: ['--no-telemetry'] });
       const statuses = new Map<number, number>();
       let killed = false;
       const running = burst(server, 1_000, 10, statuses, () => killed);
@@ -128,7 +128,7 @@ describe('durability: every 202 is counted after a restart', { timeout: 180_000 
       while ((statuses.get(202) ?? 0) < moment && (statuses.get(202) ?? 0) + (statuses.get(0) ?? 0) < 1_000) {
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
-      server.process.kill('SIGKILL');
+      server.child.kill('SIGKILL');
       killed = true;
       await running;
       await server.exited;

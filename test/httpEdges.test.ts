@@ -9,7 +9,7 @@ const cli = createCliSandbox();
 let server: ServerProcess;
 let port: number;
 beforeAll(async () => {
-  server = await cli.startServerProcess({ TELEMETRY_HOME: await cli.tempHome() }, ['--no-telemetry']);
+  server = await cli.startServerProcess({ TELEMETRY_HOME: await cli.tempHome() }, { args: ['--no-telemetry'] });
   port = Number(new URL(server.url).port);
 }, 30_000);
 afterAll(async () => {

@@ -63,7 +63,7 @@ async function apiChannels(server: ServerProcess, env: Record<string, string>, l
 
 async function stopAndCheck(server: ServerProcess, env: Record<string, string>, label: string): Promise<void> {
   expect(await server.stop('SIGTERM')).toMatchObject({ code: 0 });
-  check(`${label} stdout log lines (debug level)`, server.logs.map((line) => JSON.stringify(line)));
+  check(`${label} stdout log lines (debug level)`, server.lines.map((line) => JSON.stringify(line)));
   check(`${label} stderr`, [server.stderr()]);
   const stored = await cli.runCli(['status', '--json'], env);
   check(`${label} status --json (stored)`, [stored.stdout, stored.stderr]);
@@ -109,7 +109,7 @@ describe('no secret in a URL setting reaches any output', { timeout: 60_000 }, (
     };
     const server2 = await cli.startServerProcess(env2);
     await eventually(async () => ((await getJson(`${server2.url}/api/telemetry`)).body as { state: string }).state === 'stopped');
-    expect(server2.logs.some((line) => line.msg.startsWith('Inspector not reachable'))).toBe(true);
+    expect(server2.lines.some((line) => line.msg.startsWith('Inspector not reachable'))).toBe(true);
     await apiChannels(server2, env2, 'proxy:');
     await stopAndCheck(server2, env2, 'proxy:');
 
