@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { WebSocket } from 'undici';
+import { redactUrl, redactUrlsIn, redactValue } from '../src/redact.js';
 import { startBridge } from '../src/server/inspect/bridge.js';
 import { createCliSandbox, eventually, getJson, startCountingEndpoint, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { captureLogs } from './helpers/logs.js';
@@ -128,5 +129,32 @@ describe('no secret in a URL setting reaches any output', { timeout: 60_000 }, (
     }
 
     expect(leaks).toEqual({});
+  });
+});
+
+describe('the rule itself (src/redact.ts)', () => {
+  it.each([
+    ['http://user:pw@127.0.0.1:8080/api?token=t', 'http://127.0.0.1:8080/api'],
+    ['ws://127.0.0.1:4242', 'ws://127.0.0.1:4242/'],
+    // A scheme-less proxy value parses as scheme `user:` with the password in its path: not a URL with a host.
+    ['user:pw@127.0.0.1:8080', '<invalid URL>'],
+    ['not a url', '<invalid URL>'],
+  ])('redactUrl(%s) = %s', (input, shown) => {
+    expect(redactUrl(input)).toBe(shown);
+  });
+
+  it('redactUrlsIn: every URL with a secret in a text, others left exactly as written', () => {
+    expect(redactUrlsIn('ECONNREFUSED sending to http://u:p@127.0.0.1:9/x?k=v. Shutting down')).toBe(
+      'ECONNREFUSED sending to http://127.0.0.1:9/x Shutting down',
+    );
+    expect(redactUrlsIn('see http://127.0.0.1:9 and http://127.0.0.1:9/a?b=c')).toBe('see http://127.0.0.1:9 and http://127.0.0.1:9/a');
+    expect(redactUrlsIn('{"endpoint":"http://u:p@h/x?t=1"}')).toBe('{"endpoint":"http://h/x"}');
+    expect(redactUrlsIn('no url at all')).toBe('no url at all');
+  });
+
+  it('redactValue: malformed and scheme-less values lose their userinfo and query too', () => {
+    expect(redactValue('user:pw@127.0.0.1:8080')).toBe('<redacted>@127.0.0.1:8080');
+    expect(redactValue('wss//user:pw@127.0.0.1?key=t')).toBe('<redacted>@127.0.0.1?<redacted>');
+    expect(redactValue('ftp://user:pw@127.0.0.1/x?token=t')).toBe('ftp://127.0.0.1/x');
   });
 });
