@@ -148,12 +148,15 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, op
   // utf8 rather than json: a corrupt aggregate must reach us as text, not as a decode error.
   let store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
   let committed = await loadAggregate(store, logger);
-  const reopen = options.reopen ?? (db.close && db.open ? async () => (await db.close?.(), await db.open?.()) : undefined);
+  const reopen = options.reopen ?? (async () => {
+    await db.close?.();
+    await db.open?.();
+  });
   const guard = createRecoveryGuard({
     store: COLLECTOR_SUBLEVEL,
     logger,
     recover: async () => {
-      await reopen?.();
+      await reopen();
       // A sublevel stays closed when its database reopens: take a fresh one.
       store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
       const onDisk = await loadAggregate(store, logger);
