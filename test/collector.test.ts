@@ -23,6 +23,7 @@ import { createLogger } from '../src/logger.js';
 import type { Heartbeat } from '../src/heartbeat.js';
 import type { IncomingMessage } from 'node:http';
 import { sampleHeartbeat } from './helpers/fixtures.js';
+import { LIMITS } from './harness/limits.js';
 
 const heartbeat = (overrides: Partial<Heartbeat['payload']> = {}): Heartbeat => sampleHeartbeat(overrides);
 
@@ -320,14 +321,14 @@ describe('collector over HTTP', () => {
   });
 });
 
-/** Posts until one is answered 202 (503 meanwhile); 10 s tells a store that recovers from one that never does. */
+/** Posts until one is answered 202 (503 meanwhile); LIMITS.waitMs tells a store that recovers from one that never does. */
 async function acceptedEventually(h: Harness, body: unknown): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + LIMITS.waitMs;
   for (;;) {
     const { status } = await post(h, body);
     if (status === 202) return;
     expect(status).toBe(503);
-    if (Date.now() > deadline) throw new Error('the store did not recover within 10 s');
+    if (Date.now() > deadline) throw new Error(`the store did not recover within ${LIMITS.waitMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

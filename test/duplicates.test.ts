@@ -22,14 +22,14 @@ async function listen(server: http.Server): Promise<string> {
 }
 
 describe('a heartbeat sent twice is counted once', () => {
-  it('TELEMETRY_RETRIES=1 and a 202 that arrives after the deadline: two requests, one key, one count', async () => {
+  it('TELEMETRY_RETRIES=1 and a 202 that arrives after the deadline: two requests, one key, one count', { timeout: 30_000 }, async () => {
     const collectorDb = await openTempDb();
     closers.push(() => collectorDb.cleanup());
     const collector = await createCollector({ db: collectorDb.db });
     const collectorUrl = await listen(http.createServer((req, res) => void collector.handlePost(req, res)));
 
-    // In front of the real collector: passes every request on; the first answer is held past the client's
-    // 0.5 s deadline, so the heartbeat is stored but the sender sees a timeout and retries.
+    // In front of the real collector: passes every request on; the first answer is held until the client
+    // has given up (its deadline), so the heartbeat is stored but the sender sees a timeout and retries.
     const seen: Array<{ key: string | undefined; payload: Record<string, unknown> }> = [];
     const front = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -45,7 +45,7 @@ describe('a heartbeat sent twice is counted once', () => {
           body,
         });
         await answer.arrayBuffer();
-        if (first) await new Promise((resolve) => setTimeout(resolve, 1_000));
+        if (first) await new Promise((resolve) => (res.destroyed ? resolve(undefined) : res.once('close', resolve)));
         if (!res.destroyed) res.writeHead(answer.status).end();
       });
     });
@@ -56,7 +56,8 @@ describe('a heartbeat sent twice is counted once', () => {
     const logs = captureLogs();
     const machine = createTelemetryMachine({ db: sessionDb.db, logger: logs.logger });
     const actor = createActor(machine, {
-      input: telemetryInput(`${endpoint}/`, { timeoutSeconds: 0.5, retries: 1, loopSeconds: 1, maxLoops: 2 }),
+      // 2 s: the deadline the first answer misses on purpose, and ample for the others (a few ms each).
+      input: telemetryInput(`${endpoint}/`, { timeoutSeconds: 2, retries: 1, loopSeconds: 1, maxLoops: 2 }),
     });
     actor.start();
     actor.send({ type: 'telemetry.start' });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
+import { LIMITS } from './harness/limits.js';
 
 let cli: CliSandbox;
 const cleanups: Array<() => unknown> = [];
@@ -25,7 +26,8 @@ async function post(server: ServerProcess): Promise<number> {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(sampleHeartbeat()),
-      signal: AbortSignal.timeout(20_000),
+      // Tells a hung request from a slow one; a request cut by the kill fails at once.
+      signal: AbortSignal.timeout(LIMITS.requestMs),
     });
     await res.arrayBuffer();
     return res.status;
@@ -84,7 +86,7 @@ function fillDisk(file: string): void {
   }
 }
 
-describe('durability: every 202 is counted after a restart', { timeout: 180_000 }, () => {
+describe('durability: every 202 is counted after a restart', { timeout: 3 * LIMITS.testMs }, () => {
   it('through a full disk (1 MiB tmpfs): refuses while full, recovers once freed, loses nothing answered 202', async (context) => {
     const mount = smallTmpfs();
     if (mount === undefined) return context.skip();

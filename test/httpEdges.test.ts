@@ -4,6 +4,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { createCliSandbox, type ServerProcess } from './helpers/cli.js';
+import { LIMITS } from './harness/limits.js';
 
 const cli = createCliSandbox();
 let server: ServerProcess;
@@ -11,7 +12,7 @@ let port: number;
 beforeAll(async () => {
   server = await cli.startServerProcess({ TELEMETRY_HOME: await cli.tempHome() }, { args: ['--no-telemetry'] });
   port = Number(new URL(server.url).port);
-}, 30_000);
+}, LIMITS.testMs);
 afterAll(async () => {
   expect(await server.stop()).toMatchObject({ code: 0 });
   expect(server.stderr()).toBe('');
@@ -27,7 +28,7 @@ interface RawExchange {
 
 /**
  * Opens a socket, lets `talk` write to it, and collects what comes back until the connection ends.
- * The 10 s limit tells a server that never closes from one that does (it closes within milliseconds).
+ * LIMITS.requestMs tells a server that never closes from one that does (it closes within milliseconds).
  */
 function exchange(talk: (socket: net.Socket, received: () => string) => unknown): Promise<RawExchange> {
   return new Promise((resolve) => {
@@ -42,7 +43,7 @@ function exchange(talk: (socket: net.Socket, received: () => string) => unknown)
       socket.destroy();
       resolve({ text, ending: ending ?? how });
     };
-    const timer = setTimeout(() => finish('still open after 10 s'), 10_000);
+    const timer = setTimeout(() => finish(`still open after ${LIMITS.requestMs} ms`), LIMITS.requestMs);
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => (text += chunk));
     // Waits for 'close', not 'end': a reset that follows the server's FIN (the client still writing) counts.
@@ -67,7 +68,7 @@ function firstResponse(text: string): { statusLine: string; headers: string; bod
   return { statusLine: head.split('\r\n')[0] ?? '', headers: head, body };
 }
 
-describe('parser-level rejections are JSON errors', { timeout: 30_000 }, () => {
+describe('parser-level rejections are JSON errors', { timeout: LIMITS.testMs }, () => {
   it('headers over the 16 KiB limit: 431 as JSON, then the connection closes', async () => {
     const result = await exchange((socket) => socket.write(`GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
     const response = firstResponse(result.text);
@@ -88,7 +89,7 @@ describe('parser-level rejections are JSON errors', { timeout: 30_000 }, () => {
   });
 });
 
-describe('Expect: 100-continue', { timeout: 30_000 }, () => {
+describe('Expect: 100-continue', { timeout: LIMITS.testMs }, () => {
   it('a declared 10 MB body: 413 and no `100 Continue` first', async () => {
     const result = await exchange((socket) =>
       socket.write(
@@ -118,7 +119,7 @@ describe('Expect: 100-continue', { timeout: 30_000 }, () => {
   });
 });
 
-describe('an oversized chunked body', { timeout: 30_000 }, () => {
+describe('an oversized chunked body', { timeout: LIMITS.testMs }, () => {
   it('is answered 413 the client can read, then closed without a reset', async () => {
     const result = await exchange(async (socket) => {
       socket.write('POST /api/collector HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');

@@ -6,6 +6,7 @@ import { redactUrl, redactUrlsIn, redactValue } from '../src/redact.js';
 import { startBridge } from '../src/server/inspect/bridge.js';
 import { createCliSandbox, eventually, getJson, startCountingEndpoint, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { captureLogs } from './helpers/logs.js';
+import { LIMITS } from './harness/limits.js';
 
 // Distinctive enough that no honest output contains them by chance.
 const PASSWORD = 'pwS3cr3tXq';
@@ -70,7 +71,7 @@ async function stopAndCheck(server: ServerProcess, env: Record<string, string>, 
   check(`${label} status --json (stored)`, [stored.stdout, stored.stderr]);
 }
 
-describe('no secret in a URL setting reaches any output', { timeout: 60_000 }, () => {
+describe('no secret in a URL setting reaches any output', { timeout: 2 * LIMITS.testMs }, () => {
   it('TELEMETRY_ENDPOINT, TELEMETRY_INSPECT, HTTPS_PROXY and HTTP_PROXY with user:pw@ and a query token', async () => {
     // 1. Endpoint and inspector URL with secrets; the inspector is a real bridge watched by a real viewer.
     const endpoint = await startCountingEndpoint(202);

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI_PATH, cleanEnv, createCliSandbox, type CliSandbox } from './helpers/cli.js';
+import { LIMITS } from './harness/limits.js';
 
 let cli: CliSandbox;
 beforeEach(() => {
@@ -14,7 +15,7 @@ afterEach(() => cli.cleanup());
 
 const serverJson = (home: string) => path.join(home, 'server.json');
 
-describe('signals', { timeout: 60_000 }, () => {
+describe('signals', { timeout: 2 * LIMITS.testMs }, () => {
   for (const signal of ['SIGHUP', 'SIGUSR2', 'SIGTERM', 'SIGINT'] as const) {
     it(`${signal} shuts down cleanly: exit 0, "Signal received", no server.json left`, async () => {
       const home = await cli.tempHome();
@@ -69,7 +70,7 @@ describe('signals', { timeout: 60_000 }, () => {
       }
       child.kill(signal);
       // Tells an exit from a hang (a clean shutdown takes well under a second).
-      const result = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('hung'), 20_000))]);
+      const result = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('hung'), LIMITS.shutdownMs))]);
       if (result === 'hung') child.kill('SIGKILL');
       expect(result).not.toBe('hung');
       outcomes.push(out.includes('Server listening') ? 'after listen' : 'before listen');
