@@ -151,6 +151,7 @@ export const telemetryMachine = setup({
           apiVersion: context.apiVersion,
           sessionId: context.sessionId ?? '',
           sessionStartTimestamp: context.sessionStartTimestamp ?? '',
+          attempt: context.consecutiveFailures,
         }),
         onDone: [
           {

@@ -49,6 +49,11 @@ export interface SendHeartbeatInput {
   apiVersion: string;
   sessionId: string;
   sessionStartTimestamp: string;
+  /**
+   * 0 (or absent) for a new heartbeat, N for its N-th retry: a retry resends the same heartbeat, under the
+   * same idempotency key, so a collector counts it once even when an earlier attempt did arrive.
+   */
+  attempt?: number;
 }
 
 /** Who sent the deployment's last heartbeat: this replica, or a peer sharing its store. */

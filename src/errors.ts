@@ -37,9 +37,13 @@ export class StoreLockedError extends UserError {
   }
 }
 
-/** A shared store (PostgreSQL) cannot be reached right now: nothing was written; the caller may try again (HTTP 503). */
+/**
+ * A store cannot take writes right now: a shared store (PostgreSQL) is unreachable, or a LevelDB store is
+ * recovering from a failed write (a full disk). Nothing was written or acknowledged; the caller may try again
+ * (the collector answers 503 with Retry-After).
+ */
 export class StoreUnavailableError extends Error {
-  constructor(message: string, options: { cause?: unknown } = {}) {
+  constructor(message = 'The store is recovering from a failed write; nothing is accepted until it has', options: { cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = 'StoreUnavailableError';
   }

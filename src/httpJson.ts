@@ -1,6 +1,9 @@
 // JSON answers for the reference server's HTTP API: one place that sets the type and the length.
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
+/** Largest request body the API accepts (a heartbeat), in bytes; larger ones get 413. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
 /**
  * Writes `body` as JSON with the given status, content-type application/json and content-length.
  * RFC 8259 makes JSON UTF-8 and application/json defines no charset, so none is added.

@@ -40,6 +40,8 @@ async function closedPort(): Promise<number> {
 describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   const BAD: Array<{ args: string[]; env: CliEnv; names: string }> = [
     { args: ['server'], env: { TELEMETRY_LOOP_SECONDS: '0' }, names: 'TELEMETRY_LOOP_SECONDS' },
+    // Below the 1 s floor: once accepted, and a busy loop of thousands of heartbeats a second.
+    { args: ['server'], env: { TELEMETRY_LOOP_SECONDS: '5e-324' }, names: 'TELEMETRY_LOOP_SECONDS="5e-324" is not valid: expected a number of seconds from 1 (the floor)' },
     { args: ['server'], env: { TELEMETRY_ENDPOINT: 'ftp://example.invalid/x' }, names: 'TELEMETRY_ENDPOINT' },
     { args: ['status'], env: { TELEMETRY_ENABLED: 'maybe' }, names: 'TELEMETRY_ENABLED' },
     { args: ['send'], env: { TELEMETRY_RETRIES: '-1' }, names: 'TELEMETRY_RETRIES' },

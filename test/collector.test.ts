@@ -23,6 +23,7 @@ import { createLogger } from '../src/logger.js';
 import type { Heartbeat } from '../src/heartbeat.js';
 import type { IncomingMessage } from 'node:http';
 import { sampleHeartbeat } from './helpers/fixtures.js';
+import { LIMITS } from './harness/limits.js';
 
 const heartbeat = (overrides: Partial<Heartbeat['payload']> = {}): Heartbeat => sampleHeartbeat(overrides);
 
@@ -293,16 +294,19 @@ describe('collector over HTTP', () => {
     expect(stats.by_platform).toEqual({ Linux: 1000 });
   }, 30_000);
 
-  it('answers 500 JSON when recording fails, and keeps serving', async () => {
+  it('answers 503 JSON while the store cannot write, and accepts again once it has reopened the database', async () => {
     await h.db.close();
     const res = await post(h, heartbeat());
-    expect(res.status).toBe(500);
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
     expect(typeof res.json.error).toBe('string');
     expect((await getStats(h)).heartbeats_total).toBe(0);
-    h.db = new Level<string, string>(path.join(h.dir, 'db')); // for afterEach
+    // Recovery reopens the very database (h.db) in the background, then the store accepts again.
+    await acceptedEventually(h, heartbeat());
+    expect((await getStats(h)).heartbeats_total).toBe(1);
   });
 
-  it('counts nothing of a heartbeat whose write fails, and stays consistent afterwards', async () => {
+  it('after a failed write: counts nothing of it, refuses until recovered, then stays consistent', async () => {
     const session = uuidv4();
     expect((await post(h, heartbeat())).status).toBe(202);
     // A prewrite hook that throws is a real LevelDB write failure, after the totals were computed.
@@ -310,13 +314,27 @@ describe('collector over HTTP', () => {
       throw new Error('disk full (test)');
     };
     h.db.hooks.prewrite.add(failWrite);
-    expect((await post(h, heartbeat({ session_id: session }))).status).toBe(500);
+    expect((await post(h, heartbeat({ session_id: session }))).status).toBe(503);
+    // Still failing: refused without a write attempt, and recovery (a write itself) cannot succeed.
+    expect((await post(h, heartbeat({ session_id: session }))).status).toBe(503);
     expect(await getStats(h)).toMatchObject({ heartbeats_total: 1, sessions_total: 1 });
     h.db.hooks.prewrite.delete(failWrite);
-    expect((await post(h, heartbeat({ session_id: session }))).status).toBe(202);
+    await acceptedEventually(h, heartbeat({ session_id: session }));
     expect(await getStats(h)).toMatchObject({ heartbeats_total: 2, sessions_total: 2, by_platform: { Linux: 2 } });
   });
 });
+
+/** Posts until one is answered 202 (503 meanwhile); LIMITS.waitMs tells a store that recovers from one that never does. */
+async function acceptedEventually(h: Harness, body: unknown): Promise<void> {
+  const deadline = Date.now() + LIMITS.waitMs;
+  for (;;) {
+    const { status } = await post(h, body);
+    if (status === 202) return;
+    expect(status).toBe(503);
+    if (Date.now() > deadline) throw new Error(`the store did not recover within ${LIMITS.waitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('collector storage', () => {
   let dir: string;

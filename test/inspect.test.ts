@@ -97,7 +97,7 @@ describe('--inspect (local bridge)', () => {
   it('streams both machines to a client of the bridge, on loopback only, and still exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, {
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '1' }, {
       args: ['--inspect', '--inspect-port', String(port)],
     });
     expect(inspectorLines(server)).toEqual([
@@ -133,7 +133,7 @@ describe('--inspect (local bridge)', () => {
     cleanups.push(() => new Promise((resolve) => blocker.close(resolve)));
     const port = (blocker.address() as net.AddressInfo).port;
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, {
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '1' }, {
       args: ['--inspect', '--inspect-port', String(port)],
     });
     expect(inspectorLines(server)).toEqual([
@@ -156,7 +156,7 @@ describe('--inspect=ws://URL (connect)', () => {
     expect(await viewer.opened).toBe(true);
 
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '0.5' }, {
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '1' }, {
       args: [`--inspect=ws://127.0.0.1:${port}`],
     });
     expect(inspectorLines(server)).toEqual([

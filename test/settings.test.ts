@@ -52,7 +52,7 @@ describe('bad values', () => {
     ['TELEMETRY_ENVIRONMENT', ['', '   ']],
     ['PREFECT_API_TELEMETRY_ENVIRONMENT', ['', ' ']],
     ['TELEMETRY_ENDPOINT', ['', ' ', 'http//x', 'ftp://x', 'ws://x', 'localhost:4200', 'http://']],
-    ['TELEMETRY_LOOP_SECONDS', ['', ' ', 'abc', '10s', '-1', '0', '0.0', '1e309', 'Infinity', 'NaN', '0x10', '3000000']],
+    ['TELEMETRY_LOOP_SECONDS', ['', ' ', 'abc', '10s', '-1', '0', '0.0', '1e309', 'Infinity', 'NaN', '0x10', '3000000', '5e-324', '0.05', '0.999']],
     ['TELEMETRY_TIMEOUT_SECONDS', ['', 'abc', '-1', '0', '1e309', '-0.5']],
     ['TELEMETRY_RETRIES', ['', ' ', 'abc', '-1', '1.5', '1e309', '1e3']],
     ['TELEMETRY_HOME', ['', '  ']],
@@ -92,8 +92,12 @@ describe('bad values', () => {
   });
 
   it('writes the documented one-line message', () => {
-    expect(settingsError({ TELEMETRY_LOOP_SECONDS: 'abc' }).message).toBe(
-      'TELEMETRY_LOOP_SECONDS="abc" is not valid: expected a number of seconds greater than 0 and at most 2147483',
+    expect(settingsError({ TELEMETRY_TIMEOUT_SECONDS: 'abc' }).message).toBe(
+      'TELEMETRY_TIMEOUT_SECONDS="abc" is not valid: expected a number of seconds greater than 0 and at most 2147483',
+    );
+    // Below the floor (5e-324 was once accepted and made a busy loop): the message names the floor.
+    expect(settingsError({ TELEMETRY_LOOP_SECONDS: '5e-324' }).message).toBe(
+      'TELEMETRY_LOOP_SECONDS="5e-324" is not valid: expected a number of seconds from 1 (the floor) to 2147483',
     );
     expect(settingsError({ TELEMETRY_RETRIES: 'a\nb' }).message).toBe(
       'TELEMETRY_RETRIES="a\\nb" is not valid: expected an integer 0 or greater',
@@ -118,7 +122,8 @@ describe('bad values', () => {
 describe('good values', () => {
   const good: Array<[NodeJS.ProcessEnv, Partial<ReturnType<typeof loadSettings>>]> = [
     [{ TELEMETRY_LOOP_SECONDS: ' 30 ' }, { loopSeconds: 30 }],
-    [{ TELEMETRY_LOOP_SECONDS: '0.05' }, { loopSeconds: 0.05 }],
+    [{ TELEMETRY_LOOP_SECONDS: '1' }, { loopSeconds: 1 }],
+    [{ TELEMETRY_LOOP_SECONDS: '1.5' }, { loopSeconds: 1.5 }],
     [{ TELEMETRY_LOOP_SECONDS: '1e3' }, { loopSeconds: 1000 }],
     [{ TELEMETRY_LOOP_SECONDS: '2147483' }, { loopSeconds: 2147483 }],
     [{ TELEMETRY_TIMEOUT_SECONDS: '2.5' }, { timeoutSeconds: 2.5 }],

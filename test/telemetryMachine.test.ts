@@ -37,6 +37,7 @@ describe('telemetry machine: schedule', () => {
       apiVersion: '0.1.0',
       sessionId: fakeSession().session_id,
       sessionStartTimestamp: fakeSession().session_start_timestamp,
+      attempt: 0,
     });
     expect(h.logged.newSession).toHaveLength(0); // an existing session gives no notice
   });

@@ -10,6 +10,7 @@ import {
   type SendHeartbeatOutput,
   type TelemetryContext,
 } from '../../machines/telemetryMachine.js';
+import { limitRepeats } from '../logLimit.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { redactUrl } from '../redact.js';
 import { createLevelSessionStore, type HeartbeatLease, type LevelLike, type SessionStore } from '../stores/index.js';
@@ -60,6 +61,8 @@ export function createTelemetryMachine(deps: TelemetryDeps) {
   const log = (deps.logger ?? silentLogger()).child({ component: 'telemetry' });
   const send = leased(createSender({ dispatcher: deps.dispatcher, now: deps.now }), deps);
   const sessions = deps.sessions ?? createLevelSessionStore(deps.db);
+  // Retries and overruns can repeat for as long as a fault lasts: a few lines a minute, then a summary.
+  const limited = limitRepeats(log);
   const withStack = (error: unknown) => (deps.debug === true && error instanceof Error ? { err: error } : {});
 
   return telemetryMachine.provide({
@@ -82,7 +85,7 @@ export function createTelemetryMachine(deps: TelemetryDeps) {
           `Failed to send telemetry: ${failure.reason}. Shutting down telemetry service...`,
         ),
       logRetry: ({ context }, failure: HeartbeatFailure) =>
-        log.warn(
+        limited.warn(
           { reason: failure.reason, statusCode: failure.statusCode, attempt: context.consecutiveFailures, retries: context.retries, delayMs: context.waitMs },
           'Failed to send telemetry; retrying',
         ),
@@ -97,7 +100,7 @@ export function createTelemetryMachine(deps: TelemetryDeps) {
           'Heartbeat sent',
         ),
       logOverrun: ({ context }, sent: SendHeartbeatOutput) =>
-        log.warn(
+        limited.warn(
           { durationMs: sent.finishedAt - sent.startedAt, loopSeconds: context.loopSeconds },
           'Telemetry heartbeat took longer than the loop interval; sending the next one at once',
         ),

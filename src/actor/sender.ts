@@ -1,4 +1,5 @@
 // The heartbeat POST: undici, hard timeouts, no redirects, the body always dumped, short failure reasons.
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import type { SendHeartbeatInput, SendHeartbeatOutput } from '../../machines/telemetryMachine.js';
@@ -76,9 +77,28 @@ async function dumpBody(body: Dispatcher.ResponseData['body'], signal: AbortSign
   return (failure as { code?: unknown } | undefined)?.code === 'UND_ERR_ABORT' ? undefined : failure;
 }
 
-/** Creates the send function the `sendHeartbeat` actor runs, on the given dispatcher or the shared proxy-aware one. */
+/** The request header that names one heartbeat across its retries; a collector counts each key once. */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+/**
+ * Creates the send function the `sendHeartbeat` actor runs, on the given dispatcher or the shared proxy-aware one.
+ *
+ * Delivery is at least once: a 2xx that arrives just after the deadline counts as a failure, and a retry
+ * sends the heartbeat again. Every heartbeat therefore carries a random `idempotency-key` header (a header,
+ * not a payload field: the payload is exactly the documented fields), kept for its retries, new for the next
+ * heartbeat; the collector counts a key once.
+ */
 export function createSender(options: SenderOptions = {}) {
   const now = options.now ?? Date.now;
+  // Per session, the key of the heartbeat being sent: a retry (attempt > 0) reuses it.
+  const keys = new Map<string, string>();
+  const keyFor = (input: SendHeartbeatInput): string => {
+    const current = keys.get(input.sessionId);
+    if (current !== undefined && (input.attempt ?? 0) > 0) return current;
+    const key = randomUUID();
+    keys.set(input.sessionId, key);
+    return key;
+  };
 
   return async function sendHeartbeat(input: SendHeartbeatInput, signal?: AbortSignal): Promise<SendHeartbeatOutput> {
     // Made at the first send, not here: a server with telemetry off never builds the proxy agents.
@@ -104,6 +124,7 @@ export function createSender(options: SenderOptions = {}) {
           'content-type': 'application/json',
           'x-telemetry-event': input.source,
           'user-agent': `telemetry-actor/${VERSION}`,
+          [IDEMPOTENCY_HEADER]: keyFor(input),
         },
         body: JSON.stringify(buildHeartbeat(input)),
       });

@@ -1,7 +1,8 @@
-// `telemetry-actor server`: hosts the server machine in this process until SIGINT or SIGTERM.
+// `telemetry-actor server`: hosts the server machine in this process until SIGINT, SIGTERM, SIGHUP or SIGUSR2.
 import { createLogger, type Logger } from '../logger.js';
 import type { RunningInspector } from '../server/inspect/inspect.js';
 import { startServer, type RunningServer } from '../server/server.js';
+import { removeOwnServerInfoSync } from '../server/serverInfo.js';
 import type { Settings } from '../settings/index.js';
 
 /**
@@ -32,6 +33,13 @@ function isEcho(first: { signal: NodeJS.Signals; at: number }, signal: NodeJS.Si
   return signal === first.signal && performance.now() - first.at < ECHO_WINDOW_MS;
 }
 
+/**
+ * The signals that mean "shut down cleanly". SIGHUP (the terminal went away, or a manager's reload) and
+ * SIGUSR2 (nodemon's restart) used to kill the process outright and leave server.json behind; a server
+ * with no configuration to reload treats them like SIGTERM.
+ */
+export const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const;
+
 /** Runs the server; resolves to the exit code once it has stopped. */
 export async function serverCommand(settings: Settings): Promise<number> {
   const terminal = process.stdout.isTTY === true;
@@ -46,14 +54,15 @@ export async function serverCommand(settings: Settings): Promise<number> {
     signals += 1;
     if (signals > 1) {
       serverLog.warn({ signal }, 'Second signal: exiting at once');
+      // No promise runs after process.exit: the runtime file goes now, or a stale one names a dead server.
+      removeOwnServerInfoSync(settings.home);
       process.exit(1);
     }
     first = { signal, at: performance.now() };
     serverLog.info({ signal }, 'Signal received');
     server?.shutdown();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
   // Before the actor starts, so the inspector sees it from its first snapshot; undefined when off.
   const inspector = await startInspectorIfOn(settings, logger);
   server = await startServer({ settings, logger, inspect: inspector?.inspect });

@@ -2,16 +2,20 @@
 // Served by the reference server when TELEMETRY_COLLECTOR is on (or auto with no endpoint set).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validate as isUuid } from 'uuid';
-import type { Heartbeat } from '../heartbeat.js';
 import { StoreUnavailableError } from '../errors.js';
-import { sendJson, sendJsonText } from '../httpJson.js';
+import { drainRest, readLimitedBody, DRAIN_LIMIT_BYTES } from './body.js';
+import { createIdempotency, INVALID_KEY_MESSAGE, isValidKey } from './idempotency.js';
+
+export { readLimitedBody, DRAIN_LIMIT_BYTES } from './body.js';
+import type { Heartbeat } from '../heartbeat.js';
+import { MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
+import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
 import { openLevelCollectorStore, type CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
 
 export type { CollectorStats } from '../stores/index.js';
 
-/** Largest heartbeat body accepted, in bytes; larger ones get 413. */
-export const MAX_BODY_BYTES = 16 * 1024;
+export { MAX_BODY_BYTES };
 export const MAX_SOURCE_LENGTH = 64;
 export const MAX_VALUE_LENGTH = 200;
 
@@ -85,34 +89,6 @@ function isJsonContentType(value: string | undefined): boolean {
   return params.every((p) => p === '' || p === 'charset=utf-8' || p === 'charset="utf-8"');
 }
 
-type BodyResult = { kind: 'ok'; body: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
-
-/** Reads the body, giving up as soon as it passes `limit`: at most `limit` bytes are ever held. */
-export function readLimitedBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (result: BodyResult): void => {
-      req.off('data', onData).off('end', onEnd).off('error', onAborted).off('close', onAborted);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      req.pause();
-      chunks.length = 0;
-      finish({ kind: 'too-large' });
-    };
-    // A heartbeat mostly comes in one chunk, used as it is: Buffer.concat would copy it.
-    const onEnd = (): void => {
-      const [only] = chunks;
-      finish({ kind: 'ok', body: chunks.length === 1 && only !== undefined ? only : Buffer.concat(chunks, size) });
-    };
-    const onAborted = (): void => finish({ kind: 'aborted' });
-    req.on('data', onData).on('end', onEnd).on('error', onAborted).on('close', onAborted);
-  });
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
@@ -148,6 +124,7 @@ export type CollectorDeps = CollectorSource & {
 };
 
 const TOO_LARGE = { error: `Body larger than ${MAX_BODY_BYTES} bytes` };
+const UNAVAILABLE = { error: 'The collector cannot store heartbeats right now; retry later' };
 // Serialised once: it is the answer to every accepted heartbeat.
 const ACCEPTED = JSON.stringify({ status: 'accepted' });
 
@@ -160,7 +137,10 @@ function refuseTooLarge(res: ServerResponse): void {
 export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   const store = deps.store ?? (await openLevelCollectorStore(deps.db, deps.logger));
   const logger = deps.logger;
+  // A store that fails keeps failing (a full disk): one line with its stack a minute, then a summary.
+  const limited: LimitedLog | undefined = logger === undefined ? undefined : limitRepeats(logger, { perWindow: 1 });
   const now = deps.now ?? Date.now;
+  const idempotency = createIdempotency();
 
   async function receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!isJsonContentType(req.headers['content-type'])) {
@@ -171,16 +151,28 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       return sendJson(res, 415, { error: 'Content-Encoding is not supported' });
     }
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return refuseTooLarge(res);
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+      if (declared <= DRAIN_LIMIT_BYTES) await drainRest(req);
+      return refuseTooLarge(res);
+    }
     const read = await readLimitedBody(req, MAX_BODY_BYTES);
     if (read.kind === 'aborted') return;
-    if (read.kind === 'too-large') return refuseTooLarge(res);
+    if (read.kind === 'too-large') {
+      await drainRest(req);
+      return refuseTooLarge(res);
+    }
     const parsed = parseJson(read.body);
     if (!parsed.ok) return sendJson(res, 400, { error: 'Body is not valid JSON', field: 'body' });
     const result = validateHeartbeat(parsed.value);
     if (!result.ok) return sendJson(res, 400, { error: result.message, field: result.field });
     const { session_id: sessionId, server_version: serverVersion } = result.heartbeat.payload;
-    await store.record(result.heartbeat, new Date(now()));
+    const key = req.headers['idempotency-key'];
+    if (key === undefined) await store.record(result.heartbeat, new Date(now()));
+    else if (!isValidKey(key)) return sendJson(res, 400, { error: INVALID_KEY_MESSAGE, field: 'idempotency-key' });
+    else if (!(await idempotency.once(key, () => store.record(result.heartbeat, new Date(now()))))) {
+      logger?.debug({ sessionId }, 'Heartbeat already counted under its idempotency key');
+      return sendJsonText(res, 202, ACCEPTED);
+    }
     // Checked first so that no fields object is built per heartbeat when debug is off.
     if (logger?.isLevelEnabled('debug') === true) {
       logger.debug({ sessionId, serverVersion, source: result.heartbeat.source }, 'Heartbeat received');
@@ -189,12 +181,13 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   }
 
   function failed(res: ServerResponse, err: unknown, msg: string): void {
-    // A shared store that is down (PostgreSQL restarting): nothing was written, and the sender may try again.
+    // A store that cannot take writes now (PostgreSQL restarting, LevelDB recovering): nothing was written,
+    // and the sender may try again.
     if (err instanceof StoreUnavailableError) {
-      logger?.warn({ reason: err.message }, msg);
-      return sendJson(res, 503, { error: 'Storage unavailable; try again later' }, { 'retry-after': '5' });
+      limited?.warn({ reason: err.message }, msg);
+      return sendJson(res, 503, UNAVAILABLE, { 'retry-after': '5' });
     }
-    logger?.error({ err }, msg);
+    limited?.error({ err }, msg);
     sendJson(res, 500, { error: 'Internal server error' });
   }
 
@@ -203,6 +196,8 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       try {
         await receive(req, res);
       } catch (err) {
+        // The store said so once when it started refusing; each refused request is only answered.
+        if (err instanceof StoreUnavailableError) return sendJson(res, 503, UNAVAILABLE, { 'retry-after': '1' });
         failed(res, err, 'Failed to record heartbeat');
       }
     },

@@ -16,6 +16,7 @@ import { createStorage, type Storage } from '../stores/index.js';
 import { API_VERSION, SOURCE, VERSION } from '../version.js';
 import { resolveEndpoint, serverUrl } from './endpoint.js';
 import { createApiHandler } from './httpApi.js';
+import { installHttpEdges } from './httpEdges.js';
 import { liveServerInfo, lockedMessage, removeServerInfo, writeServerInfo } from './serverInfo.js';
 import { liveStatus, type TelemetryStatus } from './status.js';
 
@@ -154,6 +155,7 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
       { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
       handler,
     );
+    installHttpEdges(server, handler);
     httpServer = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, settings)));

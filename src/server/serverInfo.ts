@@ -1,5 +1,6 @@
 // The runtime file <home>/server.json: names the live server that owns a home, so commands ask it instead
 // of opening its database. A file whose process is gone, or whose server answers for another home, is stale.
+import { readFileSync, rmSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -33,6 +34,19 @@ export async function writeServerInfo(home: string, info: ServerInfo): Promise<v
 
 export async function removeServerInfo(home: string): Promise<void> {
   await rm(serverInfoPath(home), { force: true });
+}
+
+/**
+ * Removes <home>/server.json if it names this process, synchronously: for the last moment of a process
+ * that exits at once (a second signal), where no promise would run. Never throws.
+ */
+export function removeOwnServerInfoSync(home: string): void {
+  try {
+    const info = JSON.parse(readFileSync(serverInfoPath(home), 'utf8')) as Partial<ServerInfo>;
+    if (info.pid === process.pid) rmSync(serverInfoPath(home), { force: true });
+  } catch {
+    // No file, or not ours to judge: nothing to remove.
+  }
 }
 
 /** True when a process with this pid exists (signal 0 checks without sending anything). */

@@ -8,7 +8,7 @@
 // - Telemetry is on only if no layer turns it off; `disabledBy` names the highest layer that did.
 import os from 'node:os';
 import path from 'node:path';
-import { redactUrl } from '../redact.js';
+import { redactingReplacer, redactUrl } from '../redact.js';
 import { parseBoolean, parseDoNotTrack, parseProxy } from './parse.js';
 import { SETTINGS, type SettingKey, type SettingSpec } from './table.js';
 
@@ -142,7 +142,9 @@ export function describeSettings(s: Settings): Record<string, unknown> {
   for (const [key, spec] of Object.entries(SETTINGS)) {
     if (!(key in s)) continue;
     const value = s[key as keyof Settings];
-    out[spec.env] = typeof value === 'string' && /^[a-z]+:\/\//i.test(value) ? redactUrl(value) : (value ?? null);
+    if (typeof value === 'string') out[spec.env] = /^[a-z]+:\/\//i.test(value) ? redactUrl(value) : value;
+    // TELEMETRY_INSPECT is an object that may hold a ws:// URL.
+    else out[spec.env] = value === undefined ? null : (JSON.parse(JSON.stringify(value, redactingReplacer)) as unknown);
   }
   return out;
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { SettingsError } from '../errors.js';
-import { redactUrl } from '../redact.js';
+import { redactValue } from '../redact.js';
 
 /** pino's levels, in its order. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -11,6 +11,11 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 // Node fires a longer setTimeout after 1 ms instead (TimeoutOverflowWarning), which would turn a huge
 // interval into a tight heartbeat loop, so intervals are capped at what a timer can hold.
 export const MAX_SECONDS = 2_147_483;
+/**
+ * The floor of TELEMETRY_LOOP_SECONDS. Below it a tiny interval (5e-324 was accepted) turned the loop into
+ * a busy one: a core at 99%, thousands of heartbeats a second. The library's machine input has no floor.
+ */
+export const MIN_LOOP_SECONDS = 1;
 /** Words that keep DO_NOT_TRACK from turning telemetry off. */
 export const OPT_OUT_WORDS = ['', '0', 'false', 'no', 'off'];
 
@@ -18,6 +23,7 @@ export const OPT_OUT_WORDS = ['', '0', 'false', 'no', 'off'];
 export const ACCEPT = {
   boolean: 'true, false, 1, 0, yes, no, on or off',
   seconds: `a number of seconds greater than 0 and at most ${MAX_SECONDS}`,
+  loopSeconds: `a number of seconds from ${MIN_LOOP_SECONDS} (the floor) to ${MAX_SECONDS}`,
   retries: 'an integer 0 or greater',
   port: 'an integer port from 0 to 65535',
   inspectPort: 'an integer port from 1 to 65535',
@@ -38,14 +44,7 @@ export type Parser<T> = (name: string, value: string) => T;
 
 /** A SettingsError whose echoed value has no secret in it (URL userinfo and query values redacted). */
 function refuse(name: string, value: string, accepted: string): SettingsError {
-  return new SettingsError(name, /[@?]/.test(value) ? redactText(value) : value, accepted);
-}
-
-/** Redacts a value that may be a URL, even a malformed one: `user:pw@` and query values go. */
-function redactText(value: string): string {
-  const url = redactUrl(value.trim());
-  if (url !== '<invalid URL>') return url;
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, '$1<redacted>@').replace(/\?.*$/, '?<redacted>');
+  return new SettingsError(name, /[@?#]/.test(value) ? redactValue(value) : value, accepted);
 }
 
 /** true/false/1/0/yes/no/on/off in any case, blanks around ignored; anything else throws SettingsError. */
@@ -56,12 +55,19 @@ export function parseBoolean(name: string, value: string): boolean {
   throw refuse(name, value, ACCEPT.boolean);
 }
 
-export function parseSeconds(name: string, value: string): number {
-  const text = value.trim();
-  const seconds = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_SECONDS) throw refuse(name, value, ACCEPT.seconds);
-  return seconds;
+function secondsFrom(min: number, inclusive: boolean, accepted: string): Parser<number> {
+  return (name, value) => {
+    const text = value.trim();
+    const seconds = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
+    const tooSmall = inclusive ? seconds < min : seconds <= min;
+    if (!Number.isFinite(seconds) || tooSmall || seconds > MAX_SECONDS) throw refuse(name, value, accepted);
+    return seconds;
+  };
 }
+
+export const parseSeconds = secondsFrom(0, false, ACCEPT.seconds);
+/** As parseSeconds, with the loop's floor: below MIN_LOOP_SECONDS the error names the floor. */
+export const parseLoopSeconds = secondsFrom(MIN_LOOP_SECONDS, true, ACCEPT.loopSeconds);
 
 function integerIn(min: number, max: number, accepted: string): Parser<number> {
   return (name, value) => {

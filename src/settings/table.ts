@@ -12,6 +12,7 @@ import {
   parseInspect,
   parseInspectPort,
   parseLogLevel,
+  parseLoopSeconds,
   parseName,
   parsePort,
   parseRetries,
@@ -69,8 +70,8 @@ export const SETTINGS = {
     accepted: ACCEPT.endpoint, meaning: 'where heartbeats go',
   }),
   loopSeconds: setting({
-    env: 'TELEMETRY_LOOP_SECONDS', parse: parseSeconds, fallback: 600, accepted: ACCEPT.seconds,
-    meaning: 'seconds between the starts of two heartbeats',
+    env: 'TELEMETRY_LOOP_SECONDS', parse: parseLoopSeconds, fallback: 600, accepted: ACCEPT.loopSeconds,
+    meaning: 'seconds between the starts of two heartbeats; the floor keeps a typo from making a busy loop',
   }),
   timeoutSeconds: setting({
     env: 'TELEMETRY_TIMEOUT_SECONDS', parse: parseSeconds, fallback: 10, accepted: ACCEPT.seconds,

@@ -10,6 +10,7 @@ import { WebSocket } from 'undici';
 import type { InspectionEvent } from 'xstate';
 import { startBridge, within, type InspectorBridge } from './bridge.js';
 import type { Logger } from '../../logger.js';
+import { redactUrlsIn } from '../../redact.js';
 import type { InspectSetting } from '../../settings/index.js';
 
 /** A running inspector: pass `inspect` to createActor; close() once the actor is done. */
@@ -41,9 +42,10 @@ export async function startInspector(setting: InspectSetting, logger: Logger): P
   if (setting.mode === 'connect') {
     const socket = createSocket(setting.url, log);
     const opened = await socket.firstOutcome(CONNECT_WAIT_MS);
-    if (opened === true) log.info({ url: setting.url }, 'Inspector connected');
-    else if (opened === false) log.warn({ url: setting.url }, 'Inspector not reachable; retrying in the background');
-    else log.warn({ url: setting.url, waitedMs: CONNECT_WAIT_MS }, 'Inspector not answering yet; connecting in the background');
+    const url = redactUrlsIn(setting.url);
+    if (opened === true) log.info({ url }, 'Inspector connected');
+    else if (opened === false) log.warn({ url }, 'Inspector not reachable; retrying in the background');
+    else log.warn({ url, waitedMs: CONNECT_WAIT_MS }, 'Inspector not answering yet; connecting in the background');
     return wrap(socket);
   }
   let bridge: InspectorBridge;
@@ -78,6 +80,7 @@ type InspectorSocket = ReturnType<typeof createSocket>;
 
 /** A WebSocket client that queues while closed, reconnects with backoff and never holds the process. */
 function createSocket(url: string, log: Logger) {
+  const shown = redactUrlsIn(url);
   const queue: string[] = [];
   let socket: WebSocket | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -91,7 +94,7 @@ function createSocket(url: string, log: Logger) {
     const ws = new WebSocket(url);
     socket = ws;
     ws.addEventListener('open', () => {
-      if (announce) log.info({ url }, 'Inspector connected');
+      if (announce) log.info({ url: shown }, 'Inspector connected');
       announce = false;
       failures = 0;
       outcome?.(true);
@@ -105,7 +108,7 @@ function createSocket(url: string, log: Logger) {
       announce = true;
       outcome?.(false);
       const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failures - 1));
-      log.debug({ url, delay }, 'Inspector connection closed; retrying');
+      log.debug({ url: shown, delay }, 'Inspector connection closed; retrying');
       retryTimer = setTimeout(connect, delay);
       retryTimer.unref();
     });
@@ -151,10 +154,15 @@ function createSocket(url: string, log: Logger) {
   return { send, firstOutcome, close };
 }
 
-/** JSON text of an inspection event; Errors keep their message; undefined if it cannot be serialised. */
+/**
+ * JSON text of an inspection event, with every URL in it redacted (the machine's context and input hold the
+ * endpoint as configured, secrets included: this is the edge where they would leave the process); Errors
+ * keep their message; undefined if it cannot be serialised.
+ */
 function toJson(event: StatelyInspectionEvent): string | undefined {
   try {
     return JSON.stringify(event, (_key, value: unknown) => {
+      if (typeof value === 'string') return redactUrlsIn(value);
       if (typeof value === 'bigint') return value.toString();
       if (value instanceof Error) return { ...value, name: value.name, message: value.message };
       return value;

@@ -1,11 +1,13 @@
 // The collector's counts in LevelDB (sublevel `collector`): one small key per counter, written through in
 // groups, so a heartbeat rewrites only the few counters it touches, never a summary of everything.
+import { StoreUnavailableError } from '../../errors.js';
 import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
 import { DIMENSIONS, MAX_MAP_KEYS, OTHER_KEY, countKey, dayOf, lastDays, type CollectorStats } from '../stats.js';
 import type { CollectorStore } from '../types.js';
 import { migrateAggregate } from './legacyAggregate.js';
 import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
+import { createRecoveryGuard } from './recovery.js';
 
 export { MAX_MAP_KEYS, OTHER_KEY, UNKNOWN_KEY } from '../stats.js';
 export const COLLECTOR_SUBLEVEL = 'collector';
@@ -151,17 +153,52 @@ function toStats(counters: Counters, lastAt: string | null): CollectorStats {
   };
 }
 
+export interface LevelCollectorOptions {
+  /**
+   * Closes and reopens the database: how a store recovers from a failed write (LevelDB's log is misaligned
+   * after one). Default: the database's own close() and open(), when it has them.
+   */
+  reopen?: () => Promise<void>;
+}
+
 /**
  * Opens the collector's store on an abstract-level database: loads the counters (the database opens if it
  * has not yet). One per database: LevelDB is one process's, and a second store would count on its own.
+ *
+ * Durability: a heartbeat is acknowledged only once its batch is synced to disk. After a failed write the
+ * store refuses (StoreUnavailableError) until it has reopened the database, written the acknowledged counters
+ * back and synced them; one error line when it starts refusing, one info line when it accepts again.
  */
-export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): Promise<CollectorStore> {
+export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, options: LevelCollectorOptions = {}): Promise<CollectorStore> {
   // utf8 rather than json: a corrupt value must reach us as text, not as a decode error.
-  const store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
+  let store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
   await migrateAggregate(store, logger);
   const committed = await loadCounters(store, logger);
   const distinct = distinctValues(committed);
   let lastAt = (await store.get(LAST_KEY)) ?? null;
+  const reopen =
+    options.reopen ??
+    (async () => {
+      await db.close?.();
+      await db.open?.();
+    });
+  const guard = createRecoveryGuard({
+    store: COLLECTOR_SUBLEVEL,
+    logger,
+    recover: async () => {
+      await reopen();
+      // A sublevel stays closed when its database reopens: take a fresh one.
+      store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
+      const onDisk = (await store.get(HEARTBEATS_KEY)) ?? '0';
+      const acknowledged = committed.get(HEARTBEATS_KEY) ?? 0;
+      if (Number(onDisk) !== acknowledged) {
+        logger?.warn({ onDisk: Number(onDisk), acknowledged }, 'Collector totals on disk differ from those acknowledged; keeping the acknowledged ones');
+      }
+      // The verification is a synced write of what was acknowledged: it fails while the disk still does.
+      const counters = [...committed].map(([key, n]) => ({ type: 'put' as const, key, value: String(n) }));
+      await store.batch(lastAt === null ? counters : [...counters, { type: 'put', key: LAST_KEY, value: lastAt }], { sync: true });
+    },
+  });
   const known = new Set<string>();
   const queue: Pending[] = [];
   let writing = false;
@@ -184,7 +221,7 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): P
   }
 
   // The new counts replace the committed ones only once the batch is written, so a failed write counts
-  // nothing (those requests are answered 500).
+  // nothing (those requests are answered 503).
   async function commit(group: Pending[]): Promise<void> {
     const delta = groupDeltas(group, committed, distinct);
     const markers = await newMarkers(group);
@@ -199,11 +236,14 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): P
     const latest = new Date(Math.max(...times)).toISOString();
     const nextLast = lastAt === null || latest > lastAt ? latest : lastAt;
     const firstSeen = new Date(Math.min(...times)).toISOString();
-    await store.batch([
-      ...next.map(([key, n]) => ({ type: 'put' as const, key, value: String(n) })),
-      ...markers.map((key) => ({ type: 'put' as const, key, value: firstSeen })),
-      { type: 'put', key: LAST_KEY, value: nextLast },
-    ]);
+    await store.batch(
+      [
+        ...next.map(([key, n]) => ({ type: 'put' as const, key, value: String(n) })),
+        ...markers.map((key) => ({ type: 'put' as const, key, value: firstSeen })),
+        { type: 'put', key: LAST_KEY, value: nextLast },
+      ],
+      { sync: true },
+    );
     for (const [key, n] of next) {
       const scope = scopeOf(key);
       if (!committed.has(key) && scope !== undefined) distinct.set(scope, (distinct.get(scope) ?? 0) + 1);
@@ -223,7 +263,10 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): P
         await commit(group);
         for (const p of group) p.resolve();
       } catch (err) {
-        for (const p of group) p.reject(err);
+        // Nothing after a failed write is acknowledged: this group and every queued one are refused.
+        guard.failed(err);
+        const refused = new StoreUnavailableError(undefined, { cause: err });
+        for (const p of [...group, ...queue.splice(0)]) p.reject(refused);
       }
     }
     writing = false;
@@ -233,6 +276,7 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): P
     stats: async () => toStats(committed, lastAt),
     record(heartbeat, receivedAt) {
       return new Promise<void>((resolve, reject) => {
+        guard.assertWritable();
         queue.push({ heartbeat, receivedAt, resolve, reject });
         if (!writing) void drain();
       });

@@ -16,6 +16,7 @@ export function createLevelStorage(options: { home: string; dbPath: string }): S
   // Made at open(): abstract-level opens (and creates) a database on its own soon after construction,
   // and a command that only asks whether one exists must not create it.
   let db: ReturnType<typeof createDatabase> | undefined;
+  let closed = false;
   const opened = () => {
     if (db === undefined) throw new Error('The LevelDB storage is not open');
     return db;
@@ -33,11 +34,21 @@ export function createLevelStorage(options: { home: string; dbPath: string }): S
     // LevelDB writes CURRENT when it creates a database: without it there is nothing to read.
     exists: async () => existsSync(path.join(options.dbPath, 'CURRENT')),
     async open() {
+      closed = false;
       db ??= createDatabase(options.dbPath);
       await openDatabase(db, options.home);
     },
-    openCollector: (logger) => openLevelCollectorStore(opened(), logger),
+    openCollector: (logger) =>
+      openLevelCollectorStore(opened(), logger, {
+        // Recovery after a failed write; never once the owner has closed the storage.
+        reopen: async () => {
+          if (closed) throw new Error('The LevelDB storage is closed');
+          await opened().close();
+          await opened().open();
+        },
+      }),
     async close() {
+      closed = true;
       if (db?.status === 'open' || db?.status === 'opening') await db.close();
     },
   };

@@ -4,16 +4,24 @@
 /** Any abstract-level database: `new Level(path)`, `new MemoryLevel()`, or a sublevel of one. */
 export interface LevelLike {
   readonly status: string;
+  /** Present on every abstract-level database; used to reopen one after a failed write. */
+  open?(): Promise<void>;
+  close?(): Promise<void>;
   sublevel(name: string, options: { valueEncoding: 'utf8' }): unknown;
+}
+
+/** `sync: true` returns only once the write is on disk (LevelDB fsyncs its log): what a 202 promises. */
+export interface WriteOptions {
+  sync?: boolean;
 }
 
 /** The utf8 key-value calls the stores use on a sublevel. */
 export interface Utf8Sublevel {
   get(key: string): Promise<string | undefined>;
-  put(key: string, value: string): Promise<void>;
+  put(key: string, value: string, options?: WriteOptions): Promise<void>;
   del(key: string): Promise<void>;
   hasMany(keys: string[]): Promise<boolean[]>;
-  batch(operations: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>): Promise<void>;
+  batch(operations: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>, options?: WriteOptions): Promise<void>;
   keys(options: { gte?: string; lt?: string }): AsyncIterable<string>;
 }
 

@@ -40,7 +40,8 @@ export function createLevelSessionStore(db: LevelLike): SessionStore {
         // Stopped while reading: write nothing, so a stop never leaves a session behind.
         options.signal?.throwIfAborted();
         const session = newSession(options.now);
-        await store.put(SESSION_KEY, JSON.stringify(session));
+        // Synced: a session reported as created is on disk, whatever happens to the process or the machine next.
+        await store.put(SESSION_KEY, JSON.stringify(session), { sync: true });
         return { ...session, created: true };
       });
     },
