@@ -11,11 +11,25 @@ export interface MermaidOptions {
   direction?: 'TB' | 'BT' | 'LR' | 'RL';
 }
 
-/** Where things go while walking the machine: edge lines per enclosing block, text lines per state. */
+/**
+ * A box drawn around the top-level states that a machine-level event (`telemetry.stop`) leaves, so that
+ * event is one arrow from the box rather than one per state. It exists in the drawing only.
+ */
+interface Group {
+  id: string;
+  members: Set<AnyStateNode>;
+}
+
+/** Where a line is written: inside a state's block, or inside the drawing-only group. */
+type Block = AnyStateNode | Group;
+
+/** Where things go while walking the machine: edges per enclosing block, text lines per state. */
 interface Model {
   ids: Map<AnyStateNode, string>;
-  edges: Map<AnyStateNode, string[]>;
+  /** Per block, `from --> to` pairs with their labels in order: parallel edges are drawn as one arrow. */
+  edges: Map<Block, Map<string, string[]>>;
   notes: Map<AnyStateNode, string[]>;
+  group?: Group;
 }
 
 // Mermaid's state grammar ends a label at `:` or `;` and reads `#`/`%` specially, so these are written as
@@ -104,16 +118,27 @@ function isProperAncestor(a: AnyStateNode, b: AnyStateNode): boolean {
 }
 
 /** The innermost block drawing both ends: Mermaid misplaces states referenced inside a foreign block. */
-function blockFor(from: AnyStateNode, to: AnyStateNode): AnyStateNode {
+function blockFor(model: Model, from: AnyStateNode, to: AnyStateNode): Block {
   let block = from.parent ?? from;
   while (block.parent && !isProperAncestor(block, to)) block = block.parent;
   // Lines after the last `--` of a parallel state would land in its last region.
   while (block.parent && block.type === 'parallel') block = block.parent;
+  // Only edges between two states of the group go inside it: Mermaid misplaces a nested state that an edge
+  // inside a block names from outside its own block.
+  const group = model.group;
+  if (block.parent === undefined && group?.members.has(from) && group.members.has(to)) return group;
   return block;
 }
 
 function push(map: Map<AnyStateNode, string[]>, node: AnyStateNode, line: string): void {
   map.set(node, [...(map.get(node) ?? []), line]);
+}
+
+/** Adds an edge; a second one between the same two states joins the first arrow as another label line. */
+function addEdge(model: Model, block: Block, pair: string, label: string): void {
+  const edges = model.edges.get(block) ?? new Map<string, string[]>();
+  model.edges.set(block, edges);
+  edges.set(pair, [...(edges.get(pair) ?? []), label]);
 }
 
 /** Adds the transitions of `owner` as drawn from `from` (the same node, except for the root's). */
@@ -127,9 +152,7 @@ function addTransitions(model: Model, owner: AnyStateNode, from: AnyStateNode, s
         push(model.notes, from, `${label} / ${actions.length ? actions.join(', ') : 'ignored'}`);
         continue;
       }
-      for (const to of t.target) {
-        push(model.edges, blockFor(from, to), `${model.ids.get(from)} --> ${model.ids.get(to)} : ${text(label)}`);
-      }
+      for (const to of t.target) addEdge(model, blockFor(model, from, to), `${model.ids.get(from)} --> ${model.ids.get(to)}`, label);
     }
   }
 }
@@ -141,26 +164,66 @@ function invokeLines(node: AnyStateNode): string[] {
   });
 }
 
+/** `spawn <src>` for each spawnChild among the entry actions (named ones are looked up in the machine's setup). */
+function spawnLines(machine: AnyStateMachine, node: AnyStateNode): string[] {
+  const named = (machine.implementations.actions ?? {}) as Record<string, unknown>;
+  return node.entry.flatMap((entry) => {
+    const action = (typeof entry === 'string' ? named[entry] : entry) as { type?: unknown; src?: unknown; id?: unknown } | undefined;
+    if (action?.type !== 'xstate.spawnChild' || typeof action.src !== 'string') return [];
+    const id = typeof action.id === 'string' ? action.id : action.src;
+    return [id === action.src ? `spawn ${action.src}` : `spawn ${action.src} as ${id}`];
+  });
+}
+
+/** The event types the root handles itself (`telemetry.stop`). */
+function rootEvents(root: AnyStateNode): Set<string> {
+  return new Set(groupsOf(root).map((group) => String(group[0]?.eventType)));
+}
+
+/** The group: every top-level state that is not final and overrides none of the root's events; two at least. */
+function groupFor(root: AnyStateNode, ids: Map<AnyStateNode, string>): Group | undefined {
+  const events = rootEvents(root);
+  if (events.size === 0) return undefined;
+  const members = Object.values(root.states).filter(
+    (top) => top.type !== 'final' && !groupsOf(top).some((group) => events.has(String(group[0]?.eventType))),
+  );
+  if (members.length < 2) return undefined;
+  let id = root.id.replace(/[^A-Za-z0-9_]/g, '_');
+  if (RESERVED.test(id)) id = `s_${id}`;
+  while ([...ids.values()].includes(id)) id = `${id}_`;
+  return { id, members: new Set(members) };
+}
+
 function buildModel(machine: AnyStateMachine): Model {
   const root = machine.root;
   const nodes = descendants(root);
-  const model: Model = { ids: assignIds(nodes), edges: new Map(), notes: new Map() };
+  const ids = assignIds(nodes);
+  const model: Model = { ids, edges: new Map(), notes: new Map(), group: groupFor(root, ids) };
   for (const node of nodes) {
-    for (const line of invokeLines(node)) push(model.notes, node, line);
+    for (const line of [...invokeLines(node), ...spawnLines(machine, node)]) push(model.notes, node, line);
     if (node.type === 'history') push(model.notes, node, `${node.history || 'shallow'} history`);
     addTransitions(model, node, node);
   }
-  // The root's own transitions (`telemetry.stop`, `server.shutdown`) are drawn once from each top-level state
-  // rather than as a note: an arrow shows where the event leads and which states override it (those are
-  // skipped), and with four or five top-level states the extra arrows stay readable.
+  // The root's own transitions (`telemetry.stop`, `server.shutdown`) leave every state: drawn once from the
+  // group's box, and from each state outside it that does not override them (a final state never does).
   for (const top of Object.values(root.states)) {
-    if (top.type === 'final') continue;
+    if (top.type === 'final' || model.group?.members.has(top)) continue;
     const own = new Set(groupsOf(top).map((group) => String(group[0]?.eventType)));
     addTransitions(model, root, top, own);
   }
+  if (model.group) addGroupTransitions(model, root, model.group);
   const initial = root.initial?.target[0];
   for (const line of invokeLines(root)) if (initial) push(model.notes, initial, `machine: ${line}`);
   return model;
+}
+
+/** The root's transitions, drawn from the group's box (at the root level, where both ends are visible). */
+function addGroupTransitions(model: Model, root: AnyStateNode, group: Group): void {
+  for (const groupOfEvent of groupsOf(root)) {
+    for (const [t, label] of labelled(groupOfEvent, root)) {
+      for (const to of t.target ?? []) addEdge(model, root, `${group.id} --> ${model.ids.get(to)}`, label);
+    }
+  }
 }
 
 function renderState(model: Model, node: AnyStateNode, depth: number): string[] {
@@ -178,17 +241,35 @@ function renderState(model: Model, node: AnyStateNode, depth: number): string[] 
   return [head, ...notes.map((n) => `${pad}${id} : ${n}`)];
 }
 
+/** One arrow per pair of states; parallel transitions are label lines of it (Mermaid drops repeated self-loops). */
+function edgeLines(model: Model, block: Block, pad: string): string[] {
+  return [...(model.edges.get(block) ?? new Map<string, string[]>())].map(
+    ([pair, labels]) => `${pad}${pair} : ${labels.map(text).join('<br/>')}`,
+  );
+}
+
+function renderGroup(model: Model, group: Group, initial: AnyStateNode | undefined, depth: number): string[] {
+  const pad = '  '.repeat(depth);
+  const inner = '  '.repeat(depth + 1);
+  const start = initial && group.members.has(initial) ? [`${inner}[*] --> ${model.ids.get(initial)}`] : [];
+  const states = [...group.members].flatMap((member) => renderState(model, member, depth + 1));
+  return [`${pad}state ${group.id} {`, ...start, ...states, ...edgeLines(model, group, inner), `${pad}}`];
+}
+
 function renderBlock(model: Model, node: AnyStateNode, depth: number): string[] {
   const pad = '  '.repeat(depth);
   const children = Object.values(node.states);
   const initial = node.type === 'compound' ? node.initial?.target[0] : undefined;
-  const lines = initial ? [`${pad}[*] --> ${model.ids.get(initial)}`] : [];
+  const group = node.parent === undefined ? model.group : undefined;
+  const grouped = (child: AnyStateNode) => group?.members.has(child) === true;
+  const lines = initial && !grouped(initial) ? [`${pad}[*] --> ${model.ids.get(initial)}`] : [];
+  if (group) lines.push(...renderGroup(model, group, initial, depth));
   children.forEach((child, i) => {
     if (node.type === 'parallel' && i > 0) lines.push(`${pad}--`);
-    lines.push(...renderState(model, child, depth));
+    if (!grouped(child)) lines.push(...renderState(model, child, depth));
   });
   for (const child of children) if (child.type === 'final') lines.push(`${pad}${model.ids.get(child)} --> [*]`);
-  return [...lines, ...(model.edges.get(node) ?? []).map((line) => `${pad}${line}`)];
+  return [...lines, ...edgeLines(model, node, pad)];
 }
 
 /**
@@ -216,7 +297,12 @@ export function renderStatechartsDoc(): string {
     'Drawn from the machine definitions in `machines/`. Arrows are labelled with the event, `after <delay>` for a',
     'named delay, `done: <actor>` / `error: <actor>` when an invoked actor finishes or fails, and `[guard]` when a',
     'guard decides (`[else]`: none of the guards before it passed). `invoke <actor>` runs while the state is',
-    'active; `event / action` inside a state handles the event without leaving it.',
+    'active; `spawn <actor>` starts a child actor (it lives until stopped); `event / action` inside a state handles the',
+    'event without leaving it. An event the machine handles at its root, whatever its state (`telemetry.stop`,',
+    '`server.shutdown`), is one arrow from a box named after the machine around the states it leaves; states that',
+    'handle it themselves stand outside the box. Transitions between the same two states share one arrow, a label line',
+    'each. The same charts, rendered: [telemetry-machine.svg](telemetry-machine.svg), [server-machine.svg](server-machine.svg)',
+    '(`npm run docs:svg`, in Chromium with the Mermaid from node_modules).',
     '',
     ...section(
       'Telemetry machine (`telemetry`)',
