@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { describeBrowser, findChromium, isLocal, launchBrowser } from './helpers/browser.js';
+import { browserTestsRun, describeBrowser, findChromium, isLocal, launchBrowser } from './helpers/browser.js';
 
 it('finds chromium on PATH before /usr/bin, and CHROMIUM_PATH before both', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'telemetry-actor-path-'));
@@ -19,6 +19,12 @@ it('finds chromium on PATH before /usr/bin, and CHROMIUM_PATH before both', asyn
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+it('without a browser, skips locally but runs (and so fails) in CI', () => {
+  expect(browserTestsRun(undefined, {})).toBe(false);
+  expect(browserTestsRun(undefined, { CI: 'true' })).toBe(true);
+  expect(browserTestsRun('/usr/bin/chromium', {})).toBe(true);
 });
 
 it('tells loopback from the rest', () => {

@@ -5,9 +5,16 @@ import { HOW_TO_ENABLE, findChromium, launchChromium } from '../../scripts/chrom
 
 export { CHROMIUM_ARGS, findChromium } from '../../scripts/chromium.js';
 
+/**
+ * Whether the browser tests run: yes with a browser; without one, skipped locally but run (and failing, as
+ * launchBrowser throws) when CI is set: CI must never skip them.
+ */
+export function browserTestsRun(chromium: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  return chromium !== undefined || Boolean(env.CI);
+}
+
 export const CHROMIUM = findChromium();
-// CI must never skip the browser tests: there, a missing browser fails them (launchBrowser throws).
-const RUN = CHROMIUM !== undefined || Boolean(process.env.CI);
+const RUN = browserTestsRun(CHROMIUM);
 if (!RUN) process.stderr.write(`browser tests skipped: Chromium not found; to run them, ${HOW_TO_ENABLE}\n`);
 
 /** `describe` when a browser can run (or CI demands one), `describe.skip` otherwise. */

@@ -49,7 +49,6 @@ function drawChart(id, type, labels, datasets) {
     existing.data.datasets = datasets;
     return existing.update();
   }
-  if (!window.Chart) return;
   const options = { animation: false, responsive: true, plugins: { legend: { display: datasets.length > 1 } } };
   charts.set(id, new window.Chart($(id), { type, data: { labels, datasets }, options }));
 }
@@ -63,7 +62,18 @@ function dailyRows(daily) {
   return [];
 }
 
-function showCollector(stats) {
+// Chart.js (70 KB gzipped, most of the page) is fetched only once there are stats to plot, after the first paint.
+let chartLibrary;
+function loadChartLibrary() {
+  chartLibrary ??= new Promise((resolve, reject) => {
+    const script = Object.assign(document.createElement('script'), { src: '/console/chart.umd.min.js', onload: resolve, onerror: reject });
+    document.head.append(script);
+  });
+  return chartLibrary;
+}
+
+async function showCollector(stats) {
+  await loadChartLibrary();
   $('collector').hidden = false;
   document.body.dataset.heartbeatsReceived = String(stats.heartbeats_total);
   $('totals').textContent =
