@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { LIMITS, scaled } from './harness/limits.js';
 import { browserTestsRun, describeBrowser, findChromium, isLocal, launchBrowser } from './helpers/browser.js';
 
 it('finds chromium on PATH before /usr/bin, and CHROMIUM_PATH before both', async () => {
@@ -51,10 +52,11 @@ describeBrowser('a launched browser', () => {
     try {
       await browser.page.goto(url);
       expect(await browser.page.textContent('#p')).toBe('hello');
-      await expect.poll(() => browser.requests).toContain('http://192.0.2.1/x.png');
+      await expect.poll(() => browser.requests, { timeout: LIMITS.waitMs }).toContain('http://192.0.2.1/x.png');
       expect(browser.requests[0]).toBe(url);
     } finally {
       await browser.close();
     }
-  });
+    // Chromium takes up to ~8 s to start on a loaded 2-core machine; a minute tells a slow start from a hang.
+  }, scaled(60_000));
 });

@@ -4,13 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createCliSandbox, getJson, type CliSandbox } from './helpers/cli.js';
+import { LIMITS, scaled } from './harness/limits.js';
 import { describeBrowser, isLocal, launchBrowser, type BrowserSession } from './helpers/browser.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 
 // Chromium takes up to ~8 s to start on a loaded 2-core machine; a minute tells a slow start from a hang.
-const BROWSER_MS = 60_000;
+const BROWSER_MS = scaled(60_000);
 // Each test starts servers and waits on a 1 s loop; 60 s tells a slow machine from a console that never updates.
-const TEST_MS = 60_000;
+const TEST_MS = scaled(90_000);
+// A state, a reconnect or a redraw the page waits for: tells "slow" from "never" (the shared harness limit).
+const WAIT_MS = LIMITS.waitMs;
 // `UPDATE_DOCS=1` refreshes the README's screenshot; otherwise it goes to a temp file.
 const SCREENSHOT = process.env.UPDATE_DOCS ? path.resolve(import.meta.dirname, '..', 'docs', 'console.png') : path.join(os.tmpdir(), 'telemetry-actor-console.png');
 
@@ -61,8 +64,8 @@ describeBrowser('the console in Chromium', () => {
     await page.goto(`${server.url}/`);
     await page.waitForSelector('#link[data-live="true"]');
 
-    const status = (await getJson(`${server.url}/api/telemetry`)).body as Status;
-    await expect.poll(() => page.textContent('#session code')).toBe(status.session_id);
+    const status = (await getJson(`${server.url}/api/telemetry`)).body as unknown as Status;
+    await expect.poll(() => page.textContent('#session code'), { timeout: WAIT_MS }).toBe(status.session_id);
     expect(await page.textContent('#enabled')).toBe('on');
 
     // Every state the page shows from now on, in order (attribute old values, then the current one).
@@ -76,18 +79,18 @@ describeBrowser('the console in Chromium', () => {
       });
     });
     const seenStates = () => page.evaluate(() => [...(window as unknown as { seen: string[] }).seen, document.body.dataset.state]);
-    await expect.poll(seenStates, { timeout: 15_000 }).toEqual(expect.arrayContaining(['sending', 'waiting']));
+    await expect.poll(seenStates, { timeout: WAIT_MS }).toEqual(expect.arrayContaining(['sending', 'waiting']));
     const seen = await seenStates();
     expect(seen.slice(seen.indexOf('sending'))).toContain('waiting');
     // The statechart marks the live state.
-    await expect.poll(() => page.evaluate(() => document.querySelector('#diagram g.node.active')?.id ?? '')).toMatch(/^telemetry-state-(sending|waiting)-/);
+    await expect.poll(() => page.evaluate(() => document.querySelector('#diagram g.node.active')?.id ?? ''), { timeout: WAIT_MS }).toMatch(/^telemetry-state-(sending|waiting)-/);
     // The page and the API agree (the loop moves on between two reads, so compare once both settle on waiting).
     await expect
       .poll(async () => {
-        const api = (await getJson(`${server.url}/api/telemetry`)).body as Status;
+        const api = (await getJson(`${server.url}/api/telemetry`)).body as unknown as Status;
         const shown = { state: await page.textContent('#state'), sent: await page.textContent('#sent') };
         return shown.state === api.state && shown.sent === String(api.heartbeats_sent);
-      })
+      }, { timeout: WAIT_MS })
       .toBe(true);
     expect(await page.textContent('#preview')).toContain(`"session_id": "${status.session_id}"`);
 
@@ -124,17 +127,17 @@ describeBrowser('the console in Chromium', () => {
     const { page } = browser;
     await page.goto(`${first.url}/`);
     await page.waitForSelector('#link[data-live="true"]');
-    const session = ((await getJson(`${first.url}/api/telemetry`)).body as Status).session_id;
+    const session = ((await getJson(`${first.url}/api/telemetry`)).body as unknown as Status).session_id;
     expect(await first.stop('SIGTERM')).toMatchObject({ code: 0 });
     await page.waitForSelector('#link[data-live="false"]');
 
     const second = await cli.startServerProcess(env);
     expect(second.url).toBe(first.url);
-    await page.waitForSelector('#link[data-live="true"]', { timeout: 15_000 });
-    await expect.poll(() => page.textContent('#session code')).toBe(session);
+    await page.waitForSelector('#link[data-live="true"]', { timeout: WAIT_MS });
+    await expect.poll(() => page.textContent('#session code'), { timeout: WAIT_MS }).toBe(session);
     // Live again: the count of heartbeats goes up without a reload.
     const before = Number(await page.textContent('#sent'));
-    await expect.poll(async () => Number(await page.textContent('#sent')), { timeout: 15_000 }).toBeGreaterThan(before);
+    await expect.poll(async () => Number(await page.textContent('#sent')), { timeout: WAIT_MS }).toBeGreaterThan(before);
     // The reconnect attempts were refused while the server was down; those are the only errors allowed.
     expect(browser.errors.filter((e) => !e.includes('net::ERR_CONNECTION_REFUSED'))).toEqual([]);
   }, TEST_MS);
@@ -142,7 +145,7 @@ describeBrowser('the console in Chromium', () => {
   it('the inspector bridge page says in words that the hosted inspector is unreachable, and links the console', async () => {
     const home = await cli.tempHome();
     const inspectPort = await freePort();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, ['--inspect', '--inspect-port', String(inspectPort)]);
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, { args: ['--inspect', '--inspect-port', String(inspectPort)] });
     const { page } = browser;
     await page.goto(`http://127.0.0.1:${inspectPort}/`);
     // Offline here (the browser helper blocks every address off loopback): the words appear within seconds.
@@ -151,7 +154,7 @@ describeBrowser('the console in Chromium', () => {
     expect(await message.textContent()).toContain('The Stately inspector cannot be reached');
     expect(await page.getAttribute('#console', 'href')).toBe(server.url);
     // The server's events still reach the tab.
-    await expect.poll(async () => Number(await page.textContent('#count'))).toBeGreaterThan(0);
+    await expect.poll(async () => Number(await page.textContent('#count')), { timeout: WAIT_MS }).toBeGreaterThan(0);
     expect(browser.requests.filter((url) => !isLocal(url))).toEqual(['https://stately.ai/inspect']);
   }, TEST_MS);
 });

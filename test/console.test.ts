@@ -68,7 +68,7 @@ describe('GET /api/events', () => {
     const home = await cli.tempHome();
     const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '1' });
     const events = await readEvents(`${server.url}${ROUTES.events}`, 6);
-    const status = (await getJson(`${server.url}${ROUTES.telemetry}`)).body as { session_id: string };
+    const status = (await getJson(`${server.url}${ROUTES.telemetry}`)).body as unknown as { session_id: string };
     const telemetry = events.filter((e) => e.event === 'telemetry').map((e) => e.data as { session_id: string | null });
     // The first may come before the session is loaded; the rest carry the same session as the API.
     expect(telemetry.at(-1)!.session_id).toBe(status.session_id);

@@ -4,10 +4,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { toMermaid } from '../scripts/diagram.js';
 import { SVG_DOCS, loadMermaid, renderSvg } from '../scripts/renderDiagrams.js';
+import { scaled } from './harness/limits.js';
 import { describeBrowser, launchBrowser, type BrowserSession } from './helpers/browser.js';
 
 // Chromium takes up to ~8 s to start on a loaded 2-core machine; a minute tells a slow start from a hang.
-const BROWSER_MS = 60_000;
+const BROWSER_MS = scaled(60_000);
 
 function allNodes(node: AnyStateNode): AnyStateNode[] {
   return [node, ...Object.values(node.states).flatMap(allNodes)];

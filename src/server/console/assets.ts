@@ -8,12 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { ROUTES } from '../routes.js';
 
-const STATIC = path.join('src', 'server', 'console', 'static');
+// Next to this module: in src/ as written, in dist/src/ as `npm run build` copies it (tsc copies no HTML).
+const STATIC = fileURLToPath(new URL('static/', import.meta.url));
+const DIAGRAM = path.join('docs', 'telemetry-machine.svg');
 
-/** The package root: the same from src/ (tests, tsx) and from dist/src/ (the installed CLI). */
+/** The package root (it holds docs/): three folders up from src/, four from dist/src/. */
 function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, STATIC)) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  while (!existsSync(path.join(dir, DIAGRAM)) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   return dir;
 }
 
@@ -26,14 +28,13 @@ interface Asset {
 }
 
 function assetTable(): Record<string, Asset> {
-  const root = packageRoot();
   const chartDist = path.dirname(createRequire(import.meta.url).resolve('chart.js'));
   return {
-    [ROUTES.console]: { file: path.join(root, STATIC, 'index.html'), type: 'text/html; charset=utf-8' },
-    [ROUTES.consoleScript]: { file: path.join(root, STATIC, 'console.js'), type: 'text/javascript; charset=utf-8' },
-    [ROUTES.consoleStyle]: { file: path.join(root, STATIC, 'console.css'), type: 'text/css; charset=utf-8' },
+    [ROUTES.console]: { file: path.join(STATIC, 'index.html'), type: 'text/html; charset=utf-8' },
+    [ROUTES.consoleScript]: { file: path.join(STATIC, 'console.js'), type: 'text/javascript; charset=utf-8' },
+    [ROUTES.consoleStyle]: { file: path.join(STATIC, 'console.css'), type: 'text/css; charset=utf-8' },
     [ROUTES.consoleChart]: { file: path.join(chartDist, 'chart.umd.min.js'), type: 'text/javascript; charset=utf-8' },
-    [ROUTES.consoleDiagram]: { file: path.join(root, 'docs', 'telemetry-machine.svg'), type: 'image/svg+xml' },
+    [ROUTES.consoleDiagram]: { file: path.join(packageRoot(), DIAGRAM), type: 'image/svg+xml' },
   };
 }
 
