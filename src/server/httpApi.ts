@@ -50,7 +50,8 @@ function buildRoutes(deps: ApiDeps): Routes {
   if (collector !== undefined) {
     routes[ROUTES.collector] = {
       POST: (req, res) => {
-        res.once('finish', () => res.statusCode === 202 && deps.feed.collected());
+        // Only while a console watches: no listener per heartbeat on the collector's hot path otherwise.
+        if (deps.feed.watching()) res.once('finish', () => res.statusCode === 202 && deps.feed.collected());
         return collector.handlePost(req, res);
       },
     };

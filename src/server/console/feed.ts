@@ -26,6 +26,8 @@ export interface ConsoleFeed {
   handle(req: IncomingMessage, res: ServerResponse): void;
   changed(): void;
   collected(): void;
+  /** True while a console is connected: the collector's hot path skips the feed otherwise. */
+  watching(): boolean;
   /** Ends every stream (the server is shutting down) and stops the timers. */
   close(): void;
 }
@@ -105,5 +107,5 @@ export function createConsoleFeed(source: FeedSource): ConsoleFeed {
     clients.clear();
   }
 
-  return { handle, changed, collected, close };
+  return { handle, changed, collected, watching: () => clients.size > 0, close };
 }

@@ -27,7 +27,7 @@ function highlight(state) {
 function showTelemetry(status) {
   document.body.dataset.state = status.state;
   $('enabled').innerHTML = status.enabled ? '<span class="on">on</span>' : '<span class="off">off</span>';
-  $('decided').textContent = status.enabled ? 'no opt-out is set (the default: on)' : status.disabled_by;
+  $('decided').textContent = status.enabled ? 'no opt-out is set' : status.disabled_by;
   $('state').innerHTML = `<span class="state"></span>`;
   $('state').firstChild.textContent = status.state;
   $('session').firstChild.textContent = status.session_id ?? '—';
