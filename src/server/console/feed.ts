@@ -88,6 +88,7 @@ export function createConsoleFeed(source: FeedSource): ConsoleFeed {
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    if (req.method === 'HEAD') return void res.end();
     clients.add(res);
     req.once('close', () => clients.delete(res));
     // A new tab gets the whole picture at once, whatever the others were last sent.
