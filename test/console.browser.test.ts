@@ -111,6 +111,17 @@ describeBrowser('the console in Chromium', () => {
     expect(browser.requests.every((url) => url.startsWith(server.url) || url.startsWith(server.url.replace('http', 'ws')))).toBe(true);
     expect(browser.errors).toEqual([]);
 
+    // Per-day series are not in the stats yet (another issue adds them); when a `daily` key comes, it is drawn.
+    // Fed to the page's own handler here, as a made-up stats answer, since this collector cannot produce one.
+    const daily = await page.evaluate(async () => {
+      const page = window as unknown as { showCollector(stats: object): Promise<void>; Chart: { getChart(c: HTMLCanvasElement): { data: { labels: string[]; datasets: Array<{ label: string }> } } } };
+      await page.showCollector({ heartbeats_total: 3, sessions_total: 2, by_server_version: {}, by_platform: {}, by_environment: {}, last_heartbeat_at: null,
+        daily: [{ day: '2026-11-27', heartbeats: 1, sessions: 1 }, { day: '2026-11-28', heartbeats: 2, sessions: 2 }] });
+      const data = page.Chart.getChart(document.getElementById('chart-daily') as HTMLCanvasElement).data;
+      return { labels: data.labels, series: data.datasets.map((d) => d.label), shown: !document.getElementById('daily-figure')!.hidden };
+    });
+    expect(daily).toEqual({ labels: ['2026-11-27', '2026-11-28'], series: ['heartbeats', 'sessions'], shown: true });
+
     // Small enough to read at once: everything the page transferred (gzip), measured by the browser itself.
     const bytes = await page.evaluate(() =>
       performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation')).reduce((sum, e) => sum + (e as PerformanceResourceTiming).transferSize, 0),
