@@ -256,6 +256,30 @@ describe('a late viewer', () => {
   });
 });
 
+describe('the app-side queue (bridge not up yet)', () => {
+  it('is bounded, and keeps every registration, so a bridge that comes up late still learns of each actor', async () => {
+    const port = await freePort();
+    const logs = captureLogs('debug');
+    const inspector = (await startInspector({ mode: 'connect', url: `ws://127.0.0.1:${port}` }, logs.logger))!;
+    cleanups.push(() => inspector.close());
+    const counter = createActor(createMachine({ id: 'counter', initial: 'a', states: { a: { on: { flip: 'b' } }, b: { on: { flip: 'a' } } } }), {
+      inspect: inspector.inspect,
+    });
+    counter.start();
+    // Each flip is an event and a snapshot: far more than the 200 the queue keeps.
+    for (let i = 0; i < 300; i += 1) counter.send({ type: 'flip' });
+
+    const bridge = await startBridge(port, logs.logger);
+    cleanups.push(() => bridge.close());
+    const viewer = view(bridge.websocketUrl);
+    expect(await viewer.opened).toBe(true);
+    // The first retry is about 1 s after the failure.
+    await eventually(() => viewer.events.length >= 201, 10_000);
+    expect(viewer.events[0]).toMatchObject({ type: '@xstate.actor', name: 'counter' });
+    expect(viewer.events.filter((e) => e.type !== '@xstate.actor')).toHaveLength(200);
+  });
+});
+
 describe('the bridge page', () => {
   it('answers /favicon.ico (and any other path) with 404 JSON, and / with the page naming the hosted inspector', async () => {
     const port = await freePort();
