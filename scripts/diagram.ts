@@ -1,166 +1,15 @@
 // Draws the statecharts as Mermaid stateDiagram-v2 text, read from the xstate machine definitions themselves.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
+import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { serverMachine } from '../machines/serverMachine.js';
 import { telemetryMachine } from '../machines/telemetryMachine.js';
+import { buildModel, text, type Block, type Group, type Model } from './diagramModel.js';
 
 /** Options of {@link toMermaid}. */
 export interface MermaidOptions {
   /** Layout direction; Mermaid's default (top to bottom) when omitted. */
   direction?: 'TB' | 'BT' | 'LR' | 'RL';
-}
-
-/** Where things go while walking the machine: edge lines per enclosing block, text lines per state. */
-interface Model {
-  ids: Map<AnyStateNode, string>;
-  edges: Map<AnyStateNode, string[]>;
-  notes: Map<AnyStateNode, string[]>;
-}
-
-// Mermaid's state grammar ends a label at `:` or `;` and reads `#`/`%` specially, so these are written as
-// entity codes (`#58;` renders as `:`); that is how `done: loadSession` can be a label at all.
-const ENTITIES: Record<string, string> = { '#': '#35;', ':': '#58;', ';': '#59;', '"': '#quot;', '%': '#37;' };
-// Words the Mermaid lexer takes as keywords where an id is expected (`default` even as a prefix).
-const RESERVED = /^(default|(state|note|class|classdef|style|scale|direction|click|hide|end)$)/i;
-
-function text(raw: string): string {
-  return raw.replace(/[#:;"%]/g, (c) => ENTITIES[c] ?? c).replace(/\s+/g, ' ').trim();
-}
-
-function descendants(node: AnyStateNode): AnyStateNode[] {
-  return Object.values(node.states).flatMap((child) => [child, ...descendants(child)]);
-}
-
-/** Mermaid ids are global: a state keeps its own key unless another state shares it, then its path names it. */
-function assignIds(nodes: AnyStateNode[]): Map<AnyStateNode, string> {
-  const keyCount = new Map<string, number>();
-  for (const n of nodes) keyCount.set(n.key, (keyCount.get(n.key) ?? 0) + 1);
-  const ids = new Map<AnyStateNode, string>();
-  const taken = new Set<string>();
-  for (const n of nodes) {
-    let id = (keyCount.get(n.key) === 1 ? n.key : n.path.join('_')).replace(/[^A-Za-z0-9_]/g, '_');
-    if (RESERVED.test(id)) id = `s_${id}`;
-    while (taken.has(id)) id = `${id}_`;
-    taken.add(id);
-    ids.set(n, id);
-  }
-  return ids;
-}
-
-function nameOf(item: unknown, fallback: string): string {
-  if (typeof item === 'string') return item;
-  const named = item as { type?: unknown; name?: unknown } | null;
-  if (typeof named?.type === 'string') return named.type;
-  return typeof named?.name === 'string' && named.name !== '' ? named.name : fallback;
-}
-
-/** Named guards by name; xstate's `and`/`or`/`not` helpers as calls over their parts. */
-function guardLabel(guard: unknown): string {
-  const parts = (guard as { guards?: unknown } | null)?.guards;
-  if (typeof guard === 'function' && Array.isArray(parts)) return `${guard.name}(${parts.map(guardLabel).join(', ')})`;
-  return nameOf(guard, 'inline guard');
-}
-
-const ACTOR_EVENTS: Array<[prefix: string, word: string]> = [
-  ['xstate.done.actor.', 'done'],
-  ['xstate.error.actor.', 'error'],
-  ['xstate.snapshot.', 'snapshot'],
-];
-
-function eventLabel(t: AnyTransitionDefinition, source: AnyStateNode): string {
-  if ('delay' in t) {
-    const delay = (t as { delay: unknown }).delay;
-    return `after ${typeof delay === 'number' ? `${delay} ms` : nameOf(delay, 'inline delay')}`;
-  }
-  const type = String(t.eventType);
-  if (type === '') return 'always';
-  for (const [prefix, word] of ACTOR_EVENTS) if (type.startsWith(prefix)) return `${word}: ${type.slice(prefix.length)}`;
-  if (type.startsWith('xstate.done.state.')) {
-    const state = type.slice('xstate.done.state.'.length);
-    return state === source.id ? 'done' : `done: ${state}`;
-  }
-  return type;
-}
-
-/** One event's candidates in order; an unguarded one after guarded ones is their `[else]`. */
-function labelled(group: AnyTransitionDefinition[], source: AnyStateNode): Array<[AnyTransitionDefinition, string]> {
-  let guardedBefore = false;
-  return group.map((t) => {
-    const guard = t.guard === undefined ? (guardedBefore ? '[else]' : '') : `[${guardLabel(t.guard)}]`;
-    guardedBefore ||= t.guard !== undefined;
-    return [t, [eventLabel(t, source), guard].filter(Boolean).join(' ')];
-  });
-}
-
-function groupsOf(node: AnyStateNode): AnyTransitionDefinition[][] {
-  const groups = [...node.transitions.values()];
-  if (node.always?.length) groups.push(node.always);
-  return groups;
-}
-
-function isProperAncestor(a: AnyStateNode, b: AnyStateNode): boolean {
-  return a.path.length < b.path.length && a.path.every((key, i) => b.path[i] === key);
-}
-
-/** The innermost block drawing both ends: Mermaid misplaces states referenced inside a foreign block. */
-function blockFor(from: AnyStateNode, to: AnyStateNode): AnyStateNode {
-  let block = from.parent ?? from;
-  while (block.parent && !isProperAncestor(block, to)) block = block.parent;
-  // Lines after the last `--` of a parallel state would land in its last region.
-  while (block.parent && block.type === 'parallel') block = block.parent;
-  return block;
-}
-
-function push(map: Map<AnyStateNode, string[]>, node: AnyStateNode, line: string): void {
-  map.set(node, [...(map.get(node) ?? []), line]);
-}
-
-/** Adds the transitions of `owner` as drawn from `from` (the same node, except for the root's). */
-function addTransitions(model: Model, owner: AnyStateNode, from: AnyStateNode, skip = new Set<string>()): void {
-  for (const group of groupsOf(owner)) {
-    for (const [t, label] of labelled(group, owner)) {
-      if (skip.has(String(t.eventType))) continue;
-      if (!t.target?.length) {
-        // Targetless: the state stays as it is, so it is written inside the state, UML's `event / action`.
-        const actions = t.actions.map((a) => nameOf(a, 'inline action'));
-        push(model.notes, from, `${label} / ${actions.length ? actions.join(', ') : 'ignored'}`);
-        continue;
-      }
-      for (const to of t.target) {
-        push(model.edges, blockFor(from, to), `${model.ids.get(from)} --> ${model.ids.get(to)} : ${text(label)}`);
-      }
-    }
-  }
-}
-
-function invokeLines(node: AnyStateNode): string[] {
-  return node.invoke.map((inv) => {
-    const src = typeof inv.src === 'string' && !inv.src.startsWith('xstate.invoke.') ? inv.src : inv.id;
-    return src === inv.id ? `invoke ${src}` : `invoke ${src} as ${inv.id}`;
-  });
-}
-
-function buildModel(machine: AnyStateMachine): Model {
-  const root = machine.root;
-  const nodes = descendants(root);
-  const model: Model = { ids: assignIds(nodes), edges: new Map(), notes: new Map() };
-  for (const node of nodes) {
-    for (const line of invokeLines(node)) push(model.notes, node, line);
-    if (node.type === 'history') push(model.notes, node, `${node.history || 'shallow'} history`);
-    addTransitions(model, node, node);
-  }
-  // The root's own transitions (`telemetry.stop`, `server.shutdown`) are drawn once from each top-level state
-  // rather than as a note: an arrow shows where the event leads and which states override it (those are
-  // skipped), and with four or five top-level states the extra arrows stay readable.
-  for (const top of Object.values(root.states)) {
-    if (top.type === 'final') continue;
-    const own = new Set(groupsOf(top).map((group) => String(group[0]?.eventType)));
-    addTransitions(model, root, top, own);
-  }
-  const initial = root.initial?.target[0];
-  for (const line of invokeLines(root)) if (initial) push(model.notes, initial, `machine: ${line}`);
-  return model;
 }
 
 function renderState(model: Model, node: AnyStateNode, depth: number): string[] {
@@ -178,17 +27,35 @@ function renderState(model: Model, node: AnyStateNode, depth: number): string[] 
   return [head, ...notes.map((n) => `${pad}${id} : ${n}`)];
 }
 
+/** One arrow per pair of states; parallel transitions are label lines of it (Mermaid drops repeated self-loops). */
+function edgeLines(model: Model, block: Block, pad: string): string[] {
+  return [...(model.edges.get(block) ?? new Map<string, string[]>())].map(
+    ([pair, labels]) => `${pad}${pair} : ${labels.map(text).join('<br/>')}`,
+  );
+}
+
+function renderGroup(model: Model, group: Group, initial: AnyStateNode | undefined, depth: number): string[] {
+  const pad = '  '.repeat(depth);
+  const inner = '  '.repeat(depth + 1);
+  const start = initial && group.members.has(initial) ? [`${inner}[*] --> ${model.ids.get(initial)}`] : [];
+  const states = [...group.members].flatMap((member) => renderState(model, member, depth + 1));
+  return [`${pad}state ${group.id} {`, ...start, ...states, ...edgeLines(model, group, inner), `${pad}}`];
+}
+
 function renderBlock(model: Model, node: AnyStateNode, depth: number): string[] {
   const pad = '  '.repeat(depth);
   const children = Object.values(node.states);
   const initial = node.type === 'compound' ? node.initial?.target[0] : undefined;
-  const lines = initial ? [`${pad}[*] --> ${model.ids.get(initial)}`] : [];
+  const group = node.parent === undefined ? model.group : undefined;
+  const grouped = (child: AnyStateNode) => group?.members.has(child) === true;
+  const lines = initial && !grouped(initial) ? [`${pad}[*] --> ${model.ids.get(initial)}`] : [];
+  if (group) lines.push(...renderGroup(model, group, initial, depth));
   children.forEach((child, i) => {
     if (node.type === 'parallel' && i > 0) lines.push(`${pad}--`);
-    lines.push(...renderState(model, child, depth));
+    if (!grouped(child)) lines.push(...renderState(model, child, depth));
   });
   for (const child of children) if (child.type === 'final') lines.push(`${pad}${model.ids.get(child)} --> [*]`);
-  return [...lines, ...(model.edges.get(node) ?? []).map((line) => `${pad}${line}`)];
+  return [...lines, ...edgeLines(model, node, pad)];
 }
 
 /**
@@ -216,7 +83,12 @@ export function renderStatechartsDoc(): string {
     'Drawn from the machine definitions in `machines/`. Arrows are labelled with the event, `after <delay>` for a',
     'named delay, `done: <actor>` / `error: <actor>` when an invoked actor finishes or fails, and `[guard]` when a',
     'guard decides (`[else]`: none of the guards before it passed). `invoke <actor>` runs while the state is',
-    'active; `event / action` inside a state handles the event without leaving it.',
+    'active; `spawn <actor>` starts a child actor (it lives until stopped); `event / action` inside a state handles the',
+    'event without leaving it. An event the machine handles at its root, whatever its state (`telemetry.stop`,',
+    '`server.shutdown`), is one arrow from a box named after the machine around the states it leaves; states that',
+    'handle it themselves stand outside the box. Transitions between the same two states share one arrow, a label line',
+    'each. The same charts, rendered: [telemetry-machine.svg](telemetry-machine.svg), [server-machine.svg](server-machine.svg)',
+    '(`npm run docs:svg`, in Chromium with the Mermaid from node_modules).',
     '',
     ...section(
       'Telemetry machine (`telemetry`)',

@@ -31,26 +31,27 @@ const tinyMachine = setup({
 
 const TINY = `stateDiagram-v2
   direction LR
-  [*] --> idle
-  idle
-  note right of busy
-    tiny.ping / remember
-  end note
-  state busy {
-    [*] --> loading
-    state "loading" as loading
-    loading : invoke fetchIt
-    resting
-    loading --> resting : done#58; fetchIt
+  state tiny {
+    [*] --> idle
+    idle
+    note right of busy
+      tiny.ping / remember
+    end note
+    state busy {
+      [*] --> loading
+      state "loading" as loading
+      loading : invoke fetchIt
+      resting
+      loading --> resting : done#58; fetchIt
+    }
+    idle --> busy : tiny.go [ok]
   }
   done
   done --> [*]
-  idle --> busy : tiny.go [ok]
   idle --> done : tiny.go [else]
   loading --> done : error#58; fetchIt
   resting --> idle : after pause
-  idle --> done : tiny.cancel
-  busy --> done : tiny.cancel
+  tiny --> done : tiny.cancel
 `;
 
 /** Every `a --> b : label` line of a diagram. */
@@ -63,7 +64,7 @@ function edges(diagram: string): Array<{ from: string; to: string; label: string
 }
 
 describe('toMermaid', () => {
-  it('draws a small machine exactly: nesting, invoke, guards, delay, final and root-level events', () => {
+  it('draws a small machine exactly: nesting, invoke, guards, delay, final, and a root event as one arrow from a box', () => {
     expect(toMermaid(tinyMachine, { direction: 'LR' })).toBe(TINY);
   });
 
@@ -83,6 +84,13 @@ describe('toMermaid', () => {
       }
     }
   });
+
+  it('draws no two arrows between the same two states (Mermaid 11 drops repeated self-transitions)', () => {
+    for (const machine of [telemetryMachine, serverMachine]) {
+      const pairs = edges(toMermaid(machine)).map(({ from, to }) => `${from} --> ${to}`);
+      expect(new Set(pairs).size, pairs.join('\n')).toBe(pairs.length);
+    }
+  });
 });
 
 describe('the project statecharts', () => {
@@ -98,11 +106,13 @@ describe('the project statecharts', () => {
     expect(diagram).toContain('waiting --> sending : after loopInterval');
     expect(diagram).toContain('idle --> loadingSession : telemetry.start');
     expect(diagram).toContain('loadingSession --> stopped : error#58; loadSession');
-    expect(diagram).toContain('sending --> stopped : done#58; sendHeartbeat [isLastLoop]');
-    // The root-level stop is drawn from every state that is not final.
-    for (const from of ['idle', 'loadingSession', 'sending', 'waiting']) {
-      expect(diagram).toContain(`${from} --> stopped : telemetry.stop`);
-    }
+    expect(diagram).toContain('sending --> stopped : done#58; sendHeartbeat [isLastLoop]<br/>');
+    // Both self-transitions on one arrow, a label line each.
+    expect(diagram).toContain('sending --> sending : done#58; sendHeartbeat [overran]<br/>done#58; sendHeartbeat [isDueNow]');
+    // The root-level stop: once, from the box around every state it leaves.
+    expect(diagram).toMatch(/state telemetry \{\n {4}\[\*\] --> idle\n/);
+    expect(diagram.match(/telemetry\.stop/g)).toHaveLength(1);
+    expect(diagram).toContain('telemetry --> stopped : telemetry.stop');
     expect(diagram).not.toContain('stopped --> stopped');
   });
 
@@ -115,6 +125,13 @@ describe('the project statecharts', () => {
     expect(diagram).toContain('state running {');
     expect(diagram).toContain('[*] --> starting');
     expect(diagram).toContain('stopped --> [*]');
+    // Drawn once from the box around starting and running; stopping overrides it (ignored there).
+    expect(diagram).toContain('server --> stopping : server.shutdown');
+    expect(diagram).toContain('stopping : server.shutdown / ignored');
+  });
+
+  it('server: shows the telemetry child it spawns', () => {
+    expect(toMermaid(serverMachine)).toContain('hostingTelemetry : spawn telemetry');
   });
 
   it('docs/statecharts.md is up to date', () => {

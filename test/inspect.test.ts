@@ -225,3 +225,72 @@ describe('--inspect=ws://URL (connect)', () => {
     expect(logs.withMessage('Inspector not reachable')).toHaveLength(1);
   });
 });
+
+describe('a late viewer', () => {
+  it('gets the registration of every actor first, then the last 200 events, however long the app has run', async () => {
+    const port = await freePort();
+    const bridge = await startBridge(port, captureLogs().logger);
+    cleanups.push(() => bridge.close());
+    // The app: registers two actors, then sends far more than 200 snapshots, as a server does in under a minute.
+    const app = new WebSocket(bridge.websocketUrl);
+    cleanups.push(() => app.close());
+    await new Promise((resolve) => app.addEventListener('open', resolve));
+    const wire = (event: Partial<WireEvent>) => app.send(JSON.stringify(event));
+    wire({ type: '@xstate.actor', sessionId: 'x:0', name: 'server' });
+    wire({ type: '@xstate.actor', sessionId: 'x:1', name: 'telemetry', parentId: 'x:0' });
+    for (let i = 0; i < 450; i += 1) wire({ type: '@xstate.snapshot', sessionId: 'x:1', snapshot: { value: `s${i}` } });
+    // A re-registration replaces the first one rather than adding a second.
+    wire({ type: '@xstate.actor', sessionId: 'x:0', name: 'server', definition: 'v2' });
+    wire({ type: '@xstate.snapshot', sessionId: 'x:1', snapshot: { value: 'last' } });
+
+    const viewer = view(bridge.websocketUrl);
+    expect(await viewer.opened).toBe(true);
+    await eventually(() => viewer.events.at(-1)?.snapshot?.value === 'last', 5_000);
+    expect(viewer.events.slice(0, 2).map((e) => [e.type, e.name])).toEqual([
+      ['@xstate.actor', 'telemetry'],
+      ['@xstate.actor', 'server'],
+    ]);
+    expect(viewer.events[1]!.definition).toBe('v2');
+    expect(viewer.events.slice(2)).toHaveLength(200);
+    expect(viewer.events[2]!.snapshot?.value).toBe('s251');
+  });
+});
+
+describe('the app-side queue (bridge not up yet)', () => {
+  it('is bounded, and keeps every registration, so a bridge that comes up late still learns of each actor', async () => {
+    const port = await freePort();
+    const logs = captureLogs('debug');
+    const inspector = (await startInspector({ mode: 'connect', url: `ws://127.0.0.1:${port}` }, logs.logger))!;
+    cleanups.push(() => inspector.close());
+    const counter = createActor(createMachine({ id: 'counter', initial: 'a', states: { a: { on: { flip: 'b' } }, b: { on: { flip: 'a' } } } }), {
+      inspect: inspector.inspect,
+    });
+    counter.start();
+    // Each flip is an event and a snapshot: far more than the 200 the queue keeps.
+    for (let i = 0; i < 300; i += 1) counter.send({ type: 'flip' });
+
+    const bridge = await startBridge(port, logs.logger);
+    cleanups.push(() => bridge.close());
+    const viewer = view(bridge.websocketUrl);
+    expect(await viewer.opened).toBe(true);
+    // The first retry is about 1 s after the failure.
+    await eventually(() => viewer.events.length >= 201, 10_000);
+    expect(viewer.events[0]).toMatchObject({ type: '@xstate.actor', name: 'counter' });
+    expect(viewer.events.filter((e) => e.type !== '@xstate.actor')).toHaveLength(200);
+  });
+});
+
+describe('the bridge page', () => {
+  it('answers /favicon.ico (and any other path) with 404 JSON, and / with the page naming the hosted inspector', async () => {
+    const port = await freePort();
+    const bridge = await startBridge(port, captureLogs().logger);
+    cleanups.push(() => bridge.close());
+    const favicon = await getJson(`${bridge.url}/favicon.ico`);
+    expect(favicon).toMatchObject({ status: 404, body: { error: 'Not found', path: '/favicon.ico' } });
+    bridge.setConsoleUrl('http://127.0.0.1:4200');
+    const page = await (await fetch(`${bridge.url}/`)).text();
+    expect(page).toContain('src="https://stately.ai/inspect"');
+    expect(page).toContain('href="http://127.0.0.1:4200"');
+    expect(page).toContain('cannot be reached');
+  });
+});

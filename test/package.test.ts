@@ -140,6 +140,9 @@ describe('the packed package in a consumer project', () => {
     for (const file of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli.js', 'dist/src/collector/index.d.ts', 'dist/src/server/index.js', 'dist/machines/index.js', 'LICENSE', 'README.md', 'docs/embedding.md']) {
       expect(paths, file).toContain(file);
     }
+    // The console's files (copied into dist/ by the build) and the statechart pictures it and the README show.
+    for (const file of ['index.html', 'console.js', 'console.css']) expect(paths, file).toContain(`dist/src/server/console/static/${file}`);
+    for (const file of ['docs/telemetry-machine.svg', 'docs/server-machine.svg', 'docs/console.png']) expect(paths, file).toContain(file);
     expect(paths.filter((file) => /^(src|test|bench|scripts|machines)\//.test(file) || file.endsWith('.tsbuildinfo'))).toEqual([]);
     expect(packed.find((file) => file.path === 'dist/src/cli.js')?.mode).toBe(0o755);
     const license = await readFile(path.join(unpacked, 'package', 'LICENSE'), 'utf8');
@@ -172,6 +175,25 @@ describe('the packed package in a consumer project', () => {
   it('runs `npx telemetry-actor --version` from the installed bin', async () => {
     const { version } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { version: string };
     expect((await sh('npx', ['--offline', 'telemetry-actor', '--version'], consumer)).trim()).toBe(version);
+  }, STEP_TIMEOUT_MS);
+
+  it('serves the console from the installed package: the page, its files, Chart.js from node_modules, the statechart', async () => {
+    const home = await mkdtemp(path.join(tmp, 'home-'));
+    const bin = path.join(consumer, 'node_modules', 'telemetry-actor', 'dist', 'src', 'cli.js');
+    const child = spawn(process.execPath, [bin, 'server'], { cwd: consumer, env: childEnv({ TELEMETRY_HOME: home, TELEMETRY_PORT: '0', DO_NOT_TRACK: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      await expect.poll(() => /"url":"(http:[^"]+)"/.exec(stdout)?.[1], { timeout: scaled(30_000), interval: 20 }).toBeDefined();
+      const url = /"url":"(http:[^"]+)"/.exec(stdout)![1]!;
+      for (const file of ['/', '/console/console.js', '/console/console.css', '/console/chart.umd.min.js', '/console/telemetry-machine.svg']) {
+        expect((await fetch(`${url}${file}`)).status, file).toBe(200);
+      }
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
   }, STEP_TIMEOUT_MS);
 
   it('runs the README example: it delivers, and under DO_NOT_TRACK=1 it opens no socket and writes nothing', async () => {

@@ -66,6 +66,10 @@ export async function serverCommand(settings: Settings): Promise<number> {
   // Before the actor starts, so the inspector sees it from its first snapshot; undefined when off.
   const inspector = await startInspectorIfOn(settings, logger);
   server = await startServer({ settings, logger, inspect: inspector?.inspect });
+  if (inspector !== undefined) {
+    // The bridge page links to the console once the server knows its address (port 0 included).
+    server.actor.subscribe((snapshot) => snapshot.context.url !== null && inspector.setConsoleUrl(snapshot.context.url));
+  }
   if (signals > 0) server.shutdown();
   const output = await server.done;
   await inspector?.close();

@@ -1,9 +1,11 @@
-// The reference server's HTTP API: health, services, telemetry status and the collector, JSON throughout.
+// The reference server's HTTP API: health, services, telemetry status and the collector (JSON), and the console.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Collector } from '../collector/collector.js';
 import { sendJson } from '../httpJson.js';
 import type { Logger } from '../logger.js';
 import type { SessionStore } from '../stores/index.js';
+import { consoleAssetHandlers } from './console/assets.js';
+import type { ConsoleFeed } from './console/feed.js';
 import { ROUTES } from './routes.js';
 import type { TelemetryStatus } from './status.js';
 
@@ -19,6 +21,8 @@ export interface ApiDeps {
   collector?: Collector;
   /** Random per process; also written to server.json. */
   instance: string;
+  /** The console's live-updates stream (GET /api/events); told of every heartbeat the collector takes. */
+  feed: ConsoleFeed;
   logger: Logger;
 }
 
@@ -28,6 +32,8 @@ type Routes = Record<string, Partial<Record<string, Handler>>>;
 function buildRoutes(deps: ApiDeps): Routes {
   const { sessions } = deps;
   const routes: Routes = {
+    ...Object.fromEntries(Object.entries(consoleAssetHandlers()).map(([path, GET]) => [path, { GET }])),
+    [ROUTES.events]: { GET: (req, res) => deps.feed.handle(req, res) },
     [ROUTES.health]: { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     [ROUTES.services]: { GET: (_req, res) => sendJson(res, 200, [serviceEntry(deps.telemetryStatus())]) },
     [ROUTES.telemetry]: { GET: (_req, res) => sendJson(res, 200, deps.telemetryStatus()) },
@@ -42,7 +48,13 @@ function buildRoutes(deps: ApiDeps): Routes {
   };
   const { collector } = deps;
   if (collector !== undefined) {
-    routes[ROUTES.collector] = { POST: (req, res) => collector.handlePost(req, res) };
+    routes[ROUTES.collector] = {
+      POST: (req, res) => {
+        // Only while a console watches: no listener per heartbeat on the collector's hot path otherwise.
+        if (deps.feed.watching()) res.once('finish', () => res.statusCode === 202 && deps.feed.collected());
+        return collector.handlePost(req, res);
+      },
+    };
     routes[ROUTES.collectorStats] = { GET: (req, res) => collector.handleStats(req, res) };
   }
   return routes;

@@ -7,4 +7,12 @@ export const ROUTES = {
   session: '/api/telemetry/session',
   collector: '/api/collector',
   collectorStats: '/api/collector/stats',
+  /** Live updates for the console: Server-Sent Events (`telemetry`, `preview`, `collector`). */
+  events: '/api/events',
+  /** The console page, and the files it loads (all from this server). */
+  console: '/',
+  consoleScript: '/console/console.js',
+  consoleStyle: '/console/console.css',
+  consoleChart: '/console/chart.umd.min.js',
+  consoleDiagram: '/console/telemetry-machine.svg',
 } as const;

@@ -9,12 +9,14 @@ import type { TelemetryContext } from '../../machines/telemetryMachine.js';
 import { createTelemetryMachine } from '../actor/createTelemetryMachine.js';
 import type { Collector } from '../collector/collector.js';
 import { StoreLockedError, UserError } from '../errors.js';
+import { buildHeartbeat, type Heartbeat } from '../heartbeat.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { Settings } from '../settings/index.js';
 import { optOutHint } from '../settings/resolveTelemetry.js';
 import { createStorage, type Storage } from '../stores/index.js';
 import { API_VERSION, SOURCE, VERSION } from '../version.js';
 import { resolveEndpoint, serverUrl } from './endpoint.js';
+import { createConsoleFeed, type ConsoleFeed } from './console/feed.js';
 import { createApiHandler } from './httpApi.js';
 import { installHttpEdges } from './httpEdges.js';
 import { liveServerInfo, lockedMessage, removeServerInfo, writeServerInfo } from './serverInfo.js';
@@ -96,12 +98,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const endpoint = resolveEndpoint(settings, actor.getSnapshot().context.url ?? undefined);
     return liveStatus({ ...settings, endpoint }, child?.getSnapshot() as { value: unknown; context: TelemetryContext } | undefined);
   };
-  resources.setStatus(telemetryStatus);
+  resources.setStatus(telemetryStatus, () => previewOf(telemetryRef));
 
   const done = new Promise<ServerOutput>((resolve) => {
     actor.subscribe({
       next: (snapshot) => {
-        telemetryRef ??= actor.system.get('telemetry') as AnyActorRef | undefined;
+        if (telemetryRef === undefined) {
+          telemetryRef = actor.system.get('telemetry') as AnyActorRef | undefined;
+          // The console follows the child's every step, not only the server's.
+          telemetryRef?.subscribe({ next: () => resources.feed.changed(), error: () => resources.feed.changed() });
+        }
+        resources.feed.changed();
         if (snapshot.status === 'done') resolve(snapshot.output);
       },
       // The root's error observer: no actor error ever escapes as an uncaught exception.
@@ -113,6 +120,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   actor.start();
   return { actor, done, shutdown: () => actor.send({ type: 'server.shutdown' }), telemetryStatus };
+}
+
+/** The exact body the telemetry child sends now (as `telemetry-actor preview` shows it), once it has a session. */
+function previewOf(child: AnyActorRef | undefined): Heartbeat | null {
+  const context = (child?.getSnapshot() as { context?: TelemetryContext } | undefined)?.context;
+  if (context?.sessionId == null || context.sessionStartTimestamp == null) return null;
+  return buildHeartbeat({ ...context, sessionId: context.sessionId, sessionStartTimestamp: context.sessionStartTimestamp });
 }
 
 function serverLogActions(log: Logger) {
@@ -139,6 +153,13 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
   const instance = randomUUID();
   let collector: Collector | undefined;
   let status: () => TelemetryStatus = () => liveStatus({ ...settings, endpoint: resolveEndpoint(settings) }, undefined);
+  let preview: () => Heartbeat | null = () => null;
+  const feed: ConsoleFeed = createConsoleFeed({
+    telemetryStatus: () => status(),
+    preview: () => preview(),
+    collectorStats: settings.collector ? () => collector?.stats() ?? Promise.reject(new Error('collector not open')) : undefined,
+    logger: log,
+  });
 
   async function open(): Promise<void> {
     await openStorage(storage, settings.home);
@@ -150,7 +171,7 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
   }
 
   async function listen(): Promise<ListenerInfo> {
-    const handler = createApiHandler({ telemetryStatus: () => status(), sessions: storage.sessions, collector, instance, logger: log });
+    const handler = createApiHandler({ telemetryStatus: () => status(), sessions: storage.sessions, collector, instance, feed, logger: log });
     const server = createServer(
       { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
       handler,
@@ -169,6 +190,7 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
   }
 
   async function close(): Promise<void> {
+    feed.close();
     if (httpServer?.listening === true) {
       const closed = new Promise((resolve) => httpServer?.close(resolve));
       // Keep-alive and half-sent requests must not hold the exit.
@@ -179,7 +201,11 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
     await storage.close();
   }
 
-  return { storage, instance, open, listen, close, setStatus: (fn: () => TelemetryStatus) => void (status = fn) };
+  const setStatus = (statusFn: () => TelemetryStatus, previewFn: () => Heartbeat | null) => {
+    status = statusFn;
+    preview = previewFn;
+  };
+  return { storage, instance, feed, open, listen, close, setStatus };
 }
 
 function listenError(error: NodeJS.ErrnoException, settings: Settings): Error {

@@ -1,18 +1,17 @@
-// The local inspector bridge: @statelyai/inspect's relay server, held to loopback and made to fail softly.
+// The local inspector bridge: relays inspection events between this app and the browser tabs, on loopback only.
 //
-// Why the wrapping: createInspectorServer (0.7.x) listens on every interface, gives no handle to its HTTP
-// server, and lets an EADDRINUSE escape as an uncaught exception. The bridge relays machine context (the
-// session id among it) to anyone connected, so it must stay on loopback, and a busy port must only cost
-// the inspector, never the server.
-import type { IncomingMessage, Server } from 'node:http';
-import { createRequire } from 'node:module';
+// Built on `ws` rather than @statelyai/inspect/server: that one listens on every interface, gives no handle
+// to its HTTP server, throws EADDRINUSE as an uncaught exception, replays only its last 200 events (a late
+// viewer never learns of long-lived actors) and serves its page for every path. The bridge relays machine
+// context (the session id among it) to anyone connected, so it stays on loopback, refuses other web origins,
+// and a busy port costs only the inspector.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createInspectorServer } from '@statelyai/inspect/server';
+import { WebSocket, WebSocketServer } from 'ws';
+import { sendJson } from '../../httpJson.js';
 import type { Logger } from '../../logger.js';
-
-// The CommonJS exports object that the library's `import http from "node:http"` also sees, so that
-// createServer can be swapped on it for the one synchronous call that builds the bridge.
-const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
+import { bridgePage } from './bridgePage.js';
+import { createReplayBuffer } from './replay.js';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -21,103 +20,95 @@ export interface InspectorBridge {
   /** The bridge page (it embeds https://stately.ai/inspect and feeds it the relayed events). */
   url: string;
   websocketUrl: string;
+  /** Where the server's console is, for the page's offline message (known once the server listens). */
+  setConsoleUrl(url: string): void;
   /** Stops listening and drops every connection; resolves within about 200 ms. */
   close(): Promise<void>;
 }
-
-type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /**
  * Starts the bridge on 127.0.0.1:port (no browser is opened). Rejects, with the listen error, when the
  * port is taken; nothing is left listening then.
  */
 export async function startBridge(port: number, logger: Logger): Promise<InspectorBridge> {
-  const { server, stop } = buildBridge(port);
-  const sockets = guardUpgrades(server, port);
+  const url = `http://${LOOPBACK}:${port}`;
+  const websocketUrl = `ws://${LOOPBACK}:${port}`;
+  let consoleUrl: string | undefined;
+  const server = createServer((req, res) => servePage(req, res, websocketUrl, consoleUrl));
+  const relay = createRelay();
+  server.on('upgrade', guardUpgrades(port, relay.wss));
   try {
-    await listening(server);
+    await listening(server, port);
   } catch (error) {
-    stop();
+    relay.wss.close();
     throw error;
   }
   // Later server errors are rare (e.g. EMFILE on accept); they must not crash the process.
   server.on('error', (err) => logger.debug({ err }, 'Inspector bridge error'));
   return {
-    url: `http://${LOOPBACK}:${port}`,
-    websocketUrl: `ws://${LOOPBACK}:${port}`,
+    url,
+    websocketUrl,
+    setConsoleUrl: (value) => void (consoleUrl = value),
     close: () => {
-      const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
-      stop();
-      // ws 8 leaves open connections alive on close; a browser tab would hold the listener.
-      for (const socket of sockets) socket.destroy();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // ws leaves open connections alive on close; a browser tab would hold the listener.
+      for (const client of relay.wss.clients) client.terminate();
+      relay.wss.close();
       server.closeAllConnections();
       return within(closed, 200);
     },
   };
 }
 
-/** Runs createInspectorServer with createServer swapped, to keep its HTTP server and bind it to loopback. */
-function buildBridge(port: number): { server: Server; stop: () => void } {
-  const original = http.createServer;
-  let captured: Server | undefined;
-  http.createServer = ((...args: Parameters<typeof original>) => {
-    const server = original(...args);
-    captured ??= server;
-    const listen = server.listen.bind(server);
-    server.listen = (() => listen({ port, host: LOOPBACK })) as Server['listen'];
-    return server;
-  }) as typeof original;
-  let bridge: { stop(): void };
-  try {
-    bridge = createInspectorServer({ port, autoOpen: false });
-  } finally {
-    http.createServer = original;
-  }
-  if (captured === undefined) {
-    bridge.stop();
-    throw new Error('@statelyai/inspect/server no longer builds its server with node:http createServer');
-  }
-  // Drops ws's re-emitter: with no listener on the WebSocketServer, a listen error would be thrown.
-  captured.removeAllListeners('error');
-  return { server: captured, stop: () => bridge.stop() };
+function servePage(req: IncomingMessage, res: ServerResponse, websocketUrl: string, consoleUrl: string | undefined): void {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path !== '/') return sendJson(res, 404, { error: 'Not found', path });
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: `Method ${req.method} not allowed`, allow: 'GET' }, { allow: 'GET' });
+  const html = bridgePage(websocketUrl, consoleUrl);
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : html);
 }
 
-/**
- * Refuses WebSocket upgrades from other web origins (any page in the user's browser could otherwise read
- * the relayed events), and tracks accepted sockets so close() can cut them.
- */
-function guardUpgrades(server: Server, port: number): Set<Duplex> {
+/** Relays each message to every other client; a new client first gets the replay (registrations, then recent events). */
+function createRelay(): { wss: WebSocketServer } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const replay = createReplayBuffer();
+  wss.on('connection', (ws) => {
+    for (const message of replay.messages()) ws.send(message);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const message = data.toString();
+      replay.add(message);
+      for (const client of wss.clients) if (client !== ws && client.readyState === WebSocket.OPEN) client.send(message);
+    });
+    // A client that goes away mid-frame must not become an unhandled 'error'.
+    ws.on('error', () => ws.terminate());
+  });
+  return { wss };
+}
+
+/** Refuses WebSocket upgrades from other web origins (any page in the user's browser could otherwise read the relayed events). */
+function guardUpgrades(port: number, wss: WebSocketServer) {
   const allowed = new Set([`http://${LOOPBACK}:${port}`, `http://localhost:${port}`]);
-  const relay = server.listeners('upgrade') as UpgradeListener[];
-  const sockets = new Set<Duplex>();
-  server.removeAllListeners('upgrade');
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const origin = req.headers.origin;
     // Node clients (this app) send no Origin; the bridge page sends its own.
     if (origin !== undefined && !allowed.has(origin)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    for (const listener of relay) listener.call(server, req, socket, head);
-  });
-  return sockets;
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  };
 }
 
-function listening(server: Server): Promise<void> {
+function listening(server: Server, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (server.listening) return resolve();
-    const onError = (error: Error) => {
-      server.off('listening', onListening);
-      reject(error);
-    };
-    const onListening = () => {
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.listen({ port, host: LOOPBACK }, () => {
       server.off('error', onError);
       resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
+    });
   });
 }
 

@@ -9,6 +9,7 @@ import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect
 import { WebSocket } from 'undici';
 import type { InspectionEvent } from 'xstate';
 import { startBridge, within, type InspectorBridge } from './bridge.js';
+import { createReplayBuffer } from './replay.js';
 import type { Logger } from '../../logger.js';
 import { redactUrlsIn } from '../../redact.js';
 import type { InspectSetting } from '../../settings/index.js';
@@ -20,10 +21,10 @@ export interface RunningInspector {
   close(): Promise<void>;
   /** The page to open in a browser (bridge mode only). */
   url?: string;
+  /** Tells the bridge page where the server's console is, for its offline message (bridge mode only). */
+  setConsoleUrl(url: string): void;
 }
 
-// Events kept while the socket is not open, as the library does; older ones are dropped first.
-const MAX_QUEUED = 200;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 // How long start-up waits to learn whether a connect URL answers (a refused loopback port is instant).
@@ -63,7 +64,7 @@ export async function startInspector(setting: InspectSetting, logger: Logger): P
     await socket.close();
     await bridge.close();
   };
-  return { ...wrap(socket), url: bridge.url, close: () => within(closeAll(), CLOSE_MS) };
+  return { ...wrap(socket), url: bridge.url, setConsoleUrl: bridge.setConsoleUrl, close: () => within(closeAll(), CLOSE_MS) };
 }
 
 function wrap(socket: InspectorSocket): RunningInspector {
@@ -73,15 +74,20 @@ function wrap(socket: InspectorSocket): RunningInspector {
       if (FORWARDED.has(event.type)) inspector.inspect.next?.(event);
     },
     close: () => within(socket.close(), CLOSE_MS),
+    setConsoleUrl: () => {},
   };
 }
 
 type InspectorSocket = ReturnType<typeof createSocket>;
 
-/** A WebSocket client that queues while closed, reconnects with backoff and never holds the process. */
+/**
+ * A WebSocket client that queues while closed, reconnects with backoff and never holds the process. The queue
+ * is bounded (the last 200 events) but keeps every actor's registration, so a bridge that comes late still
+ * learns of the server and telemetry actors.
+ */
 function createSocket(url: string, log: Logger) {
   const shown = redactUrlsIn(url);
-  const queue: string[] = [];
+  const queue = createReplayBuffer();
   let socket: WebSocket | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let failures = 0;
@@ -98,7 +104,8 @@ function createSocket(url: string, log: Logger) {
       announce = false;
       failures = 0;
       outcome?.(true);
-      for (const message of queue.splice(0)) ws.send(message);
+      for (const message of queue.messages()) ws.send(message);
+      queue.clear();
     });
     // 'close' follows every failed or ended connection ('error' adds nothing undici can explain).
     ws.addEventListener('close', () => {
@@ -118,8 +125,7 @@ function createSocket(url: string, log: Logger) {
     const message = toJson(event);
     if (message === undefined) return log.debug({ type: event.type }, 'Inspection event not serialisable; dropped');
     if (socket?.readyState === WebSocket.OPEN) return socket.send(message);
-    queue.push(message);
-    if (queue.length > MAX_QUEUED) queue.shift();
+    queue.add(message);
   }
 
   /** Resolves true once open, false on the first failure, undefined if neither happened within ms. */
