@@ -1,10 +1,10 @@
 // The collector: receives heartbeats (POST /api/collector) and serves their totals (GET /api/collector/stats).
 // Served by the reference server when TELEMETRY_COLLECTOR is on (or auto with no endpoint set).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { validate as isUuid } from 'uuid';
 import type { Heartbeat } from '../heartbeat.js';
 import { sendJson, sendJsonText } from '../httpJson.js';
 import type { Logger } from '../logger.js';
+import { isUuid } from '../uuid.js';
 import { openLevelCollectorStore, type CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
 
 export type { CollectorStats } from '../stores/index.js';
