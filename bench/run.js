@@ -17,6 +17,11 @@ const FIGURES = [
   'b6-loop-delay.js',
   'b7-collector.js',
   'b8-first-heartbeat.js',
+  'b7-distinct.js',
+  'h1-listening.js',
+  'h2-cli.js',
+  'h3-idle-memory.js',
+  'h4-import.js',
 ];
 
 /** A figure that has not reported by then is killed and shown as an error, so the run stays bounded. */

@@ -1,0 +1,55 @@
+// H1: process start -> `Server listening` of `telemetry-actor server` (fresh home, defaults: telemetry on,
+// collector on) vs bench/h1-bare.js, a node:http server that opens LevelDB. Interleaved pairs, medians.
+import { fmt, median, runIfMain } from './common.js';
+import { startBareServer } from './hostProcess.js';
+import { startServerProcess } from './serverProcess.js';
+
+export const meta = {
+  id: 'H1',
+  figure: 'start -> "Server listening", fresh home, median of 7 pairs',
+  target: 'ratio <= 1.3',
+  needsServer: true,
+};
+
+const PAIRS = Number(process.env.BENCH_H1_PAIRS ?? 7);
+
+async function oursOnce() {
+  const server = await startServerProcess();
+  const ms = performance.now() - server.spawnedAt;
+  await server.stop();
+  return ms;
+}
+
+async function bareOnce() {
+  const bare = await startBareServer();
+  await bare.stop();
+  return bare.listeningMs;
+}
+
+export async function measure() {
+  const ours = [];
+  const base = [];
+  // One unmeasured round warms the page cache for both, so the first pair is not a cold-disk outlier.
+  await oursOnce();
+  await bareOnce();
+  for (let i = 0; i < PAIRS; i += 1) {
+    // Alternating which goes first cancels a drift in the machine's load.
+    if (i % 2 === 0) {
+      ours.push(await oursOnce());
+      base.push(await bareOnce());
+    } else {
+      base.push(await bareOnce());
+      ours.push(await oursOnce());
+    }
+  }
+  const [m, b] = [median(ours), median(base)];
+  return {
+    ours: fmt(m, ' ms'),
+    baseline: `${fmt(b, ' ms')} (node:http + LevelDB open)`,
+    ratio: fmt(m / b),
+    pass: m / b <= 1.3,
+    notes: `ours ${ours.map((x) => fmt(x)).join(', ')} ms; bare ${base.map((x) => fmt(x)).join(', ')} ms`,
+  };
+}
+
+runIfMain(import.meta.url, meta, measure);
