@@ -15,8 +15,12 @@ export const OTHER_KEY = 'other';
 export const UNKNOWN_KEY = 'unknown';
 /** Heartbeats written in one batch at most, so one batch stays small. */
 const MAX_GROUP = 1000;
-/** Session ids known to be on disk, remembered to skip the lookup for repeat heartbeats. */
-const KNOWN_SESSIONS_CACHE = 10_000;
+/**
+ * Session ids known to be on disk, remembered to skip the lookup for repeat heartbeats. Sized for a fleet:
+ * at 10k, 100k sessions reporting in turn missed it every time and LevelDB's hasMany became the collector's
+ * top function (B7-distinct, docs/benchmarks.md). About 100 bytes an id when full.
+ */
+export const KNOWN_SESSIONS_CACHE = 100_000;
 
 type Counts = Map<string, number>;
 
@@ -115,6 +119,17 @@ async function countMarkers(store: Sublevel): Promise<number> {
   return n;
 }
 
+/** Adds the ids of up to `limit` + 1 markers to `known`; true when that was all of them. */
+async function loadMarkers(store: Sublevel, known: Set<string>, limit: number): Promise<boolean> {
+  for await (const key of store.keys({ gte: SESSION_MARKER_PREFIX, lt: 'session;' })) {
+    known.add(key.slice(SESSION_MARKER_PREFIX.length));
+    if (known.size > limit) break;
+  }
+  if (known.size <= limit) return true;
+  known.delete(known.values().next().value as string);
+  return false;
+}
+
 async function loadAggregate(store: Sublevel, logger?: Logger): Promise<Aggregate> {
   const raw = await store.get(AGGREGATE_KEY);
   if (raw === undefined) return emptyAggregate();
@@ -130,11 +145,15 @@ async function loadAggregate(store: Sublevel, logger?: Logger): Promise<Aggregat
  * Opens the collector's store on an abstract-level database: loads the aggregate (the database opens if it
  * has not yet). One per database: a second one would keep its own, diverging, aggregate.
  */
-export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): Promise<CollectorStore> {
+export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, options: { knownSessions?: number } = {}): Promise<CollectorStore> {
+  const cacheSize = options.knownSessions ?? KNOWN_SESSIONS_CACHE;
   // utf8 rather than json: a corrupt aggregate must reach us as text, not as a decode error.
   const store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
   let committed = await loadAggregate(store, logger);
   const known = new Set<string>();
+  // While every marker on disk is in `known` (a fleet small enough to hold), an id not in it is a new session
+  // and needs no lookup: a fresh collector never asks LevelDB. The first eviction ends that.
+  let complete = committed.sessions <= cacheSize && (await loadMarkers(store, known, cacheSize));
   const queue: Pending[] = [];
   let writing = false;
 
@@ -143,13 +162,16 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger): P
       known.delete(id);
       known.add(id);
       // A Set iterates in insertion order: the first entry is the least recently seen.
-      if (known.size > KNOWN_SESSIONS_CACHE) known.delete(known.values().next().value as string);
+      if (known.size > cacheSize) {
+        known.delete(known.values().next().value as string);
+        complete = false;
+      }
     }
   }
 
   async function newSessions(ids: string[]): Promise<string[]> {
     const unknown = [...new Set(ids)].filter((id) => !known.has(id));
-    if (unknown.length === 0) return [];
+    if (unknown.length === 0 || complete) return unknown;
     const present = await store.hasMany(unknown.map((id) => SESSION_MARKER_PREFIX + id));
     return unknown.filter((_, i) => !present[i]);
   }
