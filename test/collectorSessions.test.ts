@@ -10,6 +10,8 @@ import type { CollectorStore } from '../src/stores/types.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 
 const ids = Array.from({ length: 6 }, (_, i) => `0b5d6a86-5f4e-4c43-9a55-3f1d2c7e8a9${i}`);
+/** The ids at these positions. */
+const pick = (...at: number[]): string[] => ids.filter((_, i) => at.includes(i));
 const at = new Date('2026-11-28T12:00:00.000Z');
 
 async function recordAll(store: CollectorStore, sessionIds: string[]): Promise<void> {
@@ -38,7 +40,7 @@ describe('collector store: known sessions', () => {
   it('after reopening, a returning session is not counted again and a new one is', async () => {
     await recordAll(await openLevelCollectorStore(db), ids.slice(0, 3));
     const store = await reopen();
-    await recordAll(store, [ids[0], ids[1], ids[3]]);
+    await recordAll(store, pick(0, 1, 3));
     expect(await store.stats()).toMatchObject({ heartbeats_total: 6, sessions_total: 4 });
   });
 
@@ -51,7 +53,7 @@ describe('collector store: known sessions', () => {
   it('counts each session once after reopening on more stored sessions than the cache holds', async () => {
     await recordAll(await openLevelCollectorStore(db), ids.slice(0, 4));
     const store = await reopen(2);
-    await recordAll(store, [ids[0], ids[3], ids[4]]);
+    await recordAll(store, pick(0, 3, 4));
     expect(await store.stats()).toMatchObject({ heartbeats_total: 7, sessions_total: 5 });
   });
 });

@@ -1,7 +1,7 @@
 // The telemetry-actor command line: parses arguments, loads settings, runs one command, exits 0, 1 or 2.
 import { parseArgs } from 'node:util';
 import { UserError } from '../errors.js';
-import { loadSettings, serverFlagHelp, serverFlagOptions } from '../settings/index.js';
+import type { serverFlagOptions } from '../settings/index.js';
 import { VERSION } from '../version.js';
 import type { Io } from './io.js';
 
@@ -23,7 +23,8 @@ Options:
 Settings come from TELEMETRY_* variables (DO_NOT_TRACK=1 turns telemetry off); see docs/settings.md.
 Exit codes: 0 ok, 1 failure, 2 bad usage or settings.`;
 
-const HELP: Record<string, string> = {
+/** The command help texts; the server's lists its flags from the settings table, loaded only for a command. */
+const helpTexts = (serverFlagHelp: () => string): Record<string, string> => ({
   server: `Usage: telemetry-actor server [--host H] [--port N] [--no-telemetry] [--inspect[=URL]] [--inspect-port N]
 
 Runs the reference server until SIGINT or SIGTERM (a second signal exits at once with 1).
@@ -51,17 +52,19 @@ Exits 0 on a 2xx answer, 1 with the reason otherwise, and 1 when telemetry is tu
 
 Forgets the anonymous session stored in TELEMETRY_HOME; the next start creates a new one.
 Stop the server first: its database is locked while it runs.`,
-};
+});
 
-const OPTIONS = {
-  server: serverFlagOptions(),
-  status: { json: { type: 'boolean' } },
-  preview: {},
-  send: {},
-  reset: {},
-} as const;
+const commandOptions = (serverOptions: ReturnType<typeof serverFlagOptions>) =>
+  ({
+    server: serverOptions,
+    status: { json: { type: 'boolean' } },
+    preview: {},
+    send: {},
+    reset: {},
+  }) as const;
 
-type Command = keyof typeof OPTIONS;
+const COMMANDS = ['server', 'status', 'preview', 'send', 'reset'] as const;
+type Command = (typeof COMMANDS)[number];
 
 const io: Io = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
 
@@ -76,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     io.out(VERSION);
     return 0;
   }
-  if (!(command in OPTIONS)) {
+  if (!(COMMANDS as readonly string[]).includes(command)) {
     io.err(`telemetry-actor: unknown command "${command}"; see telemetry-actor --help`);
     return 2;
   }
@@ -84,14 +87,16 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function runCommand(command: Command, args: string[]): Promise<number> {
+  // Loaded here, not at start: `--version` and the main help answer without the settings table.
+  const { loadSettings, serverFlagHelp, serverFlagOptions } = await import('../settings/index.js');
   if (args.includes('--help') || args.includes('-h')) {
-    io.out(HELP[command] ?? MAIN_HELP);
+    io.out(helpTexts(serverFlagHelp)[command] ?? MAIN_HELP);
     return 0;
   }
   try {
     // parseArgs has no optional values: a bare --inspect means "start a local bridge".
     const normalised = args.map((arg) => (arg === '--inspect' ? '--inspect=true' : arg));
-    const { values } = parseArgs({ args: normalised, options: OPTIONS[command], strict: true, allowPositionals: false });
+    const { values } = parseArgs({ args: normalised, options: commandOptions(serverFlagOptions())[command], strict: true, allowPositionals: false });
     const v = values as Record<string, string | boolean | undefined>;
     const settings = loadSettings(process.env, v);
     switch (command) {
