@@ -91,7 +91,7 @@ export async function probeMemory(pid, lines) {
     const all = answers();
     if (all.length > before) {
       const line = all.at(-1);
-      return JSON.parse(line.slice(line.indexOf('{"probe":')).split('\n')[0]).probe;
+      return JSON.parse(line.slice(line.lastIndexOf('{"probe":')).split('\n')[0]).probe;
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

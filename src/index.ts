@@ -15,9 +15,7 @@ export { createTelemetryMachine, SENT_FIELDS, DEFAULT_OPT_OUT_HINT, type Telemet
 export { resolveOptOut, type OptOutLayer, type OptOutSources } from './settings/load.js';
 export { resolveTelemetry, optOutHint, type ResolveTelemetryOptions, type ResolvedTelemetry } from './settings/resolveTelemetry.js';
 export { buildHeartbeat, type Heartbeat, type HeartbeatPayload } from './heartbeat.js';
-export { createLevelSessionStore } from './stores/level/sessionStore.js';
-export type { LevelLike } from './stores/level/levelLike.js';
-export type { SessionStore, StoredSession, LoadedStoredSession } from './stores/types.js';
+export { createLevelSessionStore, type LevelLike, type SessionStore, type StoredSession, type LoadedStoredSession } from './stores/index.js';
 export { createLogger, silentLogger, type Logger } from './logger.js';
 export { redactUrl } from './redact.js';
 export { SettingsError, UserError } from './errors.js';

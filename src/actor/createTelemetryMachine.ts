@@ -11,10 +11,7 @@ import {
 } from '../../machines/telemetryMachine.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { redactUrl } from '../redact.js';
-// The session store's own files, not stores/index.js: the embeddable actor must not load the collector's store.
-import { createLevelSessionStore } from '../stores/level/sessionStore.js';
-import type { LevelLike } from '../stores/level/levelLike.js';
-import type { SessionStore } from '../stores/types.js';
+import { createLevelSessionStore, type LevelLike, type SessionStore } from '../stores/index.js';
 import { createSender } from './sender.js';
 
 /** Where the session lives: a SessionStore, or (the convenience) any abstract-level database. */
