@@ -6,17 +6,18 @@ import autocannon from 'autocannon';
 import { fmt, runIfMain } from './common.js';
 import { getJson, startServerProcess } from './serverProcess.js';
 
+const DURATION_S = Number(process.env.BENCH_B7D_SECONDS ?? 8);
+const PAIRS = Number(process.env.BENCH_B7D_PAIRS ?? 2);
+
 export const meta = {
   id: 'B7-DISTINCT',
-  figure: 'collector: 100k distinct sessions vs one session, autocannon 50 conns, 2 pairs of 8 s',
+  figure: `collector: 100k distinct sessions vs one session, autocannon 50 conns, ${PAIRS} pairs of ${DURATION_S} s`,
   target: 'ratio >= 0.85',
   needsServer: true,
 };
 
 const SESSIONS = 100_000;
 const CONNECTIONS = 50;
-const DURATION_S = Number(process.env.BENCH_B7D_SECONDS ?? 8);
-const PAIRS = Number(process.env.BENCH_B7D_PAIRS ?? 2);
 
 /** Deterministic pseudo-random numbers, so every run sends the same fleet. */
 function mulberry32(seed) {

@@ -4,14 +4,14 @@ import { CLI, fmt, median, runIfMain, tempDir } from './common.js';
 import { timedRun } from './hostProcess.js';
 import { startServerProcess } from './serverProcess.js';
 
+const ROUNDS = Number(process.env.BENCH_H2_ROUNDS ?? 9);
+
 export const meta = {
   id: 'H2',
-  figure: 'CLI `status` wall time (no server / server running) vs `node -e 0`, median of 9 rounds',
+  figure: `CLI \`status\` wall time (no server / server running) vs \`node -e 0\`, median of ${ROUNDS} rounds`,
   target: 'ratio <= 1.5 (no server), <= 2 (server)',
   needsServer: true,
 };
-
-const ROUNDS = Number(process.env.BENCH_H2_ROUNDS ?? 9);
 
 export async function measure() {
   const empty = await tempDir();

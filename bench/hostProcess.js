@@ -2,6 +2,8 @@
 // and a memory probe that both servers load so their RSS and heap are read the same way.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv, ROOT, tempDir } from './common.js';
@@ -10,12 +12,14 @@ const BARE = fileURLToPath(new URL('./h1-bare.js', import.meta.url));
 /** Preloaded with --import: on SIGUSR2 it runs a full GC and prints `{"probe":{...memoryUsage}}` on stderr. */
 export const PROBE = fileURLToPath(new URL('./memoryProbe.js', import.meta.url));
 const LIMIT_MS = 20_000;
+/** For processes that never read a home (node -e 0, --version, an import): the harness still wants one in tmp. */
+const NO_HOME = path.join(os.tmpdir(), 'telemetry-bench-no-home');
 
 /** Runs `node ...args` to its exit; resolves with the wall time in ms (rejects on a non-zero exit or overrun). */
 export function timedRun(args, { env = {}, cwd = ROOT, stdout = 'ignore' } = {}) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, args, { cwd, env: cleanEnv(env), stdio: ['ignore', stdout, 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd, env: cleanEnv({ TELEMETRY_HOME: NO_HOME, ...env }), stdio: ['ignore', stdout, 'pipe'] });
     let err = '';
     let out = '';
     child.stderr.on('data', (chunk) => (err += chunk));
@@ -34,7 +38,7 @@ export function timedRun(args, { env = {}, cwd = ROOT, stdout = 'ignore' } = {})
 export async function startBareServer({ nodeArgs = [] } = {}) {
   const temp = await tempDir();
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, BARE, temp.dir], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, BARE, temp.dir], { env: cleanEnv({ TELEMETRY_HOME: temp.dir }), stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = [];
   child.stderr.on('data', (chunk) => lines.push(String(chunk).trim()));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -80,10 +84,10 @@ export async function rssBytes(pid) {
 
 /**
  * Asks a process started with `--expose-gc --import PROBE` for its memory after a full GC: sends SIGUSR2 and
- * waits for the probe line in `lines` (the stderr chunks a starter collects).
+ * waits for the probe line in what `readLines()` returns (the output a starter has collected so far).
  */
-export async function probeMemory(pid, lines) {
-  const answers = () => lines.filter((line) => line.includes('{"probe":'));
+export async function probeMemory(pid, readLines) {
+  const answers = () => readLines().filter((line) => line.includes('{"probe":'));
   const before = answers().length;
   process.kill(pid, 'SIGUSR2');
   const deadline = Date.now() + 5_000;
