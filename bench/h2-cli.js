@@ -24,14 +24,19 @@ export async function measure() {
     version: () => timedRun([CLI, '--version']),
   };
   const times = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
+  const cpu = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
+  const rss = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
   try {
     const order = Object.keys(runs);
     for (let round = -1; round < ROUNDS; round += 1) {
       // Round -1 warms the page cache; each round rotates the order so no kind always runs first.
       const rotated = order.map((_, i) => order[(i + Math.max(round, 0)) % order.length]);
       for (const kind of rotated) {
-        const { ms } = await runs[kind]();
-        if (round >= 0) times[kind].push(ms);
+        const result = await runs[kind]();
+        if (round < 0) continue;
+        times[kind].push(result.ms);
+        cpu[kind].push(result.cpuMs);
+        rss[kind].push(result.maxRssKiB / 1024);
       }
     }
   } finally {
@@ -39,12 +44,16 @@ export async function measure() {
   }
   const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
   const [alone, withServer] = [m.status / m.node, m.statusServer / m.node];
+  const c = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)]));
+  const r = Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, median(v)]));
+  const cpuText = Object.keys(c).map((k) => `${k} ${fmt(c[k], ' ms')} (${fmt(c[k] / c.node)}x), ${fmt(r[k], ' MiB')}`).join('; ');
   return {
     ours: `${fmt(m.status, ' ms')} / ${fmt(m.statusServer, ' ms')}`,
     baseline: `${fmt(m.node, ' ms')} (node -e 0)`,
     ratio: `${fmt(alone)} / ${fmt(withServer)}`,
     pass: alone <= 1.5 && withServer <= 2,
     notes:
+      `CPU time and peak RSS, medians: ${cpuText}. Wall: ` +
       `preview ${fmt(m.preview, ' ms')} (${fmt(m.preview / m.node)}x), --version ${fmt(m.version, ' ms')} (${fmt(m.version / m.node)}x); ` +
       Object.entries(times).map(([k, v]) => `${k} ${v.map((x) => fmt(x)).join(' ')}`).join('; '),
   };

@@ -21,31 +21,40 @@ const ENTRIES = {
   './collector': dist('src/collector/index.js'),
   './server': dist('src/server/index.js'),
 };
-const SCRIPT = 'const t = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t));';
+const SCRIPT =
+  'const t = performance.now(); const c = process.cpuUsage(); await import(process.argv[1]); const u = process.cpuUsage(c);' +
+  'process.stdout.write(`${performance.now() - t} ${(u.user + u.system) / 1000}`);';
 
 async function importMs(specifier) {
   const { out } = await timedRun(['--input-type=module', '-e', SCRIPT, specifier], { stdout: 'pipe' });
-  return Number(out);
+  const [wall, cpu] = out.split(' ').map(Number);
+  return { wall, cpu };
 }
 
 export async function measure() {
   const names = Object.keys(ENTRIES);
   const times = Object.fromEntries(names.map((name) => [name, []]));
+  const cpu = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = -1; round < ROUNDS; round += 1) {
     for (let i = 0; i < names.length; i += 1) {
       const name = names[(i + Math.max(round, 0)) % names.length];
       const ms = await importMs(ENTRIES[name]);
-      if (round >= 0) times[name].push(ms);
+      if (round < 0) continue;
+      times[name].push(ms.wall);
+      cpu[name].push(ms.cpu);
     }
   }
   const m = Object.fromEntries(names.map((name) => [name, median(times[name])]));
+  const c = Object.fromEntries(names.map((name) => [name, median(cpu[name])]));
   const ratio = m['.'] / m.xstate;
   return {
     ours: fmt(m['.'], ' ms'),
     baseline: `${fmt(m.xstate, ' ms')} (import xstate)`,
     ratio: fmt(ratio),
     pass: ratio <= 2,
-    notes: names.map((name) => `${name} ${fmt(m[name], ' ms')}`).join(', '),
+    notes:
+      `wall ${names.map((name) => `${name} ${fmt(m[name], ' ms')}`).join(', ')}; ` +
+      `CPU (all threads) ${names.map((name) => `${name} ${fmt(c[name], ' ms')}`).join(', ')}, ratio ${fmt(c['.'] / c.xstate)}`,
   };
 }
 

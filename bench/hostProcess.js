@@ -15,11 +15,17 @@ const LIMIT_MS = 20_000;
 /** For processes that never read a home (node -e 0, --version, an import): the harness still wants one in tmp. */
 const NO_HOME = path.join(os.tmpdir(), 'telemetry-bench-no-home');
 
-/** Runs `node ...args` to its exit; resolves with the wall time in ms (rejects on a non-zero exit or overrun). */
+/** Preloaded with --import by timedRun: reports the process's CPU time and peak RSS at exit. */
+export const CPU_REPORT = fileURLToPath(new URL('./cpuReport.js', import.meta.url));
+
+/**
+ * Runs `node --import CPU_REPORT ...args` to its exit; resolves with the wall time in ms, the CPU time the
+ * process reported, its peak RSS in KiB and its stdout (rejects on a non-zero exit or overrun).
+ */
 export function timedRun(args, { env = {}, cwd = ROOT, stdout = 'ignore' } = {}) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, args, { cwd, env: cleanEnv({ TELEMETRY_HOME: NO_HOME, ...env }), stdio: ['ignore', stdout, 'pipe'] });
+    const child = spawn(process.execPath, ['--import', CPU_REPORT, ...args], { cwd, env: cleanEnv({ TELEMETRY_HOME: NO_HOME, ...env }), stdio: ['ignore', stdout, 'pipe'] });
     let err = '';
     let out = '';
     child.stderr.on('data', (chunk) => (err += chunk));
@@ -28,7 +34,9 @@ export function timedRun(args, { env = {}, cwd = ROOT, stdout = 'ignore' } = {})
     child.once('exit', (code, signal) => {
       const ms = performance.now() - started;
       clearTimeout(timer);
-      if (code === 0) resolve({ ms, out });
+      const report = /\{"cpuReport":(\{[^}]*\})\}/.exec(err)?.[1];
+      const { cpuMs = NaN, maxRssKiB = NaN } = report === undefined ? {} : JSON.parse(report);
+      if (code === 0) resolve({ ms, cpuMs, maxRssKiB, out });
       else reject(new Error(`node ${args.join(' ')} exited with ${code ?? signal}: ${err.trim().split('\n').pop()}`));
     });
   });
