@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { fmt, runIfMain } from './common.js';
-import { getJson, startServerProcess } from './serverProcess.js';
+import { cpuTimeMs, getJson, startServerProcess } from './serverProcess.js';
 
 const DURATION_S = Number(process.env.BENCH_B7D_SECONDS ?? 8);
 const PAIRS = Number(process.env.BENCH_B7D_PAIRS ?? 2);
@@ -89,10 +89,13 @@ function load(url, bodies) {
 async function runOnce(bodies) {
   const server = await startServerProcess({ env: { TELEMETRY_ENABLED: 'false', TELEMETRY_COLLECTOR: 'on' } });
   try {
+    const cpuBefore = await cpuTimeMs(server.pid);
     const result = await load(`${server.url}/api/collector`, bodies);
     const stats = await getJson(`${server.url}/api/collector/stats`);
+    // The server's CPU (all threads, LevelDB's included) per heartbeat: what a busy machine disturbs least.
+    const cpuUs = ((await cpuTimeMs(server.pid)) - cpuBefore) * 1000 / stats.heartbeats_total;
     const errors = result.errors + result.timeouts + result.non2xx;
-    return { rate: result.requests.average, p99: result.latency.p99, errors, sessions: stats.sessions_total, total: stats.heartbeats_total };
+    return { rate: result.requests.average, p99: result.latency.p99, cpuUs, errors, sessions: stats.sessions_total, total: stats.heartbeats_total };
   } finally {
     await server.stop();
   }
@@ -111,12 +114,14 @@ export async function measure() {
   const [m, b] = [mean(ours.map((r) => r.rate)), mean(base.map((r) => r.rate))];
   const errors = [...ours, ...base].reduce((sum, r) => sum + r.errors, 0);
   const ratio = m / b;
+  const [mc, bc] = [mean(ours.map((r) => r.cpuUs)), mean(base.map((r) => r.cpuUs))];
   return {
     ours: `${fmt(m)} req/s, p99 ${fmt(Math.max(...ours.map((r) => r.p99)), ' ms')}`,
     baseline: `${fmt(b)} req/s, p99 ${fmt(Math.max(...base.map((r) => r.p99)), ' ms')} (one session)`,
     ratio: fmt(ratio),
     pass: ratio >= 0.85 && errors === 0,
     notes:
+      `server CPU per heartbeat (all threads): distinct ${fmt(mc, ' us')}, one session ${fmt(bc, ' us')} (ratio ${fmt(bc / mc)}); ` +
       `${errors} errors; distinct runs: ${ours.map((r) => `${fmt(r.rate)} req/s, ${r.sessions} sessions of ${r.total} heartbeats`).join('; ')}; ` +
       `single runs: ${base.map((r) => `${fmt(r.rate)} req/s`).join(', ')}`,
   };
