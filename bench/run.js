@@ -20,6 +20,11 @@ const FIGURES = [
   'b9-collector-postgres.js',
   'b10-replicas.js',
   'b11-npm-start.js',
+  'b7-distinct.js',
+  'h1-listening.js',
+  'h2-cli.js',
+  'h3-idle-memory.js',
+  'h4-import.js',
 ];
 
 /** A figure that has not reported by then is killed and shown as an error, so the run stays bounded. */

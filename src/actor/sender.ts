@@ -1,7 +1,8 @@
 // The heartbeat POST: undici, hard timeouts, no redirects, the body always dumped, short failure reasons.
-import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+// undici is loaded at the first send, not at import: it costs a host ~100 ms of start-up and several MiB
+// (see docs/benchmarks.md, H1 and H4), and a host with telemetry off never sends at all.
+import { createRequire } from 'node:module';
+import type { Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentClass } from 'undici';
 import type { SendHeartbeatInput, SendHeartbeatOutput } from '../../machines/telemetryMachine.js';
 import { buildHeartbeat } from '../heartbeat.js';
 import { redactUrl } from '../redact.js';
@@ -29,9 +30,44 @@ export class HeartbeatError extends Error {
   }
 }
 
+type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Dispatcher };
+
+/** The two parts of undici a heartbeat needs. */
+interface UndiciParts {
+  request: (url: string, options: RequestOptions) => Promise<Dispatcher.ResponseData>;
+  EnvHttpProxyAgent: typeof EnvHttpProxyAgentClass;
+}
+
+let undici: UndiciParts | undefined;
+
+/**
+ * undici, required on first use. Its index loads ~110 modules (fetch, websocket, cache, cookies, mock), ~30 of
+ * which a POST on a given dispatcher uses: those are required directly, and request() is given the origin and
+ * path as undici's own wrapper does. Should a future undici move them, the full package is used instead.
+ */
+function loadUndici(): UndiciParts {
+  if (undici !== undefined) return undici;
+  const require = createRequire(import.meta.url);
+  try {
+    const apiRequest = require('undici/lib/api/api-request.js') as (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+    const { parseURL } = require('undici/lib/core/util.js') as { parseURL: (url: string) => URL };
+    const EnvHttpProxyAgent = require('undici/lib/dispatcher/env-http-proxy-agent.js') as typeof EnvHttpProxyAgentClass;
+    const request = (url: string, options: RequestOptions) => {
+      const parsed = parseURL(url);
+      const path = parsed.search ? `${parsed.pathname}${parsed.search}` : parsed.pathname;
+      return apiRequest.call(options.dispatcher, { ...options, origin: parsed.origin, path } as Dispatcher.RequestOptions);
+    };
+    undici = { request, EnvHttpProxyAgent };
+  } catch {
+    const full = require('undici') as typeof import('undici');
+    undici = { request: (url, options) => full.request(url, options), EnvHttpProxyAgent: full.EnvHttpProxyAgent };
+  }
+  return undici;
+}
+
 /** A dispatcher honouring HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as every sender uses unless given one. */
 export function createDefaultDispatcher(): Dispatcher {
-  return new EnvHttpProxyAgent({ keepAliveTimeout: 4_000 });
+  return new (loadUndici().EnvHttpProxyAgent)({ keepAliveTimeout: 4_000 });
 }
 
 let sharedDispatcher: Dispatcher | undefined;
@@ -60,6 +96,12 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
 }
 
 class TimeoutReason extends Error {}
+
+/** The reason phrase of a status code; node:http is loaded only when a send fails on one. */
+async function statusText(statusCode: number): Promise<string> {
+  const { STATUS_CODES } = await import('node:http');
+  return STATUS_CODES[statusCode] ?? 'Unknown';
+}
 
 /**
  * Reads at most DUMP_LIMIT_BYTES of the body, dropping the connection beyond that, and returns what cut
@@ -95,14 +137,15 @@ export function createSender(options: SenderOptions = {}) {
   const keyFor = (input: SendHeartbeatInput): string => {
     const current = keys.get(input.sessionId);
     if (current !== undefined && (input.attempt ?? 0) > 0) return current;
-    const key = randomUUID();
+    const key = globalThis.crypto.randomUUID();
     keys.set(input.sessionId, key);
     return key;
   };
 
   return async function sendHeartbeat(input: SendHeartbeatInput, signal?: AbortSignal): Promise<SendHeartbeatOutput> {
-    // Made at the first send, not here: a server with telemetry off never builds the proxy agents.
+    // Made at the first send, not here: a server with telemetry off never loads undici or builds the proxy agents.
     const dispatcher = options.dispatcher ?? defaultDispatcher();
+    const { request } = loadUndici();
     const timeoutMs = input.timeoutSeconds * 1000;
     const url = redactUrl(input.endpoint);
     const startedAt = now();
@@ -133,7 +176,7 @@ export function createSender(options: SenderOptions = {}) {
       // A non-2xx status is the clearer reason (and steers 410 and Retry-After) even if its body was cut.
       if (statusCode < 200 || statusCode > 299) {
         const failedAt = now();
-        throw new HeartbeatError(`HTTP ${statusCode} ${STATUS_CODES[statusCode] ?? 'Unknown'} from ${url}`, {
+        throw new HeartbeatError(`HTTP ${statusCode} ${await statusText(statusCode)} from ${url}`, {
           statusCode,
           retryAfterMs: parseRetryAfter(response.headers['retry-after'], failedAt),
           failedAt,

@@ -1,6 +1,5 @@
 // The CLI's client for the server that owns this TELEMETRY_HOME: found through server.json, asked over
 // loopback with node:http (a JSON request needs nothing more), and trusted only if it is that very server.
-import http from 'node:http';
 import { INSTANCE_HEADER } from '../server/httpApi.js';
 import { ROUTES } from '../server/routes.js';
 import { liveServerInfo, removeServerInfo } from '../server/serverInfo.js';
@@ -28,7 +27,10 @@ interface Answer {
   body: unknown;
 }
 
-function requestJson(url: string, method: string): Promise<Answer> {
+// node:http (with net and its stream machinery) is loaded only when a server.json names a live server:
+// `status` on a home with no server never pays for it.
+async function requestJson(url: string, method: string): Promise<Answer> {
+  const { default: http } = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, timeout: ASK_TIMEOUT_MS, headers: { accept: 'application/json' } }, (res) => {
       let text = '';

@@ -1,7 +1,7 @@
 // The telemetry-actor command line: parses arguments, loads settings, runs one command, exits 0, 1 or 2.
 import { parseArgs } from 'node:util';
 import { UserError } from '../errors.js';
-import { loadSettings, serverFlagHelp, serverFlagOptions } from '../settings/index.js';
+import type { serverFlagOptions } from '../settings/index.js';
 import { VERSION } from '../version.js';
 import type { Io } from './io.js';
 import { didYouMean } from './suggest.js';
@@ -24,7 +24,8 @@ Options:
 Settings come from TELEMETRY_* variables (DO_NOT_TRACK=1 turns telemetry off); see docs/settings.md.
 Exit codes: 0 ok, 1 failure, 2 bad usage or settings.`;
 
-const HELP: Record<string, string> = {
+/** The command help texts; the server's lists its flags from the settings table, loaded only for a command. */
+const helpTexts = (serverFlagHelp: () => string): Record<string, string> => ({
   server: `Usage: telemetry-actor server [--host H] [--port N] [--no-telemetry] [--inspect[=HOST:PORT]] [--inspect-port N]
                               [--database-url URL]
 
@@ -55,22 +56,23 @@ answers at the endpoint, it says how to start a server or set TELEMETRY_ENDPOINT
 
 Forgets the anonymous session stored in TELEMETRY_HOME; the next start creates a new one.
 Stop the server first: its database is locked while it runs.`,
-};
+});
 
-const OPTIONS = {
-  server: serverFlagOptions(),
-  status: { json: { type: 'boolean' } },
-  preview: {},
-  send: {},
-  reset: {},
-} as const;
+const commandOptions = (serverOptions: ReturnType<typeof serverFlagOptions>) =>
+  ({
+    server: serverOptions,
+    status: { json: { type: 'boolean' } },
+    preview: {},
+    send: {},
+    reset: {},
+  }) as const;
 
-type Command = keyof typeof OPTIONS;
+const COMMANDS = ['server', 'status', 'preview', 'send', 'reset'] as const;
+type Command = (typeof COMMANDS)[number];
 
 const io: Io = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
 
 const isHelp = (arg: string | undefined) => arg === '-h' || arg === '--help' || arg === 'help';
-const COMMANDS = Object.keys(OPTIONS);
 
 /** Runs the CLI with the given arguments (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -85,16 +87,16 @@ export async function main(argv: string[]): Promise<number> {
     io.out(VERSION);
     return 0;
   }
-  if (!(command in OPTIONS)) {
-    io.err(`telemetry-actor: unknown command "${command}"${didYouMean(command, COMMANDS)}; see telemetry-actor --help`);
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    io.err(`telemetry-actor: unknown command "${command}"${didYouMean(command, [...COMMANDS])}; see telemetry-actor --help`);
     return 2;
   }
   return runCommand(command as Command, rest);
 }
 
 /** The first `--flag` that `command` does not know, with a suggestion; parseArgs would only say "unknown". */
-function unknownFlag(command: Command, args: string[]): string | undefined {
-  const known = [...Object.keys(OPTIONS[command]), 'help'];
+function unknownFlag(command: Command, args: string[], options: Record<string, unknown>): string | undefined {
+  const known = [...Object.keys(options), 'help'];
   for (const arg of args) {
     if (arg === '--') return undefined;
     if (!arg.startsWith('--')) continue;
@@ -105,11 +107,14 @@ function unknownFlag(command: Command, args: string[]): string | undefined {
 }
 
 async function runCommand(command: Command, args: string[]): Promise<number> {
+  // Loaded here, not at start: `--version` and the main help answer without the settings table.
+  const { loadSettings, serverFlagHelp, serverFlagOptions } = await import('../settings/index.js');
   if (args.includes('--help') || args.includes('-h')) {
-    io.out(HELP[command] ?? MAIN_HELP);
+    io.out(helpTexts(serverFlagHelp)[command] ?? MAIN_HELP);
     return 0;
   }
-  const unknown = unknownFlag(command, args);
+  const options = commandOptions(serverFlagOptions())[command];
+  const unknown = unknownFlag(command, args, options);
   if (unknown !== undefined) {
     io.err(`telemetry-actor ${command}: ${unknown}; see telemetry-actor ${command} --help`);
     return 2;
@@ -117,7 +122,7 @@ async function runCommand(command: Command, args: string[]): Promise<number> {
   try {
     // parseArgs has no optional values: a bare --inspect means "start a local bridge".
     const normalised = args.map((arg) => (arg === '--inspect' ? '--inspect=true' : arg));
-    const { values } = parseArgs({ args: normalised, options: OPTIONS[command], strict: true, allowPositionals: false });
+    const { values } = parseArgs({ args: normalised, options, strict: true, allowPositionals: false });
     const v = values as Record<string, string | boolean | undefined>;
     const settings = loadSettings(process.env, v);
     switch (command) {

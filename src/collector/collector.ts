@@ -1,7 +1,6 @@
 // The collector: receives heartbeats (POST /api/collector) and serves their totals (GET /api/collector/stats).
 // Served by the reference server when TELEMETRY_COLLECTOR is on (or auto with no endpoint set).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { validate as isUuid } from 'uuid';
 import { StoreUnavailableError } from '../errors.js';
 import { drainRest, readLimitedBody, DRAIN_LIMIT_BYTES } from './body.js';
 import { createIdempotency, INVALID_KEY_MESSAGE, isValidKey } from './idempotency.js';
@@ -11,6 +10,7 @@ import type { Heartbeat } from '../heartbeat.js';
 import { MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
+import { isUuid } from '../uuid.js';
 import { openLevelCollectorStore, type CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
 
 export type { CollectorStats } from '../stores/index.js';

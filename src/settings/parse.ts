@@ -1,7 +1,7 @@
 // How each kind of setting is read: one parser per kind, and the text of what each kind accepts.
 import os from 'node:os';
 import path from 'node:path';
-import { isIP } from 'node:net';
+import { createRequire } from 'node:module';
 import { SettingsError } from '../errors.js';
 import { redactValue } from '../redact.js';
 
@@ -153,6 +153,12 @@ export function parseHome(name: string, value: string): string {
   if (text === '') throw refuse(name, value, ACCEPT.path);
   const expanded = text === '~' ? os.homedir() : /^~[/\\]/.test(text) ? path.join(os.homedir(), text.slice(2)) : text;
   return path.resolve(expanded);
+}
+
+// node:net (and the ~35 stream and socket modules it loads) is required only when a host is checked: the
+// `.` entry reads its opt-out variables through this file and never checks one (docs/benchmarks.md, H4).
+function isIP(host: string): number {
+  return (createRequire(import.meta.url)('node:net') as typeof import('node:net')).isIP(host);
 }
 
 export function parseHost(name: string, value: string): string {

@@ -1,5 +1,5 @@
 // What every backend agrees on for the session: its key, its shape, and how a new one is made.
-import { v4 as uuidv4, validate as validateUuid, version as uuidVersion } from 'uuid';
+import { isUuidV4, randomUuid } from '../uuid.js';
 import type { StoredSession } from './types.js';
 
 export const SESSION_KEY = 'TELEMETRY_SESSION';
@@ -11,9 +11,7 @@ export function isStoredSession(value: unknown): value is StoredSession {
   if (value === null || typeof value !== 'object') return false;
   const v = value as Record<string, unknown>;
   return (
-    typeof v.session_id === 'string' &&
-    validateUuid(v.session_id) &&
-    uuidVersion(v.session_id) === 4 &&
+    isUuidV4(v.session_id) &&
     typeof v.session_start_timestamp === 'string' &&
     ISO_UTC.test(v.session_start_timestamp) &&
     !Number.isNaN(Date.parse(v.session_start_timestamp))
@@ -32,5 +30,5 @@ export function parseSession(raw: string): StoredSession | undefined {
 
 /** A new anonymous session starting now. */
 export function newSession(now: () => number = Date.now): StoredSession {
-  return { session_id: uuidv4(), session_start_timestamp: new Date(now()).toISOString() };
+  return { session_id: randomUuid(), session_start_timestamp: new Date(now()).toISOString() };
 }

@@ -24,8 +24,12 @@ export const HEARTBEATS_KEY = `${COUNT_PREFIX}total:heartbeats`;
 export const SESSIONS_KEY = `${COUNT_PREFIX}total:sessions`;
 /** Heartbeats written in one batch at most, so one batch stays small. */
 const MAX_GROUP = 1000;
-/** Session ids known to be on disk, remembered to skip the lookup for repeat heartbeats. */
-const KNOWN_SESSIONS_CACHE = 10_000;
+/**
+ * Marker keys known to be on disk, remembered to skip the lookup for repeat heartbeats. Sized for a fleet:
+ * at 10k, 100k sessions reporting in turn missed it every time and LevelDB's hasMany became the collector's
+ * top function (B7-distinct, docs/benchmarks.md). About 100 bytes a key when full.
+ */
+export const KNOWN_SESSIONS_CACHE = 100_000;
 
 interface Pending {
   heartbeat: Heartbeat;
@@ -124,6 +128,24 @@ function markerKeys(group: Pending[]): string[] {
   return [...keys];
 }
 
+/**
+ * Fills `known` with the session markers and the day-session markers from `fromDay` on, up to `limit`;
+ * true when that was all of them.
+ */
+async function loadMarkers(store: Sublevel, known: Set<string>, limit: number, fromDay: string): Promise<boolean> {
+  const ranges = [
+    { gte: SESSION_MARKER_PREFIX, lt: rangeEnd(SESSION_MARKER_PREFIX) },
+    { gte: `${DAY_SESSION_PREFIX}${fromDay}`, lt: rangeEnd(DAY_SESSION_PREFIX) },
+  ];
+  for (const range of ranges) {
+    for await (const key of store.keys(range)) {
+      if (known.size >= limit) return false;
+      known.add(key);
+    }
+  }
+  return true;
+}
+
 /** Stats from the counters held in memory. */
 function toStats(counters: Counters, lastAt: string | null): CollectorStats {
   const by = Object.fromEntries(DIMENSIONS.map(([stat]) => [stat, {} as Record<string, number>])) as Record<string, Record<string, number>>;
@@ -154,6 +176,8 @@ function toStats(counters: Counters, lastAt: string | null): CollectorStats {
 }
 
 export interface LevelCollectorOptions {
+  /** How many marker keys the known-session cache holds (default KNOWN_SESSIONS_CACHE). */
+  knownSessions?: number;
   /**
    * Closes and reopens the database: how a store recovers from a failed write (LevelDB's log is misaligned
    * after one). Default: the database's own close() and open(), when it has them.
@@ -199,23 +223,35 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, op
       await store.batch(lastAt === null ? counters : [...counters, { type: 'put', key: LAST_KEY, value: lastAt }], { sync: true });
     },
   });
+  const cacheSize = options.knownSessions ?? KNOWN_SESSIONS_CACHE;
   const known = new Set<string>();
+  // While `known` holds every session marker and every day-session marker from today on (a fleet small
+  // enough to hold), a key not in it is new and needs no lookup. The first eviction ends that.
+  const openedDay = dayOf(new Date());
+  let complete = await loadMarkers(store, known, cacheSize, openedDay);
   const queue: Pending[] = [];
   let writing = false;
 
-  function remember(ids: string[]): void {
-    for (const id of ids) {
-      known.delete(id);
-      known.add(id);
+  function remember(keys: string[]): void {
+    for (const key of keys) {
+      known.delete(key);
+      known.add(key);
       // A Set iterates in insertion order: the first entry is the least recently seen.
-      if (known.size > KNOWN_SESSIONS_CACHE) known.delete(known.values().next().value as string);
+      if (known.size > cacheSize) {
+        known.delete(known.values().next().value as string);
+        complete = false;
+      }
     }
   }
+
+  /** True when `complete` vouches for this key: a session marker, or a day-session marker of today or later. */
+  const vouched = (key: string) => key.startsWith(SESSION_MARKER_PREFIX) || key.slice(DAY_SESSION_PREFIX.length, DAY_SESSION_PREFIX.length + 10) >= openedDay;
 
   /** The marker keys of this group not yet on disk (sessions overall, and sessions of each day). */
   async function newMarkers(group: Pending[]): Promise<string[]> {
     const wanted = markerKeys(group).filter((key) => !known.has(key));
     if (wanted.length === 0) return [];
+    if (complete && wanted.every(vouched)) return wanted;
     const present = await store.hasMany(wanted);
     return wanted.filter((_, i) => !present[i]);
   }

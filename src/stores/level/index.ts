@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Storage } from '../types.js';
 import { openLevelCollectorStore } from './collectorStore.js';
-import { createDatabase, openDatabase } from './database.js';
+import type { createDatabase } from './database.js';
 import type { LevelLike } from './levelLike.js';
 import { createLevelSessionStore } from './sessionStore.js';
 
@@ -35,6 +35,8 @@ export function createLevelStorage(options: { home: string; dbPath: string }): S
     exists: async () => existsSync(path.join(options.dbPath, 'CURRENT')),
     async open() {
       closed = false;
+      // Loaded here: `level` and its native binding cost a command that only checks whether a store exists.
+      const { createDatabase, openDatabase } = await import('./database.js');
       db ??= createDatabase(options.dbPath);
       await openDatabase(db, options.home);
     },
