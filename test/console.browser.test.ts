@@ -149,8 +149,11 @@ describeBrowser('the console in Chromium', () => {
     // Live again: the count of heartbeats goes up without a reload.
     const before = Number(await page.textContent('#sent'));
     await expect.poll(async () => Number(await page.textContent('#sent')), { timeout: WAIT_MS }).toBeGreaterThan(before);
-    // The reconnect attempts were refused while the server was down; those are the only errors allowed.
-    expect(browser.errors.filter((e) => !e.includes('net::ERR_CONNECTION_REFUSED'))).toEqual([]);
+    // The reconnect attempts were refused while the server was down, and the open stream may be cut by the
+    // restart itself (a browser on a busy machine can read the end of the chunked stream after the close);
+    // those are the only errors allowed.
+    const restartErrors = ['net::ERR_CONNECTION_REFUSED', 'net::ERR_INCOMPLETE_CHUNKED_ENCODING'];
+    expect(browser.errors.filter((e) => !restartErrors.some((allowed) => e.includes(allowed)))).toEqual([]);
   }, TEST_MS);
 
   it('the inspector bridge page says in words that the hosted inspector is unreachable, and links the console', async () => {

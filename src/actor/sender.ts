@@ -52,6 +52,10 @@ function loadUndici(): UndiciParts {
     const apiRequest = require('undici/lib/api/api-request.js') as (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
     const { parseURL } = require('undici/lib/core/util.js') as { parseURL: (url: string) => URL };
     const EnvHttpProxyAgent = require('undici/lib/dispatcher/env-http-proxy-agent.js') as typeof EnvHttpProxyAgentClass;
+    // As undici's index does: the proxy agents call connect() and request() on their inner clients, which
+    // come from Dispatcher.prototype only once the API methods are assigned to it.
+    const Dispatcher = require('undici/lib/dispatcher/dispatcher.js') as { prototype: object };
+    Object.assign(Dispatcher.prototype, require('undici/lib/api/index.js') as object);
     const request = (url: string, options: RequestOptions) => {
       const parsed = parseURL(url);
       const path = parsed.search ? `${parsed.pathname}${parsed.search}` : parsed.pathname;

@@ -192,6 +192,9 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
   async function close(): Promise<void> {
     feed.close();
     if (httpServer?.listening === true) {
+      // One turn for the event streams' last chunk to reach their sockets: cut mid-stream, a browser logs
+      // ERR_INCOMPLETE_CHUNKED_ENCODING instead of a clean end it reconnects from.
+      await new Promise((resolve) => setImmediate(resolve));
       const closed = new Promise((resolve) => httpServer?.close(resolve));
       // Keep-alive and half-sent requests must not hold the exit.
       httpServer.closeAllConnections();

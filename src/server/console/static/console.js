@@ -53,6 +53,15 @@ function drawChart(id, type, labels, datasets) {
   charts.set(id, new window.Chart($(id), { type, data: { labels, datasets }, options }));
 }
 
+/** The collector's per-day fields (`heartbeats_by_day`, `sessions_by_day`) as one object keyed by day. */
+function byDay(stats) {
+  const days = [...new Set([...Object.keys(stats.heartbeats_by_day ?? {}), ...Object.keys(stats.sessions_by_day ?? {})])].sort();
+  if (days.length === 0) return undefined;
+  return Object.fromEntries(
+    days.map((day) => [day, { heartbeats: stats.heartbeats_by_day?.[day] ?? 0, sessions: stats.sessions_by_day?.[day] ?? 0 }]),
+  );
+}
+
 /** Per-day series, when the stats carry them: an array of `{ day|date, <counts> }` or an object keyed by day. */
 function dailyRows(daily) {
   if (Array.isArray(daily)) return daily.map((row) => ({ day: row.day ?? row.date, ...row }));
@@ -82,7 +91,7 @@ async function showCollector(stats) {
     const counts = stats[key] ?? {};
     drawChart(`chart-${key}`, 'bar', Object.keys(counts), [{ label: 'heartbeats', data: Object.values(counts), backgroundColor: '#8b73e6' }]);
   }
-  const rows = dailyRows(stats.daily);
+  const rows = dailyRows(stats.daily ?? byDay(stats));
   if (rows.length === 0) return;
   $('daily-figure').hidden = false;
   const series = Object.keys(rows[0]).filter((k) => k !== 'day' && k !== 'date' && typeof rows[0][k] === 'number');
