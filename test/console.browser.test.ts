@@ -79,9 +79,13 @@ describeBrowser('the console in Chromium', () => {
       });
     });
     const seenStates = () => page.evaluate(() => [...(window as unknown as { seen: string[] }).seen, document.body.dataset.state]);
-    await expect.poll(seenStates, { timeout: WAIT_MS }).toEqual(expect.arrayContaining(['sending', 'waiting']));
-    const seen = await seenStates();
-    expect(seen.slice(seen.indexOf('sending'))).toContain('waiting');
+    // Polled as one condition: a first look can catch `sending` before the page has moved on to `waiting`.
+    const sendingThenWaiting = async () => {
+      const seen = await seenStates();
+      const at = seen.indexOf('sending');
+      return at !== -1 && seen.slice(at).includes('waiting');
+    };
+    await expect.poll(sendingThenWaiting, { timeout: WAIT_MS }).toBe(true);
     // The statechart marks the live state.
     await expect.poll(() => page.evaluate(() => document.querySelector('#diagram g.node.active')?.id ?? ''), { timeout: WAIT_MS }).toMatch(/^telemetry-state-(sending|waiting)-/);
     // The page and the API agree (the loop moves on between two reads, so compare once both settle on waiting).
