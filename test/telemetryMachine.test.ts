@@ -204,7 +204,7 @@ describe('telemetry machine: failures', () => {
     const first = h.actor.getSnapshot().context;
     expect(first.consecutiveFailures).toBe(1);
     expect(first.waitMs).toBeGreaterThanOrEqual(500);
-    expect(first.waitMs).toBeLessThanOrEqual(1_000);
+    expect(first.waitMs).toBeLessThanOrEqual(1_000); // a computed backoff under the SimulatedClock, not elapsed time
     expect(first.nextRunAt).toBe(new Date(T0 + first.waitMs).toISOString());
     await advance(h, first.waitMs - 1);
     expect(h.fakes.sends).toHaveLength(1);
@@ -213,7 +213,7 @@ describe('telemetry machine: failures', () => {
     await fail(h, h.fakes.sends[1]!);
     const second = h.actor.getSnapshot().context;
     expect(second.waitMs).toBeGreaterThanOrEqual(1_000);
-    expect(second.waitMs).toBeLessThanOrEqual(2_000);
+    expect(second.waitMs).toBeLessThanOrEqual(2_000); // likewise: the doubled backoff, not elapsed time
     await advance(h, second.waitMs);
     await fail(h, h.fakes.sends[2]!);
     expect(h.actor.getSnapshot().output).toEqual({ stopReason: 'failed', heartbeatsSent: 0, lastError: fakeFailure().reason });

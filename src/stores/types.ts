@@ -35,6 +35,14 @@ export interface SessionStore {
   reset(): Promise<boolean>;
 }
 
+/** A heartbeat waiting in a collector store's queue for the next group write, and its caller's promise. */
+export interface PendingHeartbeat {
+  heartbeat: Heartbeat;
+  receivedAt: Date;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 /** The collector's counts. */
 export interface CollectorStore {
   /** Counts one heartbeat; resolves once the write is durable (then, and only then, it is answered 202). */

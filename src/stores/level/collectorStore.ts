@@ -4,7 +4,7 @@ import { StoreUnavailableError } from '../../errors.js';
 import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
 import { DIMENSIONS, MAX_MAP_KEYS, OTHER_KEY, countKey, dayOf, lastDays, type CollectorStats } from '../stats.js';
-import type { CollectorStore } from '../types.js';
+import type { CollectorStore, PendingHeartbeat as Pending } from '../types.js';
 import { migrateAggregate } from './legacyAggregate.js';
 import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
 import { createRecoveryGuard } from './recovery.js';
@@ -31,12 +31,6 @@ const MAX_GROUP = 1000;
  */
 export const KNOWN_SESSIONS_CACHE = 100_000;
 
-interface Pending {
-  heartbeat: Heartbeat;
-  receivedAt: Date;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
 
 type Counters = Map<string, number>;
 type Sublevel = Utf8Sublevel;

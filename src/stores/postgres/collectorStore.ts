@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../errors.js';
 import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
 import { DIMENSIONS, countKey, dayOf, foldCounts, lastDays, DAYS_SHOWN, type CollectorStats } from '../stats.js';
-import type { CollectorStore } from '../types.js';
+import type { CollectorStore, PendingHeartbeat as Pending } from '../types.js';
 import { describePgError, isUnavailable, type Pool } from './pool.js';
 
 /** Counter rows per value: processes write different ones, so they do not queue on one hot row. */
@@ -16,12 +16,6 @@ const MAX_GROUP = 1000;
 const MAX_ATTEMPTS = 3;
 const TOTAL = 'total';
 
-interface Pending {
-  heartbeat: Heartbeat;
-  receivedAt: Date;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
 
 type Counter = Map<string, number>;
 
