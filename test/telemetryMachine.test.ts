@@ -5,6 +5,9 @@ import { failureOf, retryDelayMs, telemetryMachine } from '../machines/telemetry
 import { createMachineFakes, fakeFailure, fakeSession, machineInput, settle } from './helpers/machineFakes.js';
 import { T0, advance, fail, startAndLoad, startMachine, stateOf as state, stopAllMachines, succeed, type Harness } from './helpers/machineHarness.js';
 
+/** The first retry's backoff cap (the machine's BACKOFF_BASE_MS); each next one doubles. */
+const FIRST_BACKOFF_MS = 1_000;
+
 afterEach(stopAllMachines);
 
 describe('telemetry machine: schedule', () => {
@@ -204,7 +207,7 @@ describe('telemetry machine: failures', () => {
     const first = h.actor.getSnapshot().context;
     expect(first.consecutiveFailures).toBe(1);
     expect(first.waitMs).toBeGreaterThanOrEqual(500);
-    expect(first.waitMs).toBeLessThanOrEqual(1_000); // a computed backoff under the SimulatedClock, not elapsed time
+    expect(first.waitMs).toBeLessThanOrEqual(FIRST_BACKOFF_MS); // a computed backoff under the SimulatedClock, not elapsed time
     expect(first.nextRunAt).toBe(new Date(T0 + first.waitMs).toISOString());
     await advance(h, first.waitMs - 1);
     expect(h.fakes.sends).toHaveLength(1);
@@ -212,8 +215,8 @@ describe('telemetry machine: failures', () => {
     expect(h.fakes.sends).toHaveLength(2);
     await fail(h, h.fakes.sends[1]!);
     const second = h.actor.getSnapshot().context;
-    expect(second.waitMs).toBeGreaterThanOrEqual(1_000);
-    expect(second.waitMs).toBeLessThanOrEqual(2_000); // likewise: the doubled backoff, not elapsed time
+    expect(second.waitMs).toBeGreaterThanOrEqual(FIRST_BACKOFF_MS);
+    expect(second.waitMs).toBeLessThanOrEqual(2 * FIRST_BACKOFF_MS); // likewise: the doubled backoff, not elapsed time
     await advance(h, second.waitMs);
     await fail(h, h.fakes.sends[2]!);
     expect(h.actor.getSnapshot().output).toEqual({ stopReason: 'failed', heartbeatsSent: 0, lastError: fakeFailure().reason });

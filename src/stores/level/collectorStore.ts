@@ -8,6 +8,7 @@ import type { CollectorStore, PendingHeartbeat as Pending } from '../types.js';
 import { migrateAggregate } from './legacyAggregate.js';
 import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
 import { createRecoveryGuard } from './recovery.js';
+import { createGroupCommit } from '../groupCommit.js';
 
 export { MAX_MAP_KEYS, OTHER_KEY, UNKNOWN_KEY } from '../stats.js';
 export const COLLECTOR_SUBLEVEL = 'collector';
@@ -22,8 +23,6 @@ export const DAY_SESSION_PREFIX = 'daysession:';
 export const LAST_KEY = 'last';
 export const HEARTBEATS_KEY = `${COUNT_PREFIX}total:heartbeats`;
 export const SESSIONS_KEY = `${COUNT_PREFIX}total:sessions`;
-/** Heartbeats written in one batch at most, so one batch stays small. */
-const MAX_GROUP = 1000;
 /**
  * Marker keys known to be on disk, remembered to skip the lookup for repeat heartbeats. Sized for a fleet:
  * at 10k, 100k sessions reporting in turn missed it every time and LevelDB's hasMany became the collector's
@@ -223,8 +222,6 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, op
   // enough to hold), a key not in it is new and needs no lookup. The first eviction ends that.
   const openedDay = dayOf(new Date());
   let complete = await loadMarkers(store, known, cacheSize, openedDay);
-  const queue: Pending[] = [];
-  let writing = false;
 
   function remember(keys: string[]): void {
     for (const key of keys) {
@@ -283,33 +280,20 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, op
     remember(markerKeys(group));
   }
 
-  // One writer: while a batch is in flight, new heartbeats queue up and go together in the next one
-  // (group commit), which keeps the read-modify-write serial and the write rate independent of load.
-  async function drain(): Promise<void> {
-    writing = true;
-    while (queue.length > 0) {
-      const group = queue.splice(0, MAX_GROUP);
-      try {
-        await commit(group);
-        for (const p of group) p.resolve();
-      } catch (err) {
-        // Nothing after a failed write is acknowledged: this group and every queued one are refused.
-        guard.failed(err);
-        const refused = new StoreUnavailableError(undefined, { cause: err });
-        for (const p of [...group, ...queue.splice(0)]) p.reject(refused);
-      }
-    }
-    writing = false;
-  }
+  const enqueue = createGroupCommit({
+    commit,
+    failed(err) {
+      // Nothing after a failed write is acknowledged: this group and every queued one are refused.
+      guard.failed(err);
+      return { error: new StoreUnavailableError(undefined, { cause: err }), refuseQueued: true };
+    },
+  });
 
   return {
     stats: async () => toStats(committed, lastAt),
-    record(heartbeat, receivedAt) {
-      return new Promise<void>((resolve, reject) => {
-        guard.assertWritable();
-        queue.push({ heartbeat, receivedAt, resolve, reject });
-        if (!writing) void drain();
-      });
+    async record(heartbeat, receivedAt) {
+      guard.assertWritable();
+      return enqueue(heartbeat, receivedAt);
     },
   };
 }

@@ -6,12 +6,12 @@ import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
 import { DIMENSIONS, countKey, dayOf, foldCounts, lastDays, DAYS_SHOWN, type CollectorStats } from '../stats.js';
 import type { CollectorStore, PendingHeartbeat as Pending } from '../types.js';
+import { createGroupCommit } from '../groupCommit.js';
 import { describePgError, isUnavailable, type Pool } from './pool.js';
 
 /** Counter rows per value: processes write different ones, so they do not queue on one hot row. */
 const SHARDS = 64;
-/** Heartbeats written in one transaction at most. */
-const MAX_GROUP = 1000;
+
 // Two processes upserting the same counters may still deadlock (PostgreSQL then aborts one): try again.
 const MAX_ATTEMPTS = 3;
 const TOTAL = 'total';
@@ -93,8 +93,6 @@ function isDeadlock(error: unknown): boolean {
 
 /** Opens the collector's store on the pool: every process writes the same rows, so any number may run. */
 export function openPostgresCollectorStore(pool: Pool, url: string, logger?: Logger): CollectorStore {
-  const queue: Pending[] = [];
-  let writing = false;
   // Each process adds to its own row of every counter, so collectors never wait on each other's row locks;
   // the stats add the shards up. Two processes drawing the same shard only share locks, never lose counts.
   const shard = randomInt(SHARDS);
@@ -111,29 +109,9 @@ export function openPostgresCollectorStore(pool: Pool, url: string, logger?: Log
     }
   }
 
-  // One writer per process: heartbeats that arrive while a transaction is in flight go together in the
-  // next one (group commit); each is answered only once its transaction has committed.
-  async function drain(): Promise<void> {
-    writing = true;
-    while (queue.length > 0) {
-      const group = queue.splice(0, MAX_GROUP);
-      try {
-        await commit(group);
-        for (const p of group) p.resolve();
-      } catch (err) {
-        for (const p of group) p.reject(err);
-      }
-    }
-    writing = false;
-  }
-
   return {
-    record(heartbeat, receivedAt) {
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ heartbeat, receivedAt, resolve, reject });
-        if (!writing) void drain();
-      });
-    },
+    // Each heartbeat is answered only once the transaction holding it has committed.
+    record: createGroupCommit({ commit }),
     async stats() {
       try {
         return await readStats(pool);
