@@ -11,9 +11,9 @@ import { MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
 import { isUuid } from '../uuid.js';
-import { openLevelCollectorStore, type CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
+import { openLevelCollectorStore, type LegacyCollectorStats as CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
 
-export type { CollectorStats } from '../stores/index.js';
+export type { LegacyCollectorStats as CollectorStats } from '../stores/index.js';
 
 export { MAX_BODY_BYTES };
 export const MAX_SOURCE_LENGTH = 64;
