@@ -8,7 +8,7 @@ import type { CollectorStore, PendingHeartbeat as Pending } from '../types.js';
 import { migrateAggregate } from './legacyAggregate.js';
 import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
 import { createRecoveryGuard } from './recovery.js';
-import { createGroupCommit } from '../groupCommit.js';
+import { createGroupCommit, type QueueBounds } from '../groupCommit.js';
 
 export { MAX_MAP_KEYS, OTHER_KEY, UNKNOWN_KEY } from '../stats.js';
 export const COLLECTOR_SUBLEVEL = 'collector';
@@ -176,6 +176,8 @@ export interface LevelCollectorOptions {
    * after one). Default: the database's own close() and open(), when it has them.
    */
   reopen?: () => Promise<void>;
+  /** Bounds of the write queue (defaults in src/stores/groupCommit.ts). */
+  queue?: Partial<QueueBounds>;
 }
 
 /**
@@ -282,11 +284,13 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, op
 
   const enqueue = createGroupCommit({
     commit,
-    failed(err) {
-      // Nothing after a failed write is acknowledged: this group and every queued one are refused.
+    unavailable(err) {
+      // A failed LevelDB write is the store's, never one heartbeat's: nothing after it is acknowledged, so
+      // this group and every queued one are refused while the store recovers.
       guard.failed(err);
-      return { error: new StoreUnavailableError(undefined, { cause: err }), refuseQueued: true };
+      return new StoreUnavailableError(undefined, { cause: err });
     },
+    bounds: options.queue,
   });
 
   return {

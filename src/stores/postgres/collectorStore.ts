@@ -6,8 +6,10 @@ import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
 import { DIMENSIONS, countKey, dayOf, foldCounts, lastDays, DAYS_SHOWN, type CollectorStats } from '../stats.js';
 import type { CollectorStore, PendingHeartbeat as Pending } from '../types.js';
-import { createGroupCommit } from '../groupCommit.js';
-import { describePgError, isUnavailable, type Pool } from './pool.js';
+import { createGroupCommit, type QueueBounds } from '../groupCommit.js';
+import { limitRepeats } from '../../logLimit.js';
+import { singleFlight } from '../singleFlight.js';
+import { describePgError, isUnavailable, snapshot, type Pool, type PoolClient } from './pool.js';
 
 /** Counter rows per value: processes write different ones, so they do not queue on one hot row. */
 const SHARDS = 64;
@@ -91,44 +93,61 @@ function isDeadlock(error: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
-/** Opens the collector's store on the pool: every process writes the same rows, so any number may run. */
-export function openPostgresCollectorStore(pool: Pool, url: string, logger?: Logger): CollectorStore {
+/** Where the PostgreSQL collector store reads and writes. */
+export interface PostgresCollectorOptions {
+  /** The pool of the one group-commit writer: nothing else waits on its connection. */
+  writer: Pool;
+  /** The pool stats are read on, so a burst of reads never starves the writer. */
+  reader: Pool;
+  url: string;
+  logger?: Logger;
+  queue?: Partial<QueueBounds>;
+}
+
+/** Opens the collector's store on the pools: every process writes the same rows, so any number may run. */
+export function openPostgresCollectorStore(options: PostgresCollectorOptions): CollectorStore {
+  const { writer, reader, url, logger } = options;
   // Each process adds to its own row of every counter, so collectors never wait on each other's row locks;
   // the stats add the shards up. Two processes drawing the same shard only share locks, never lose counts.
   const shard = randomInt(SHARDS);
+  // An outage refuses every request: one line a minute says so, and why.
+  const limited = logger === undefined ? undefined : limitRepeats(logger, { perWindow: 1 });
+  const unavailable = (error: unknown, msg: string): StoreUnavailableError | undefined => {
+    if (!isUnavailable(error)) return undefined;
+    const reason = describePgError(error, url);
+    limited?.warn({ reason }, msg);
+    return new StoreUnavailableError(`PostgreSQL is unavailable: ${reason}`, { cause: error });
+  };
 
   async function commit(group: Pending[]): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return void (await pool.query(COMMIT_SQL, commitParams(group, shard)));
+        return void (await writer.query(COMMIT_SQL, commitParams(group, shard)));
       } catch (error) {
-        if (isDeadlock(error) && attempt < MAX_ATTEMPTS) continue;
-        if (isUnavailable(error)) throw new StoreUnavailableError(`PostgreSQL is unavailable: ${describePgError(error, url)}`, { cause: error });
-        throw error;
+        if (!isDeadlock(error) || attempt >= MAX_ATTEMPTS) throw error;
       }
     }
   }
 
   return {
     // Each heartbeat is answered only once the transaction holding it has committed.
-    record: createGroupCommit({ commit }),
-    async stats() {
+    record: createGroupCommit({ commit, unavailable: (error) => unavailable(error, 'Collector writes unavailable; answering 503'), bounds: options.queue }),
+    stats: singleFlight(async () => {
       try {
-        return await readStats(pool);
+        return await snapshot(reader, readStats);
       } catch (error) {
-        if (!isUnavailable(error)) throw error;
-        logger?.warn({ reason: describePgError(error, url) }, 'Collector stats unavailable');
-        throw new StoreUnavailableError(`PostgreSQL is unavailable: ${describePgError(error, url)}`, { cause: error });
+        throw unavailable(error, 'Collector stats unavailable') ?? error;
       }
-    },
+    }),
   };
 }
 
-async function readStats(pool: Pool): Promise<CollectorStats> {
+async function readStats(client: PoolClient): Promise<CollectorStats> {
+  // One connection in one snapshot: the three reads run in turn and agree with each other.
   const [counters, last, daily] = await Promise.all([
-    pool.query<{ dimension: string; value: string; n: string }>('SELECT dimension, value, sum(n) AS n FROM collector_counters GROUP BY 1, 2'),
-    pool.query<{ at: Date }>('SELECT at FROM collector_last WHERE id = 1'),
-    pool.query<{ day: string; dimension: string; value: string; n: string }>(
+    client.query<{ dimension: string; value: string; n: string }>('SELECT dimension, value, sum(n) AS n FROM collector_counters GROUP BY 1, 2'),
+    client.query<{ at: Date }>('SELECT at FROM collector_last WHERE id = 1'),
+    client.query<{ day: string; dimension: string; value: string; n: string }>(
       `SELECT to_char(day, 'YYYY-MM-DD') AS day, dimension, value, sum(n) AS n FROM collector_daily
          WHERE day > (SELECT max(day) FROM collector_daily) - $1::int GROUP BY 1, 2, 3`,
       [DAYS_SHOWN],
