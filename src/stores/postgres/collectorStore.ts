@@ -143,16 +143,14 @@ export function openPostgresCollectorStore(options: PostgresCollectorOptions): C
 }
 
 async function readStats(client: PoolClient): Promise<CollectorStats> {
-  // One connection in one snapshot: the three reads run in turn and agree with each other.
-  const [counters, last, daily] = await Promise.all([
-    client.query<{ dimension: string; value: string; n: string }>('SELECT dimension, value, sum(n) AS n FROM collector_counters GROUP BY 1, 2'),
-    client.query<{ at: Date }>('SELECT at FROM collector_last WHERE id = 1'),
-    client.query<{ day: string; dimension: string; value: string; n: string }>(
-      `SELECT to_char(day, 'YYYY-MM-DD') AS day, dimension, value, sum(n) AS n FROM collector_daily
-         WHERE day > (SELECT max(day) FROM collector_daily) - $1::int GROUP BY 1, 2, 3`,
-      [DAYS_SHOWN],
-    ),
-  ]);
+  // In turn on one connection, in one snapshot: the three reads agree with each other.
+  const counters = await client.query<{ dimension: string; value: string; n: string }>('SELECT dimension, value, sum(n) AS n FROM collector_counters GROUP BY 1, 2');
+  const last = await client.query<{ at: Date }>('SELECT at FROM collector_last WHERE id = 1');
+  const daily = await client.query<{ day: string; dimension: string; value: string; n: string }>(
+    `SELECT to_char(day, 'YYYY-MM-DD') AS day, dimension, value, sum(n) AS n FROM collector_daily
+       WHERE day > (SELECT max(day) FROM collector_daily) - $1::int GROUP BY 1, 2, 3`,
+    [DAYS_SHOWN],
+  );
   const by = new Map<string, Array<[string, number]>>();
   for (const row of counters.rows) by.set(row.dimension, [...(by.get(row.dimension) ?? []), [row.value, Number(row.n)]]);
   const total = new Map(by.get(TOTAL) ?? []);
