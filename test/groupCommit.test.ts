@@ -2,8 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../src/errors.js';
 import type { Heartbeat } from '../src/heartbeat.js';
-import { createGroupCommit, queuedBytes, type QueueBounds } from '../src/stores/groupCommit.js';
-import type { PendingHeartbeat } from '../src/stores/types.js';
+import { approximateBytes, createGroupCommit, type QueueBounds } from '../src/stores/groupCommit.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { LIMITS } from './harness/limits.js';
 
@@ -17,23 +16,23 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
  * A fake store write (the real ones are in test/postgres.load.test.ts): each commit waits until the test
  * lets it go, then fails as `fail` says for that group, or succeeds and records the group.
  */
-function fakeStore(options: { fail?: (group: PendingHeartbeat[]) => Error | undefined; unavailable?: (error: unknown) => Error | undefined; bounds?: Partial<QueueBounds> } = {}) {
+function fakeStore(options: { fail?: (group: readonly Heartbeat[]) => Error | undefined; unavailable?: (error: unknown) => Error | undefined; bounds?: Partial<QueueBounds> } = {}) {
   const committed: Heartbeat[] = [];
   const commits: number[] = [];
   let gate = deferred();
-  const record = createGroupCommit({
+  const record = createGroupCommit<Heartbeat>({
     async commit(group) {
       await gate.promise;
       commits.push(group.length);
       const error = options.fail?.(group);
       if (error !== undefined) throw error;
-      committed.push(...group.map((p) => p.heartbeat));
+      committed.push(...group);
     },
     unavailable: options.unavailable ?? (() => undefined),
     bounds: options.bounds,
   });
   return {
-    record: (heartbeat: Heartbeat) => record(heartbeat, new Date()),
+    record,
     committed,
     commits,
     /** Lets every commit through from now on. */
@@ -44,7 +43,7 @@ function fakeStore(options: { fail?: (group: PendingHeartbeat[]) => Error | unde
 }
 
 const settle = (promises: Promise<void>[]) => Promise.allSettled(promises);
-const hasNul = (group: PendingHeartbeat[]) => group.some((p) => p.heartbeat.payload.environment.includes('\u0000'));
+const hasNul = (group: readonly Heartbeat[]) => group.some((h) => h.payload.environment.includes('\u0000'));
 
 describe('group commit: a write that fails', () => {
   it('is split when the failure is its own: the good heartbeats commit, only the bad one is rejected, with its own error', async () => {
@@ -80,6 +79,24 @@ describe('group commit: a write that fails', () => {
   });
 });
 
+describe('group commit: results per entry', () => {
+  it('resolves each entry with its own result, and rejects only the entry the write says failed', async () => {
+    const conflict = new Error('This idempotency-key was already used with a different body');
+    const record = createGroupCommit<{ n: number }, string>({
+      commit: async (group) => group.map(({ n }) => (n === 3 ? { error: conflict } : { value: n % 2 === 0 ? 'counted' : 'duplicate' })),
+      unavailable: () => undefined,
+    });
+    const results = await Promise.allSettled([0, 1, 2, 3, 4].map((n) => record({ n })));
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 'counted' },
+      { status: 'fulfilled', value: 'duplicate' },
+      { status: 'fulfilled', value: 'counted' },
+      { status: 'rejected', reason: conflict },
+      { status: 'fulfilled', value: 'counted' },
+    ]);
+  });
+});
+
 describe('group commit: the queue is bounded', () => {
   it('refuses at once past maxQueued, and accepts again once the queue has been written', async () => {
     const store = fakeStore({ bounds: { maxQueued: 5 } });
@@ -99,12 +116,12 @@ describe('group commit: the queue is bounded', () => {
 
   it('refuses at once past maxQueuedBytes, counting the strings a heartbeat holds', async () => {
     const big = sampleHeartbeat({ environment: 'x'.repeat(200) });
-    const store = fakeStore({ bounds: { maxQueuedBytes: 3 * queuedBytes(big) } });
+    const store = fakeStore({ bounds: { maxQueuedBytes: 3 * approximateBytes(big) } });
     const inFlight = store.record(big);
     const queued = [store.record(big), store.record(big), store.record(big)];
     await expect(store.record(big)).rejects.toBeInstanceOf(StoreUnavailableError);
     // 'production' became 200 characters: 190 more, at two bytes each.
-    expect(queuedBytes(big)).toBe(queuedBytes(sampleHeartbeat()) + 380);
+    expect(approximateBytes(big)).toBe(approximateBytes(sampleHeartbeat()) + 380);
     store.open();
     await Promise.all([inFlight, ...queued]);
   });

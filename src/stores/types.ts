@@ -35,12 +35,10 @@ export interface SessionStore {
   reset(): Promise<boolean>;
 }
 
-/** A heartbeat waiting in a collector store's queue for the next group write, and its caller's promise. */
+/** A heartbeat waiting in a collector store's queue (src/stores/groupCommit.ts) for the next group write. */
 export interface PendingHeartbeat {
   heartbeat: Heartbeat;
   receivedAt: Date;
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 /** The collector's counts. */

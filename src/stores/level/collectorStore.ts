@@ -85,7 +85,7 @@ function distinctValues(counters: Counters): Map<string, number> {
 }
 
 /** The counter deltas of one group: key -> added count. */
-function groupDeltas(group: Pending[], committed: Counters, distinct: Map<string, number>): Counters {
+function groupDeltas(group: readonly Pending[], committed: Counters, distinct: Map<string, number>): Counters {
   const delta: Counters = new Map();
   const seen = new Map(distinct);
   const add = (key: string, n = 1) => delta.set(key, (delta.get(key) ?? 0) + n);
@@ -111,7 +111,7 @@ function groupDeltas(group: Pending[], committed: Counters, distinct: Map<string
 }
 
 /** The session markers a group needs: `session:<id>` and `daysession:<date>:<id>`, each once. */
-function markerKeys(group: Pending[]): string[] {
+function markerKeys(group: readonly Pending[]): string[] {
   const keys = new Set<string>();
   for (const p of group) {
     const id = p.heartbeat.payload.session_id.toLowerCase();
@@ -241,7 +241,7 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, op
   const vouched = (key: string) => key.startsWith(SESSION_MARKER_PREFIX) || key.slice(DAY_SESSION_PREFIX.length, DAY_SESSION_PREFIX.length + 10) >= openedDay;
 
   /** The marker keys of this group not yet on disk (sessions overall, and sessions of each day). */
-  async function newMarkers(group: Pending[]): Promise<string[]> {
+  async function newMarkers(group: readonly Pending[]): Promise<string[]> {
     const wanted = markerKeys(group).filter((key) => !known.has(key));
     if (wanted.length === 0) return [];
     if (complete && wanted.every(vouched)) return wanted;
@@ -251,7 +251,7 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, op
 
   // The new counts replace the committed ones only once the batch is written, so a failed write counts
   // nothing (those requests are answered 503).
-  async function commit(group: Pending[]): Promise<void> {
+  async function commit(group: readonly Pending[]): Promise<void> {
     const delta = groupDeltas(group, committed, distinct);
     const markers = await newMarkers(group);
     for (const key of markers) {
@@ -282,7 +282,7 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, op
     remember(markerKeys(group));
   }
 
-  const enqueue = createGroupCommit({
+  const enqueue = createGroupCommit<Pending>({
     commit,
     unavailable(err) {
       // A failed LevelDB write is the store's, never one heartbeat's: nothing after it is acknowledged, so
@@ -297,7 +297,7 @@ export async function openLevelCollectorStore(db: LevelLike, logger?: Logger, op
     stats: async () => toStats(committed, lastAt),
     async record(heartbeat, receivedAt) {
       guard.assertWritable();
-      return enqueue(heartbeat, receivedAt);
+      return enqueue({ heartbeat, receivedAt });
     },
   };
 }

@@ -67,7 +67,7 @@ WITH new_sessions AS (
 INSERT INTO collector_last AS l (id, at) VALUES (1, $12) ON CONFLICT (id) DO UPDATE SET at = GREATEST(l.at, excluded.at)`;
 
 /** The parameters of COMMIT_SQL for one group. */
-function commitParams(group: Pending[], shard: number): unknown[] {
+function commitParams(group: readonly Pending[], shard: number): unknown[] {
   const totals: Counter = new Map();
   const daily: Counter = new Map();
   add(totals, `${TOTAL}${SEP}heartbeats`, group.length);
@@ -119,7 +119,7 @@ export function openPostgresCollectorStore(options: PostgresCollectorOptions): C
     return new StoreUnavailableError(`PostgreSQL is unavailable: ${reason}`, { cause: error });
   };
 
-  async function commit(group: Pending[]): Promise<void> {
+  async function commit(group: readonly Pending[]): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return void (await writer.query(COMMIT_SQL, commitParams(group, shard)));
@@ -129,9 +129,10 @@ export function openPostgresCollectorStore(options: PostgresCollectorOptions): C
     }
   }
 
+  // Each heartbeat is answered only once the transaction holding it has committed.
+  const enqueue = createGroupCommit<Pending>({ commit, unavailable: (error) => unavailable(error, 'Collector writes unavailable; answering 503'), bounds: options.queue });
   return {
-    // Each heartbeat is answered only once the transaction holding it has committed.
-    record: createGroupCommit({ commit, unavailable: (error) => unavailable(error, 'Collector writes unavailable; answering 503'), bounds: options.queue }),
+    record: (heartbeat, receivedAt) => enqueue({ heartbeat, receivedAt }),
     stats: singleFlight(async () => {
       try {
         return await snapshot(reader, readStats);
