@@ -19,6 +19,7 @@ const FIGURES = [
   'b8-first-heartbeat.js',
   'b9-collector-postgres.js',
   'b10-replicas.js',
+  'b12-stalled-postgres.js',
   'b11-npm-start.js',
   'b7-distinct.js',
   'h1-listening.js',

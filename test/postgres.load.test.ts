@@ -2,7 +2,6 @@
 // a full queue, a heartbeat the database rejects, and which failures count as "unavailable".
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile } from 'node:fs/promises';
 import { Pool } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCollector } from '../src/collector/collector.js';
@@ -13,6 +12,7 @@ import { isUnavailable } from '../src/stores/postgres/pool.js';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { LIMITS, scaled } from './harness/limits.js';
+import { postAlone, rssBytes, type Answer } from './harness/requests.js';
 import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 
 let postgres: TestPostgres;
@@ -38,30 +38,8 @@ const ANSWER_MS = scaled(10_000);
 // Start-up on a loaded 2-core machine takes seconds; this tells "started" from "hung".
 const START_MS = 2 * LIMITS.startMs;
 
-interface Answer {
-  status: number;
-  ms: number;
-  retryAfter?: string;
-}
-
-/** One POST on a connection of its own (as many senders would); a request not answered in 60 s is status 0. */
-function post(origin: string, body = JSON.stringify(sampleHeartbeat())): Promise<Answer> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const req = http.request(`${origin}/api/collector`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' }, timeout: 60_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, retryAfter: res.headers['retry-after'] }));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve({ status: 0, ms: performance.now() - started }));
-    req.end(body);
-  });
-}
-
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
-}
+/** One POST on a connection of its own (as many senders would); one not answered in 60 s is status 0. */
+const post = (origin: string, body = JSON.stringify(sampleHeartbeat())): Promise<Answer> => postAlone(`${origin}/api/collector`, body);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
