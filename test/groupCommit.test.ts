@@ -83,7 +83,7 @@ describe('group commit: results per entry', () => {
   it('resolves each entry with its own result, and rejects only the entry the write says failed', async () => {
     const conflict = new Error('This idempotency-key was already used with a different body');
     const record = createGroupCommit<{ n: number }, string>({
-      commit: async (group) => group.map(({ n }) => (n === 3 ? { error: conflict } : { value: n % 2 === 0 ? 'counted' : 'duplicate' })),
+      commit: async (group) => group.map(({ n }) => (n === 3 ? conflict : n % 2 === 0 ? 'counted' : 'duplicate')),
       unavailable: () => undefined,
     });
     const results = await Promise.allSettled([0, 1, 2, 3, 4].map((n) => record({ n })));

@@ -25,8 +25,8 @@ export interface QueueBounds {
   maxWaitMs: number;
 }
 
-/** One entry's outcome of a committed write: resolved with `value`, or rejected with `error` (that entry alone, e.g. an idempotency key reused with another body). */
-export type EntryResult<R> = { value: R } | { error: unknown };
+/** One entry's outcome of a committed write: what it resolves with, or an Error it alone is rejected with (e.g. an idempotency key reused with another body). */
+export type EntryResult<R> = R | Error;
 
 export interface GroupCommitOptions<E, R> {
   /**
@@ -104,8 +104,8 @@ export function createGroupCommit<E extends object, R = void>(options: GroupComm
   function settle(part: Queued<E, R>[], results: readonly EntryResult<R>[] | void): void {
     part.forEach((p, i) => {
       const result = results?.[i];
-      if (result !== undefined && 'error' in result) p.reject(result.error);
-      else p.resolve(result?.value as R);
+      if (result instanceof Error) p.reject(result);
+      else p.resolve(result as R);
     });
   }
 
