@@ -10,7 +10,11 @@ import { sendJson } from '../src/httpJson.js';
 import { createStorage, type Storage } from '../src/stores/index.js';
 import { isUnavailable } from '../src/stores/postgres/pool.js';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
+import { toCounted } from '../src/stores/counting.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
+
+/** The collector store's bounds in these tests (floor 1: single sessions are shown). */
+const COLLECTOR = { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 };
 import { LIMITS, scaled } from './harness/limits.js';
 import { postAlone, rssBytes, type Answer } from './harness/requests.js';
 import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
@@ -52,7 +56,8 @@ async function startCollectorProcess(url: string): Promise<ServerProcess> {
 
 /** The collector over node:http in this process, on a storage the test configures. */
 async function serveCollector(storage: Storage): Promise<string> {
-  const collector = await createCollector({ store: await storage.openCollector() });
+  const collector = await createCollector({ store: await storage.openCollector(COLLECTOR) });
+  closers.push(async () => collector.close());
   const server = http.createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/api/collector') void collector.handlePost(req, res);
     else if (req.url === '/api/collector/stats') void collector.handleStats(req, res);
@@ -148,12 +153,12 @@ describe('a burst of stats reads', () => {
   it('never starves the writer: every POST during 300 concurrent GET /api/collector/stats is 202', async () => {
     const url = await postgres.freshDatabase();
     const storage = await openStorage(url);
-    const store = await storage.openCollector();
+    const store = await storage.openCollector(COLLECTOR);
     // Stats worth reading: 90 days with 300 versions each (27,000 per-day rows) through the store's own writes.
     const day0 = Date.now() - 89 * 86_400_000;
     for (let day = 0; day < 90; day += 1) {
       const at = new Date(day0 + day * 86_400_000);
-      await Promise.all(Array.from({ length: 300 }, (_, v) => store.record(sampleHeartbeat({ server_version: `1.${v}.0` }), at)));
+      await Promise.all(Array.from({ length: 300 }, (_, v) => store.record(toCounted(sampleHeartbeat({ server_version: `1.${v}.0` }), at))));
     }
     const server = await startCollectorProcess(url);
     const readers = new Pool(server.url, { connections: 300 });
@@ -204,11 +209,11 @@ describe('one heartbeat PostgreSQL rejects', () => {
   it('fails alone: the 40 written in the same group commit, and it is rejected with its own error, not "unavailable"', async () => {
     const url = await postgres.freshDatabase();
     const storage = await openStorage(url);
-    const store = await storage.openCollector();
+    const store = await storage.openCollector(COLLECTOR);
     const now = new Date();
     // The first is written alone; the 41 after it queue meanwhile and go together as one group.
-    const first = store.record(sampleHeartbeat(), now);
-    const group = Array.from({ length: 41 }, (_, i) => store.record(sampleHeartbeat(i === 20 ? { environment: '\u0000' } : {}), now));
+    const first = store.record(toCounted(sampleHeartbeat(), now));
+    const group = Array.from({ length: 41 }, (_, i) => store.record(toCounted(sampleHeartbeat(i === 20 ? { environment: '\u0000' } : {}), now)));
     const results = await Promise.allSettled([first, ...group]);
     const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [{ i, reason: r.reason as unknown }] : []));
     expect(rejected.map((r) => r.i)).toEqual([21]);

@@ -1,5 +1,6 @@
 // The PostgreSQL schema: created at open, idempotent, versioned, serialised between replicas by an advisory lock.
 import type pg from 'pg';
+import { collectorRedesign, type MigrationQuery } from './collectorSchema.js';
 import type { Pool } from './pool.js';
 import { transaction } from './pool.js';
 
@@ -9,8 +10,11 @@ export const MIGRATION_TIMEOUT_MS = 60_000;
 /** The advisory lock key every replica takes while it creates or migrates the schema ("telemetr" in ASCII). */
 export const SCHEMA_LOCK_KEY = 0x74656c656d657472n;
 
+/** One step of the schema: SQL, or a function for a step that carries data over. */
+export type Migration = string | ((query: MigrationQuery) => Promise<void>);
+
 /** Migrations in order; index + 1 is the version they bring the schema to. Append only. */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE configuration (
      key text PRIMARY KEY,
      value jsonb NOT NULL,
@@ -49,6 +53,10 @@ export const MIGRATIONS: readonly string[] = [
      id smallint PRIMARY KEY CHECK (id = 1),
      at timestamptz NOT NULL
    );`,
+  // 2: reserved for the heartbeat lease change (branch `replicas`); the lead puts it here when both are merged.
+  'SELECT 1',
+  // 3: the collector redesign (branch `store`): see collectorSchema.ts.
+  collectorRedesign,
 ];
 
 /** The schema version this build writes. */
@@ -75,7 +83,8 @@ export async function migrate(pool: Pool): Promise<number> {
       throw new Error(`the database schema is version ${found}, newer than this build's ${SCHEMA_VERSION}; upgrade telemetry-actor`);
     }
     for (let version = found + 1; version <= SCHEMA_VERSION; version += 1) {
-      await query(MIGRATIONS[version - 1] as string);
+      const migration = MIGRATIONS[version - 1] as Migration;
+      await (typeof migration === 'string' ? query(migration) : migration(query));
       await query('INSERT INTO telemetry_schema_version (version) VALUES ($1)', [version]);
     }
     return found;
