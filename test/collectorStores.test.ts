@@ -82,6 +82,23 @@ describe.each(BACKENDS)('%s collector store', (name) => {
     }
   }, 120_000);
 
+  it('never shows a bucket of 4 sessions, anywhere it reads, and shows one of 5 (TELEMETRY_PRIVACY_MIN_SESSIONS=5)', async () => {
+    const backend = await openBackend(name, () => postgres, { privacyMinSessions: 5 });
+    opened.push(backend);
+    const platforms = [...Array(4).fill('Rare'), ...Array(5).fill('Haiku'), ...Array(6).fill('Linux')];
+    await Promise.all(platforms.map((platform) => backend.store.record(toCounted(sampleHeartbeat({ platform, server_version: platform === 'Rare' ? '0.0.1-rare' : '1.0' }), AT))));
+    const stats = await backend.store.stats(AS_OF);
+    const exported = await backend.store.export({ from: AS_OF.asOf, to: AS_OF.asOf });
+    for (const text of [JSON.stringify(stats), JSON.stringify(exported)]) {
+      expect(text).not.toContain('Rare');
+      expect(text).not.toContain('0.0.1-rare');
+      expect(text).toContain('Haiku');
+    }
+    expect(stats.by_platform).toEqual({ Linux: 6, Haiku: 5, [OTHER_KEY]: 4 });
+    expect(stats.installations.by_platform).toEqual({ Linux: 6, Haiku: 5, [OTHER_KEY]: 4 });
+    expectSums(stats);
+  });
+
   it('counts an idempotency key once, across stores and restarts; the same key with another body is a conflict', async () => {
     const backend = await backendFor(name);
     const heartbeat = sampleHeartbeat();
