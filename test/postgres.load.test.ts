@@ -1,5 +1,6 @@
 // The collector on a real PostgreSQL under load and faults: a stalled server (SIGSTOP), a burst of stats reads,
 // a full queue, a heartbeat the database rejects, and which failures count as "unavailable".
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
@@ -205,19 +206,26 @@ describe('the write queue on PostgreSQL', () => {
   }, 60_000);
 });
 
-describe('one heartbeat PostgreSQL rejects', () => {
-  it('fails alone: the 40 written in the same group commit, and it is rejected with its own error, not "unavailable"', async () => {
+describe('a heartbeat the database cannot store', () => {
+  // Below the edge's validation (which refuses both long values and control characters), at the store itself.
+  it.each([
+    // PostgreSQL refuses the statement: an index entry over btree's 2,704-byte limit (SQLSTATE 54000).
+    ['a 12,000-character value PostgreSQL refuses (SQLSTATE 54000)', { server_version: randomBytes(6_000).toString('hex') }, '54000'],
+    // Refused by the store before PostgreSQL, which cannot hold U+0000 in text.
+    ['a U+0000 in a value', { environment: '\u0000' }, undefined],
+  ] as const)('%s fails alone: the 40 written in the same group commit, and it is rejected with its own error, not "unavailable"', async (_name, bad, code) => {
     const url = await postgres.freshDatabase();
     const storage = await openStorage(url);
     const store = await storage.openCollector(COLLECTOR);
     const now = new Date();
     // The first is written alone; the 41 after it queue meanwhile and go together as one group.
     const first = store.record(toCounted(sampleHeartbeat(), now));
-    const group = Array.from({ length: 41 }, (_, i) => store.record(toCounted(sampleHeartbeat(i === 20 ? { environment: '\u0000' } : {}), now)));
+    const group = Array.from({ length: 41 }, (_, i) => store.record(toCounted(sampleHeartbeat(i === 20 ? bad : {}), now)));
     const results = await Promise.allSettled([first, ...group]);
     const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [{ i, reason: r.reason as unknown }] : []));
     expect(rejected.map((r) => r.i)).toEqual([21]);
     expect(rejected[0]!.reason).not.toBeInstanceOf(StoreUnavailableError);
+    expect((rejected[0]!.reason as { code?: string }).code).toBe(code);
     expect((await store.stats()).heartbeats_total).toBe(41);
   });
 });

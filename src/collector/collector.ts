@@ -15,6 +15,7 @@ import { SETTINGS } from '../settings/table.js';
 import { openLevelCollector, type CollectorStats, type CollectorStore, type CollectorStoreOptions, type LevelLike, type RecordOutcome } from '../stores/index.js';
 import { toCounted } from '../stores/counting.js';
 import { dayNumber, dayText, parseDay } from '../stores/presence.js';
+import { singleFlightBy } from '../stores/singleFlight.js';
 
 export type { CollectorStats } from '../stores/index.js';
 
@@ -157,6 +158,9 @@ function openDbStore(db: LevelLike, deps: CollectorDeps): Promise<CollectorStore
 
 const TOO_LARGE = { error: `Body larger than ${MAX_BODY_BYTES} bytes` };
 const UNAVAILABLE = { error: 'The collector cannot store heartbeats right now; retry later' };
+/** Days whose stats answers are built once for concurrent requests (today, and a few asked with as_of). */
+const STATS_DAYS_SHARED = 8;
+
 const conflict = (key: string) => ({ error: `idempotency-key ${JSON.stringify(key)} was already used with a different body`, field: 'idempotency-key' });
 // Serialised once: it is the answer to every accepted heartbeat.
 const ACCEPTED = JSON.stringify({ status: 'accepted' });
@@ -175,6 +179,9 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   const now = deps.now ?? Date.now;
   const purgeJob = startPurgeJob({ store, now, logger, warnings: limited });
   const today = () => dayText(dayNumber(now()));
+  // A burst of stats requests builds and serialises the answer once per day asked, not once each: building it
+  // from a large snapshot takes a fraction of a second of this process's only thread.
+  const statsText = singleFlightBy((asOf: string) => store.stats({ asOf }).then((stats) => JSON.stringify(stats)), STATS_DAYS_SHARED);
 
   /** Counts one valid heartbeat; a key counted with another body is answered 422 naming it. */
   async function count(res: ServerResponse, heartbeat: Heartbeat, key: string | undefined): Promise<RecordOutcome | undefined> {
@@ -251,7 +258,7 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       const asOf = new URL(req.url ?? '/', 'http://collector').searchParams.get('as_of') ?? today();
       if (Number.isNaN(parseDay(asOf))) return sendJson(res, 400, { error: 'as_of must be a date, YYYY-MM-DD', field: 'as_of' });
       try {
-        sendJson(res, 200, await store.stats({ asOf }), { 'cache-control': 'no-store' });
+        sendJsonText(res, 200, await statsText(asOf), { 'cache-control': 'no-store' });
       } catch (err) {
         failed(res, err, 'Failed to read collector stats');
       }

@@ -7,7 +7,7 @@ import type { CollectorStore, CollectorStoreOptions, CountedHeartbeat, RecordOut
 import { buildExport, buildStats, DAYS_SHOWN, type CounterSnapshot } from '../fold.js';
 import { createGroupCommit, type QueueBounds } from '../groupCommit.js';
 import { dayNumber, parseDay } from '../presence.js';
-import { singleFlight } from '../singleFlight.js';
+import { singleFlightBy } from '../singleFlight.js';
 import { createPostgresPurge } from './collectorPurge.js';
 import { readCounters } from './collectorRead.js';
 import { createPostgresWriter } from './collectorWrite.js';
@@ -48,16 +48,10 @@ export async function openPostgresCollectorStore(options: PostgresCollectorOptio
     bounds: options.queue,
   });
   // A burst of stats requests costs one read per range at a time (singleFlight), never a query each.
-  const flights = new Map<string, () => Promise<CounterSnapshot>>();
+  const flight = singleFlightBy(([from, to]: [number, number]) => readCounters(options.reader, from, to), READ_RANGES);
   const read = async (from: number, to: number): Promise<CounterSnapshot> => {
-    const range = JSON.stringify([from, to]);
-    let flight = flights.get(range);
-    if (flight === undefined) {
-      if (flights.size >= READ_RANGES) flights.clear();
-      flights.set(range, (flight = singleFlight(() => readCounters(options.reader, from, to))));
-    }
     try {
-      return await flight();
+      return await flight([from, to]);
     } catch (error) {
       if (isUnavailable(error)) logger?.warn({ reason: describePgError(error, url) }, 'Collector stats unavailable');
       throw asStoreError(error, url);
