@@ -8,6 +8,12 @@ export const RECENT_KEYS_CACHE = 100_000;
 /** A Map of at most `limit` entries; setting past the limit evicts the oldest (and tells `onEvict`). */
 export function createLru<K, V>(limit: number, onEvict?: (key: K, value: V) => void) {
   const map = new Map<K, V>();
+  // A Map iterates in insertion order, so the least recently set entry is the first live one. One iterator is
+  // kept across evictions: a fresh one per eviction starts at the front and walks every entry deleted there
+  // since the table was last compacted (20-70 µs a set once 100k keys had turned over: "The caches" in
+  // docs/benchmarks.md), where this one passes each deleted entry once. Every entry it has passed was evicted
+  // or deleted, and new entries go after it, so its next entry is always the oldest live one.
+  let oldest = map.keys();
   return {
     get: (key: K): V | undefined => map.get(key),
     has: (key: K): boolean => map.has(key),
@@ -16,10 +22,13 @@ export function createLru<K, V>(limit: number, onEvict?: (key: K, value: V) => v
       map.delete(key);
       map.set(key, value);
       if (map.size <= limit) return;
-      // A Map iterates in insertion order: the first entry is the least recently set.
-      const [oldest, old] = map.entries().next().value as [K, V];
-      map.delete(oldest);
-      onEvict?.(oldest, old);
+      let next = oldest.next();
+      // Only an iterator that once ran dry stays done; a fresh one starts at the (then) oldest entry.
+      if (next.done === true) next = (oldest = map.keys()).next();
+      const key0 = next.value as K;
+      const old = map.get(key0) as V;
+      map.delete(key0);
+      onEvict?.(key0, old);
     },
     delete: (key: K): boolean => map.delete(key),
     get size(): number {
