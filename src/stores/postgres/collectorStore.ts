@@ -41,7 +41,7 @@ export async function openPostgresCollectorStore(options: PostgresCollectorOptio
   const { url, logger } = options;
   const now = options.now ?? Date.now;
   const values = createValueCache(options.main);
-  const writer = createPostgresWriter({ writer: options.writer, shard: randomInt(SHARDS), values, idempotencyHours: options.idempotencyHours });
+  const writer = createPostgresWriter({ writer: options.writer, shard: randomInt(SHARDS), values });
   const record = createGroupCommit<CountedHeartbeat, RecordOutcome>({
     commit: writer.commit,
     unavailable: (error) => (isUnavailable(error) ? new StoreUnavailableError(`PostgreSQL is unavailable: ${describePgError(error, url)}`, { cause: error }) : undefined),

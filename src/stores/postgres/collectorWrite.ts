@@ -6,14 +6,13 @@
 import { classifyKeys, toCount, type RecordResult } from '../admission.js';
 import type { CountedHeartbeat } from '../counting.js';
 import { countGroup, type CountedGroup, type GroupIO } from '../groupCounts.js';
-import { createLru, RECENT_KEYS_CACHE, SIGHTINGS_CACHE } from '../lru.js';
+import { createLru, SIGHTINGS_CACHE } from '../lru.js';
 import { decodeSessionState, encodeSessionState, type SessionState } from '../sessionState.js';
 import { transaction, type Pool, type PoolClient } from './pool.js';
 import type { ValueCache } from './values.js';
 
 // Two transactions touching the same rows may still deadlock (PostgreSQL aborts one): try again.
 const MAX_ATTEMPTS = 3;
-const HOUR_MS = 3_600_000;
 
 const COUNTER_CTES = `
 lifetime AS (
@@ -82,21 +81,17 @@ export interface WriterOptions {
   writer: Pool;
   shard: number;
   values: ValueCache;
-  idempotencyHours: number;
 }
 
 export function createPostgresWriter(options: WriterOptions) {
   const { writer, shard, values } = options;
   const sightings = createLru<string, true>(SIGHTINGS_CACHE);
-  const recentKeys = createLru<string, { fingerprint: string; at: number }>(RECENT_KEYS_CACHE);
-  const windowMs = options.idempotencyHours * HOUR_MS;
 
   const io = (readStates: GroupIO['readStates']): GroupIO => ({ cap: values.cap, known: (s) => sightings.has(s), readStates });
 
-  /** Remembered only once committed: a sighting or key this process vouches for is on disk. */
-  function acknowledge(group: readonly CountedHeartbeat[], counted: CountedGroup): void {
+  /** Remembered only once committed: a sighting this process vouches for is on disk. */
+  function acknowledge(counted: CountedGroup): void {
     for (const sighting of counted.sightings) sightings.set(sighting, true);
-    for (const h of group) if (h.idempotency !== undefined) recentKeys.set(h.idempotency.key, { fingerprint: h.idempotency.fingerprint, at: h.receivedAt.getTime() });
   }
 
   /** One statement, when every sighting is known; false when the group needs the transaction instead. */
@@ -117,7 +112,7 @@ export function createPostgresWriter(options: WriterOptions) {
       if (code === '23505' && constraint === KEYS_PKEY) return false;
       throw error;
     }
-    acknowledge(group, counted);
+    acknowledge(counted);
     return true;
   }
 
@@ -147,19 +142,18 @@ export function createPostgresWriter(options: WriterOptions) {
       if (states.length > 0) await client.query(WRITE_STATES_SQL, [states.map(([id]) => id), states.map(([, s]) => encodeSessionState(s)), states.map(([, s]) => s.total.last)]);
       return { results: classified, counted: group, counting };
     });
-    if (counted !== undefined) acknowledge(counting, counted);
+    if (counted !== undefined) acknowledge(counted);
     return results;
   }
 
   /** Counts a group exactly once per key; each entry's result in order. */
   async function commit(group: readonly CountedHeartbeat[]): Promise<RecordResult[]> {
-    const oldest = Math.max(...group.map((h) => h.receivedAt.getTime())) - windowMs;
-    const recent = (key: string) => {
-      const entry = recentKeys.get(key);
-      return entry !== undefined && entry.at >= oldest ? entry.fingerprint : undefined;
-    };
+    // No cache of recent keys: the keys' primary key tells a retry in the fast path itself (it aborts, and the
+    // transaction classifies it). Remembering every key to spare that rare transaction cost every heartbeat an
+    // entry in a 100k-entry map, and the garbage collector the old generation it fills.
+    const stored = () => undefined;
     // PostgreSQL text cannot hold U+0000: such an entry (the edge refuses it) fails alone, never its group.
-    const results: RecordResult[] = classifyKeys(group, recent).map((r, i) => (hasNul(group[i]!) ? new TypeError('a value holds U+0000, which PostgreSQL text cannot store') : r));
+    const results: RecordResult[] = classifyKeys(group, stored).map((r, i) => (hasNul(group[i]!) ? new TypeError('a value holds U+0000, which PostgreSQL text cannot store') : r));
     const candidates = toCount(group, results);
     if (candidates.length === 0) return results;
     await values.admit(candidates);
