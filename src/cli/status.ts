@@ -4,6 +4,13 @@ import { resolveEndpoint } from '../server/endpoint.js';
 import { storedStatus, type TelemetryStatus } from '../server/status.js';
 import { owner, readSession, type Io } from './io.js';
 
+/** How the heartbeat line names who sent the deployment's last heartbeat. */
+const SENT_BY_TEXT = {
+  self: ' by this server',
+  peer: ' by a peer replica',
+  unknown: ' (this server skipped the last interval: it could not tell whether it should send)',
+} as const;
+
 /** The live state from the server that owns this home, else what its storage holds. */
 export async function statusCommand(settings: Settings, json: boolean, io: Io): Promise<number> {
   const server = await owner(settings);
@@ -20,7 +27,7 @@ export async function statusCommand(settings: Settings, json: boolean, io: Io): 
   io.out(`Session:    ${status.session_id ?? 'none yet'}${status.session_start_timestamp ? ` (since ${status.session_start_timestamp})` : ''}`);
   io.out(`Endpoint:   ${status.endpoint}`);
   if (status.server !== null) {
-    const by = status.last_sent_by === 'peer' ? ' by a peer replica' : status.last_sent_by === 'self' ? ' by this server' : '';
+    const by = status.last_sent_by === null ? '' : SENT_BY_TEXT[status.last_sent_by];
     io.out(`Heartbeats: ${status.heartbeats_sent} sent, last ${status.last_sent_at ?? 'never'}${by}, next ${status.next_run_at ?? '-'}`);
   }
   if (status.last_error !== null) io.out(`Last error: ${status.last_error}`);
