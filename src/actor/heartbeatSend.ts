@@ -6,6 +6,17 @@ import type { Logger } from '../logger.js';
 import type { HeartbeatClaim, HeartbeatLease, SessionStore, StoredSession } from '../stores/index.js';
 import type { HeartbeatRequest, SentHeartbeat } from './sender.js';
 
+/** setTimeout and clearTimeout, as node and XState's SimulatedClock both have them (methods: any id type fits). */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(id: unknown): void;
+}
+
+const GLOBAL_TIMERS: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
+};
+
 /** The POST of one heartbeat (the sender). */
 export type Post = (request: HeartbeatRequest, signal: AbortSignal) => Promise<SentHeartbeat>;
 
@@ -20,6 +31,8 @@ export interface HeartbeatSendDeps {
   now?: () => number;
   /** The clock claim freshness is measured on; default performance.now (unaffected by wall-clock steps). */
   elapsed?: () => number;
+  /** Timers for the claim's deadline; default the global ones (a test gives the actor's SimulatedClock). */
+  timers?: Timers;
   /** For the session store's "not valid; replacing it" warning and the once-per-process mixed-loop warning. */
   log: Logger;
 }
@@ -80,7 +93,7 @@ function createLeasedSend(deps: HeartbeatSendDeps & { lease: HeartbeatLease }, p
     let claim: HeartbeatClaim;
     let session: LoadedSession;
     try {
-      claim = await withDeadline(lease.claim({ holder, loopMs, staleMs: loopMs + timeoutMs, signal }), timeoutMs, signal);
+      claim = await withDeadline(lease.claim({ holder, loopMs, staleMs: loopMs + timeoutMs, signal }), timeoutMs, signal, deps.timers ?? GLOBAL_TIMERS);
       session = input.resend !== null ? resent(input.resend) : claim.session !== undefined ? { ...claim.session, created: false } : await parts.readSession(signal);
     } catch (error) {
       if (signal.aborted) throw error;
@@ -107,13 +120,13 @@ function createLeasedSend(deps: HeartbeatSendDeps & { lease: HeartbeatLease }, p
 }
 
 /** The claim, or a rejection once `ms` have passed (the late answer is ignored: the next interval claims again). */
-function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal): Promise<T> {
+function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal, timers: Timers): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
+    const timer = timers.setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
     });
   });
