@@ -15,7 +15,7 @@ Commands:
   status    Show whether telemetry is on, which setting decided, the session and the endpoint
   preview   Print the exact heartbeat that would be sent; sends nothing, writes nothing
   send      Send one heartbeat now; exit 0 on a 2xx answer, 1 with the reason otherwise
-  reset     Forget the anonymous session; the next start creates a new one
+  reset     Forget the anonymous session; the next heartbeat creates a new one
 
 Options:
   -h, --help     Show this help; \`telemetry-actor <command> --help\` (or \`--help <command>\`) for a command
@@ -54,8 +54,9 @@ Exits 0 on a 2xx answer, 1 with the reason otherwise, and 1 when telemetry is tu
 answers at the endpoint, it says how to start a server or set TELEMETRY_ENDPOINT, and writes no session.`,
   reset: `Usage: telemetry-actor reset
 
-Forgets the anonymous session stored in TELEMETRY_HOME; the next start creates a new one.
-Stop the server first: its database is locked while it runs.`,
+Forgets the anonymous session stored in TELEMETRY_HOME (or TELEMETRY_DATABASE_URL); the next heartbeat
+creates a new one, and every running server (or replica) sends it from then on. While a server owns this
+home, the command goes through it.`,
 });
 
 const commandOptions = (serverOptions: ReturnType<typeof serverFlagOptions>) =>
