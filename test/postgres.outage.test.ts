@@ -2,44 +2,24 @@
 // sends while no claim can be decided, and one sends again soon after. Real server processes, the suite's
 // embedded PostgreSQL (restartable: this test stops and starts it), a recording endpoint.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCliSandbox, eventually, type CliSandbox } from './helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { eventually } from './helpers/cli.js';
 import { beatsOf, doubledGaps } from './helpers/heartbeats.js';
-import { startServer, type TestServer } from './helpers/httpServer.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
-import { SKIPPED, replicaStarter, running, statusOf } from './helpers/replicas.js';
+import { SKIPPED, running, statusOf, useReplicaFixtures } from './helpers/replicas.js';
 import { LIMITS, scaled } from './harness/limits.js';
 
-let postgres: TestPostgres;
-let cli: CliSandbox;
-let endpoint: TestServer;
-
-beforeAll(async () => {
-  postgres = await startTestPostgres({ restartable: true });
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
-beforeEach(async () => {
-  cli = createCliSandbox();
-  endpoint = await startServer();
-});
-afterEach(async () => {
-  await cli.cleanup();
-  await endpoint.close();
-});
+const fx = useReplicaFixtures({ postgres: 'restartable' });
 
 const LOOP = 1;
 const TIMEOUT = 2;
 
 describe('replicas on PostgreSQL: the database goes away and comes back', () => {
   it('PostgreSQL down for 3 × (loop + timeout) with TELEMETRY_RETRIES=0: both skip and keep running, then resume within loop + timeout + 5 s, one per interval', async () => {
-    const url = await postgres.freshDatabase();
-    const start = (u: string) => replicaStarter(cli, endpoint)(u, { loop: LOOP, timeout: TIMEOUT });
-    const replicas = [await start(url), await start(url)];
-    await endpoint.waitForRequests(3);
+    const url = await fx.postgres.freshDatabase();
+    const replicas = [await fx.start(url, { loop: LOOP, timeout: TIMEOUT }), await fx.start(url, { loop: LOOP, timeout: TIMEOUT })];
+    await fx.endpoint.waitForRequests(3);
 
-    await postgres.pause();
+    await fx.postgres.pause();
     const downAt = Date.now();
     let upAt = 0;
     let countAtUp = 0;
@@ -55,21 +35,21 @@ describe('replicas on PostgreSQL: the database goes away and comes back', () => 
       await sleep(Math.max(0, downAt + 3 * (LOOP + TIMEOUT) * 1000 - Date.now()));
     } finally {
       // Resumed whatever happened, so a failure here leaves the next test a running PostgreSQL.
-      countAtUp = endpoint.requests.length;
-      await postgres.resume();
+      countAtUp = fx.endpoint.requests.length;
+      await fx.postgres.resume();
       upAt = Date.now();
     }
 
     // Nothing was sent while no replica could be confirmed as the sender.
-    expect(beatsOf(endpoint).filter((b) => b.at > downAt + LOOP * 1000 && b.at < upAt)).toEqual([]);
-    await endpoint.waitForRequests(countAtUp + 1, LIMITS.waitMs);
-    const resumedInMs = endpoint.requests[countAtUp]!.receivedAt - upAt;
+    expect(beatsOf(fx.endpoint).filter((b) => b.at > downAt + LOOP * 1000 && b.at < upAt)).toEqual([]);
+    await fx.endpoint.waitForRequests(countAtUp + 1, LIMITS.waitMs);
+    const resumedInMs = fx.endpoint.requests[countAtUp]!.receivedAt - upAt;
     console.log(`replicas: heartbeats resumed ${resumedInMs} ms after PostgreSQL was back (limit ${(LOOP + TIMEOUT + 5) * 1000} ms)`);
     // The requirement: one replica sends within one interval plus the timeout (plus 5 s to reconnect) of PostgreSQL's return.
     expect(resumedInMs).toBeLessThan((LOOP + TIMEOUT + 5) * 1000);
-    await endpoint.waitForRequests(countAtUp + 4, LIMITS.waitMs);
+    await fx.endpoint.waitForRequests(countAtUp + 4, LIMITS.waitMs);
 
-    expect(doubledGaps(beatsOf(endpoint), LOOP)).toEqual([]);
+    expect(doubledGaps(beatsOf(fx.endpoint), LOOP)).toEqual([]);
     // No restart: the same processes, never stopped, one of them the sender again.
     expect(replicas.every(running)).toBe(true);
     const after = await Promise.all(replicas.map(statusOf));
@@ -81,7 +61,7 @@ describe('replicas on PostgreSQL: the database goes away and comes back', () => 
       expect(skipped.length).toBeGreaterThan(0);
       expect(skipped.length).toBeLessThanOrEqual(10);
       expect(r.lines.filter((l) => String(l.msg).startsWith('Failed to send telemetry'))).toEqual([]);
-      expect(r.stdout()).not.toContain(postgres.password);
+      expect(r.stdout()).not.toContain(fx.postgres.password);
     }
   }, scaled(240_000));
 

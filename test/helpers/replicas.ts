@@ -1,7 +1,9 @@
 // Replica server processes on one PostgreSQL database, reporting to a recording endpoint: how the replica
 // fault tests start them and read their status.
-import { getJson, type CliSandbox, type ServerProcess } from './cli.js';
-import type { TestServer } from './httpServer.js';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './cli.js';
+import { startServer, type TestServer } from './httpServer.js';
+import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './postgres.js';
 import { LIMITS } from '../harness/limits.js';
 
 /** Two processes starting at once on a loaded 2-core machine take a few seconds; this tells "started" from "hung". */
@@ -51,4 +53,36 @@ export function replicaStarter(cli: CliSandbox, endpoint: TestServer) {
       { timeoutMs: REPLICA_START_MS },
     );
   };
+}
+
+/** What a replica test file works with; filled in by the hooks of {@link useReplicaFixtures}. */
+export interface ReplicaFixtures {
+  postgres: TestPostgres;
+  cli: CliSandbox;
+  endpoint: TestServer;
+  start: ReturnType<typeof replicaStarter>;
+}
+
+/**
+ * Registers the file's hooks: one PostgreSQL for the file (`restartable` for tests that stop it; `none` for a
+ * LevelDB test), and per test a CLI sandbox and a recording endpoint, cleaned up after it.
+ */
+export function useReplicaFixtures(options: { postgres: 'shared' | 'restartable' | 'none' }): ReplicaFixtures {
+  const fixtures = {} as ReplicaFixtures;
+  if (options.postgres !== 'none') {
+    beforeAll(async () => {
+      fixtures.postgres = await startTestPostgres({ restartable: options.postgres === 'restartable' });
+    }, POSTGRES_START_TIMEOUT_MS);
+    afterAll(() => fixtures.postgres?.stop(), POSTGRES_START_TIMEOUT_MS);
+  }
+  beforeEach(async () => {
+    fixtures.cli = createCliSandbox();
+    fixtures.endpoint = await startServer();
+    fixtures.start = replicaStarter(fixtures.cli, fixtures.endpoint);
+  });
+  afterEach(async () => {
+    await fixtures.cli.cleanup();
+    await fixtures.endpoint.close();
+  });
+  return fixtures;
 }
