@@ -55,7 +55,8 @@ describe('reads need TELEMETRY_READ_TOKEN', { timeout: LIMITS.testMs }, () => {
 
   it.each(reads)('GET %s: 401 without the token or with a wrong one, 200 with it', async (route) => {
     const method = route === ROUTES.events ? 'HEAD' : 'GET';
-    for (const headers of [{}, { authorization: 'Bearer not-the-token' }, { authorization: `Basic ${TOKEN}` }, { authorization: TOKEN }]) {
+    const wrong: Array<Record<string, string>> = [{}, { authorization: 'Bearer not-the-token' }, { authorization: `Basic ${TOKEN}` }, { authorization: TOKEN }];
+    for (const headers of wrong) {
       const res = await request(`${server.url}${route}`, { method, headers });
       expect(res.status, JSON.stringify(headers)).toBe(401);
       expect(res.headers['www-authenticate']).toBe('Bearer');

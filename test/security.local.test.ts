@@ -141,7 +141,8 @@ describe('cross-site writes: the session changes only for a JSON request from no
     const ownPage = { ...JSON_TYPE, origin: `http://${own}`, 'sec-fetch-site': 'same-origin' };
     expect((await request(url(), { method: 'POST', headers: ownPage, body: '{}' })).json).toMatchObject({ created: false });
     const id = ((await session()) as { session_id: string }).session_id;
-    for (const headers of [{ origin: 'http://evil.test' }, { ...JSON_TYPE, origin: 'http://evil.test' }, { ...JSON_TYPE, 'sec-fetch-site': 'same-site' }]) {
+    const foreign: Array<Record<string, string>> = [{ origin: 'http://evil.test' }, { ...JSON_TYPE, origin: 'http://evil.test' }, { ...JSON_TYPE, 'sec-fetch-site': 'same-site' }];
+    for (const headers of foreign) {
       expect((await request(url(), { method: 'DELETE', headers, body: '{}' })).status).toBe(403);
     }
     expect((await session()) as { session_id: string }).toMatchObject({ session_id: id });
