@@ -102,14 +102,21 @@ describeBrowser('web pages against the server, in Chromium', () => {
       await eventually(() => answered.length >= 5, LIMITS.waitMs);
       expect(answered.filter(([, status]) => status !== 403)).toEqual([]);
       expect((await request(`${server.url}/api/telemetry/session`)).json).toEqual({ session: null });
-
-      // goto waits for the load event, which waits for the frame's document (the console, or an error page).
-      await page.goto(`${evil.origin}/frame`);
-      const frame = page.frames().find((f) => f !== page.mainFrame());
-      // A blocked frame shows Chromium's error page (ERR_BLOCKED_BY_RESPONSE): the console never loads in it.
-      expect(frame?.url()).toBe('chrome-error://chromewebdata/');
-      expect(await frame!.$('#session')).toBeNull();
       await page.close();
+
+      // A page of its own: the form's navigation above may still be committing.
+      const framing = await browser.context.newPage();
+      // The frame's first real navigation: the console, or Chromium's error page once the answer forbids framing.
+      const framed = framing.waitForEvent('framenavigated', {
+        predicate: (f) => f !== framing.mainFrame() && !['', 'about:blank'].includes(f.url()),
+        timeout: LIMITS.waitMs,
+      });
+      await framing.goto(`${evil.origin}/frame`);
+      const frame = await framed;
+      // ERR_BLOCKED_BY_RESPONSE: the console never loads in it.
+      expect(frame.url()).toBe('chrome-error://chromewebdata/');
+      expect(await frame.$('#session')).toBeNull();
+      await framing.close();
     } finally {
       await evil.close();
     }
