@@ -1,6 +1,7 @@
 // `telemetry-actor server`: hosts the server machine in this process until SIGINT, SIGTERM, SIGHUP or SIGUSR2.
 import { createLogger, type Logger } from '../logger.js';
 import type { RunningInspector } from '../server/inspect/inspect.js';
+import { checkExposure } from '../server/security/exposure.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { removeOwnServerInfoSync } from '../server/serverInfo.js';
 import type { Settings } from '../settings/index.js';
@@ -42,6 +43,8 @@ export const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as co
 
 /** Runs the server; resolves to the exit code once it has stopped. */
 export async function serverCommand(settings: Settings): Promise<number> {
+  // Before anything starts (the inspector bridge would hold the process open): a refusal is one line, exit 2.
+  checkExposure(settings);
   const terminal = process.stdout.isTTY === true;
   const logger = await processLogger(settings, terminal);
   const serverLog = logger.child({ component: 'server' });
