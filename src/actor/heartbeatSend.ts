@@ -27,10 +27,11 @@ export interface HeartbeatSendDeps {
   lease?: HeartbeatLease;
   /** This replica's id in the lease. */
   holder: string;
-  /** Wall clock for the times the actor shows; default Date.now. */
+  /**
+   * Clock for the times the actor shows (default Date.now); when given, claim freshness is measured on it too
+   * (a test's fake clock), else on performance.now, which a wall-clock step cannot move.
+   */
   now?: () => number;
-  /** The clock claim freshness is measured on; default performance.now (unaffected by wall-clock steps). */
-  elapsed?: () => number;
   /** Timers for the claim's deadline; default the global ones (a test gives the actor's SimulatedClock). */
   timers?: Timers;
   /** For the session store's "not valid; replacing it" warning and the once-per-process mixed-loop warning. */
@@ -81,7 +82,7 @@ interface LeasedParts {
 function createLeasedSend(deps: HeartbeatSendDeps & { lease: HeartbeatLease }, parts: LeasedParts) {
   const { lease, holder, log } = deps;
   const { now } = parts;
-  const elapsed = deps.elapsed ?? deps.now ?? (() => performance.now());
+  const elapsed = deps.now ?? (() => performance.now());
   let loopReported = false;
 
   return async (input: SendHeartbeatInput, signal: AbortSignal): Promise<SendHeartbeatOutput> => {
