@@ -252,6 +252,25 @@ describe.concurrent('status and reset', { timeout: MULTI_PROCESS_TEST_MS }, () =
     expect(storedHuman.stdout).toContain(String(notice.sessionId));
   });
 
+  it('status of a running telemetry-off server tells its stored session from none', async (context) => {
+    const { expect } = context;
+    const { cli, env } = await setUp(context);
+    const first = await cli.startServerProcess(env);
+    const notice = await first.waitForLine(isNotice);
+    expect(await first.stop()).toMatchObject({ code: 0 });
+
+    // Off: the actor is never spawned, so only the stored session can say there is one.
+    const off = await cli.startServerProcess({ ...env, DO_NOT_TRACK: '1' });
+    const human = await cli.runCli(['status'], env);
+    expect(human.stdout).toContain(`(server at ${off.url})`);
+    expect(human.stdout).toMatch(new RegExp(`Session:\\s+${String(notice.sessionId)} \\(since [^)]+\\), stored; not used while telemetry is off`));
+    expect(JSON.parse((await cli.runCli(['status', '--json'], env)).stdout)).toMatchObject({ server: off.url, enabled: false, session_id: notice.sessionId });
+
+    expect((await cli.runCli(['reset'], env)).stdout).toContain('Session forgotten');
+    expect((await cli.runCli(['status'], env)).stdout).toMatch(/Session:\s+none stored\n/);
+    expect(await off.stop()).toMatchObject({ code: 0 });
+  });
+
   it('after a killed server (stale server.json) status says not running and reset works', async (context) => {
     const { expect } = context;
     const { cli, home, env } = await setUp(context);
