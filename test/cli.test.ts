@@ -114,6 +114,22 @@ describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_M
     });
   });
 
+  it('a mistyped variable gets one warning line naming the close match, from a command and at server start', async (context) => {
+    const { cli, env } = await setUp(context);
+    const status = await cli.runCli(['status'], { ...env, TELEMETRY_ENABLE: 'false', TELEMETRY_LOOPSECONDS: '5', TELEMETRY_TEST_TIME_SCALE: '1' });
+    context.expect(status.code).toBe(0);
+    context.expect(status.stderr).toBe(
+      'telemetry-actor: warning: ignoring TELEMETRY_ENABLE (did you mean TELEMETRY_ENABLED?), TELEMETRY_LOOPSECONDS (did you mean TELEMETRY_LOOP_SECONDS?): not settings; see docs/settings.md\n',
+    );
+    // Ignored, as it says: the misspelt opt-out leaves telemetry on.
+    context.expect(status.stdout).toMatch(/^Telemetry:\s+on$/m);
+    const server = await cli.startServerProcess({ ...env, DO_NOT_TRACK: '1', PREFECT_SERVER_ANALYTICS_ENABLE: 'false' });
+    context.expect(await server.stop()).toMatchObject({ code: 0 });
+    context.expect(server.stderr().trim().split('\n')).toEqual([
+      'telemetry-actor: warning: ignoring PREFECT_SERVER_ANALYTICS_ENABLE (did you mean PREFECT_SERVER_ANALYTICS_ENABLED?): not a setting; see docs/settings.md',
+    ]);
+  });
+
   it('server --help shows the --inspect forms the setting accepts (host:port included)', async (context) => {
     const { cli, env } = await setUp(context);
     const help = await cli.runCli(['server', '--help'], env);

@@ -4,6 +4,7 @@ import type { RunningInspector } from '../server/inspect/inspect.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { removeOwnServerInfoSync } from '../server/serverInfo.js';
 import type { Settings } from '../settings/index.js';
+import { SHUTDOWN_SIGNALS } from './signals.js';
 
 /**
  * Pretty lines for a person at a terminal, pino JSON for everything else (a pipe, a file, a log shipper).
@@ -32,13 +33,6 @@ const ECHO_WINDOW_MS = 1_000;
 function isEcho(first: { signal: NodeJS.Signals; at: number }, signal: NodeJS.Signals): boolean {
   return signal === first.signal && performance.now() - first.at < ECHO_WINDOW_MS;
 }
-
-/**
- * The signals that mean "shut down cleanly". SIGHUP (the terminal went away, or a manager's reload) and
- * SIGUSR2 (nodemon's restart) used to kill the process outright and leave server.json behind; a server
- * with no configuration to reload treats them like SIGTERM.
- */
-export const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const;
 
 /** Runs the server; resolves to the exit code once it has stopped. */
 export async function serverCommand(settings: Settings): Promise<number> {

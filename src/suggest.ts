@@ -1,4 +1,4 @@
-// "Did you mean ...?" for the CLI: the nearest known word to a mistyped command or flag.
+// "Did you mean ...?": the nearest known word to a mistyped command, flag or variable name.
 
 /** Edits (insert, delete, substitute) that turn `a` into `b`: the Levenshtein distance. */
 export function editDistance(a: string, b: string): number {
