@@ -45,9 +45,9 @@ describe('README embedding example', () => {
     await rm(workDir, { recursive: true, force: true });
   });
 
-  it('is at most about ten lines of code', async () => {
-    const lines = (await readmeExample()).split('\n').filter((line) => line.trim() !== '');
-    expect(lines.length).toBeLessThanOrEqual(14);
+  it('is at most about fifteen lines of code, handling a bad setting included', async () => {
+    const lines = (await readmeExample()).split('\n').filter((line) => line.trim() !== '' && !line.trim().startsWith('//'));
+    expect(lines.length).toBeLessThanOrEqual(16);
   });
 
   it('type-checks against the published types', async () => {
@@ -95,6 +95,26 @@ function exited(child: ReturnType<typeof runExample>): Promise<{ code: number | 
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout })));
 }
+
+describe('README embedding example with a bad setting', () => {
+  it('says so in one line and runs on without telemetry: no crash, no socket, nothing written', async ({ onTestFinished }) => {
+    const counting = await startCountingEndpoint(202);
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'readme-bad-'));
+    onTestFinished(async () => {
+      await counting.close();
+      await rm(cwd, { recursive: true, force: true });
+    });
+    const child = runExample(cwd, { TELEMETRY_ENDPOINT: counting.url, TELEMETRY_LOOP_SECONDS: 'abc' });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const run = await exited(child);
+    expect(run.code).toBe(0);
+    // Not an uncaught SettingsError with its stack: the host's one line.
+    expect(stderr).toMatch(/^Telemetry is off: TELEMETRY_LOOP_SECONDS="abc" is not valid: expected a number of seconds [^\n]+\n$/);
+    expect(counting.connections()).toBe(0);
+    expect(existsSync(path.join(cwd, 'data'))).toBe(false);
+  }, scaled(120_000));
+});
 
 const OPT_OUTS: Array<[string, Record<string, string>]> = [
   ['DO_NOT_TRACK', { DO_NOT_TRACK: '1' }],
