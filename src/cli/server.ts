@@ -1,5 +1,6 @@
 // `telemetry-actor server`: hosts the server machine in this process until SIGINT, SIGTERM, SIGHUP or SIGUSR2.
 import { createLogger, type Logger } from '../logger.js';
+import { importOptional, isMissingPackage } from '../optionalPackages.js';
 import type { RunningInspector } from '../server/inspect/inspect.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { removeOwnServerInfoSync } from '../server/serverInfo.js';
@@ -8,18 +9,26 @@ import { SHUTDOWN_SIGNALS } from './signals.js';
 
 /**
  * Pretty lines for a person at a terminal, pino JSON for everything else (a pipe, a file, a log shipper).
- * pino-pretty is a runtime dependency, imported only in a terminal so piped start-up does not pay for it.
+ * pino-pretty is an optional peer dependency, imported only in a terminal so piped start-up does not pay for
+ * it; where it is not installed the terminal gets JSON and one line saying how to get pretty lines.
  */
 async function processLogger(settings: Settings, terminal: boolean): Promise<Logger> {
   if (!terminal) return createLogger({ level: settings.logLevel });
-  const { default: pretty } = await import('pino-pretty');
-  return createLogger({ level: settings.logLevel, destination: pretty({ colorize: true, sync: true }) });
+  try {
+    const { default: pretty } = await import('pino-pretty');
+    return createLogger({ level: settings.logLevel, destination: pretty({ colorize: true, sync: true }) });
+  } catch (error) {
+    if (!isMissingPackage(error, ['pino-pretty'])) throw error;
+    process.stderr.write('telemetry-actor: logs are JSON lines: readable ones need the package pino-pretty (npm install pino-pretty)\n');
+    return createLogger({ level: settings.logLevel });
+  }
 }
 
-// Loaded only when asked for: @statelyai/inspect and its socket code add ~80 ms to every start-up.
+// Loaded only when asked for: @statelyai/inspect and its socket code add ~80 ms to every start-up, and both are
+// optional peer dependencies.
 async function startInspectorIfOn(settings: Settings, logger: Logger): Promise<RunningInspector | undefined> {
   if (settings.inspect.mode === 'off') return undefined;
-  const { startInspector } = await import('../server/inspect/inspect.js');
+  const { startInspector } = await importOptional(() => import('../server/inspect/inspect.js'), '--inspect (TELEMETRY_INSPECT)', ['@statelyai/inspect', 'ws']);
   return startInspector(settings.inspect, logger);
 }
 
