@@ -10,6 +10,8 @@ import { SETTINGS, type SettingSpec } from './table.js';
  */
 export const NOT_SETTINGS_PREFIX = 'TELEMETRY_TEST_';
 
+const TELEMETRY = 'TELEMETRY';
+
 /** A variable that looks like a setting but is none, with the setting it is nearest to, if any is close. */
 export interface MistypedVariable {
   name: string;
@@ -28,13 +30,17 @@ function settingNames(): string[] {
  */
 export function mistypedVariables(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): MistypedVariable[] {
   const known = settingNames();
+  // Every command runs this over the whole environment: a name that does not start like the table's TELEMETRY_*
+  // names is only compared with the few others (a Prefect alias, DO_NOT_TRACK), not with all of them.
+  const others = known.filter((name) => !name.startsWith(TELEMETRY));
   const found: MistypedVariable[] = [];
   for (const name of Object.keys(env).sort()) {
     const upper = name.toUpperCase();
     // Windows variable names ignore case, so TELEMETRY_home there is TELEMETRY_HOME.
     if (known.includes(platform === 'win32' ? upper : name) || upper.startsWith(NOT_SETTINGS_PREFIX)) continue;
-    const suggestion = closest(upper, known);
-    if (upper.startsWith('TELEMETRY_') || suggestion !== undefined) found.push({ name, ...(suggestion === undefined ? {} : { suggestion }) });
+    const ours = upper.startsWith(TELEMETRY);
+    const suggestion = closest(upper, ours ? known : others);
+    if (upper.startsWith(`${TELEMETRY}_`) || suggestion !== undefined) found.push({ name, ...(suggestion === undefined ? {} : { suggestion }) });
   }
   return found;
 }
