@@ -2,6 +2,7 @@
 import { createLogger, type Logger } from '../logger.js';
 import { importOptional, isMissingPackage } from '../optionalPackages.js';
 import type { RunningInspector } from '../server/inspect/inspect.js';
+import { checkExposure } from '../server/security/exposure.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { removeOwnServerInfoSync } from '../server/serverInfo.js';
 import type { Settings } from '../settings/index.js';
@@ -45,6 +46,8 @@ function isEcho(first: { signal: NodeJS.Signals; at: number }, signal: NodeJS.Si
 
 /** Runs the server; resolves to the exit code once it has stopped. */
 export async function serverCommand(settings: Settings): Promise<number> {
+  // Before anything starts (the inspector bridge would hold the process open): a refusal is one line, exit 2.
+  checkExposure(settings);
   const terminal = process.stdout.isTTY === true;
   const logger = await processLogger(settings, terminal);
   const serverLog = logger.child({ component: 'server' });

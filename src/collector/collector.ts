@@ -7,7 +7,7 @@ import { createIdempotency, INVALID_KEY_MESSAGE, isValidKey } from './idempotenc
 
 export { readLimitedBody, DRAIN_LIMIT_BYTES } from './body.js';
 import type { Heartbeat } from '../heartbeat.js';
-import { MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
+import { isJsonContentType, MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
 import { openLevelCollectorStore, type LegacyCollectorStats as CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
@@ -80,16 +80,6 @@ export function validateHeartbeat(body: unknown): ValidationResult {
   }
   if (type !== 'heartbeat') return fail('type', 'type must be "heartbeat"');
   return validatePayload(payload) ?? { ok: true, heartbeat: body as unknown as Heartbeat };
-}
-
-/** application/json, with no parameter but an optional utf-8 charset. */
-function isJsonContentType(value: string | undefined): boolean {
-  if (value === undefined) return false;
-  // What every client we know sends: answered without splitting the header.
-  if (value === 'application/json') return true;
-  const [type, ...params] = value.split(';').map((part) => part.trim().toLowerCase());
-  if (type !== 'application/json') return false;
-  return params.every((p) => p === '' || p === 'charset=utf-8' || p === 'charset="utf-8"');
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -19,6 +19,8 @@ import { resolveEndpoint, serverUrl } from './endpoint.js';
 import { createConsoleFeed, type ConsoleFeed } from './console/feed.js';
 import { createApiHandler } from './httpApi.js';
 import { installHttpEdges } from './httpEdges.js';
+import { checkExposure } from './security/exposure.js';
+import { createGuard } from './security/guard.js';
 import { liveServerInfo, lockedMessage, removeServerInfo, writeServerInfo } from './serverInfo.js';
 import { liveStatus, type TelemetryStatus } from './status.js';
 
@@ -72,6 +74,7 @@ export function serverInput(settings: Settings): ServerInput {
 /** Starts the server machine; resolve `done` for its exit code. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { settings } = options;
+  checkExposure(settings);
   const log = options.logger ?? createLogger({ level: settings.logLevel });
   const resources = createResources(settings, await createStorage({ ...settings, logger: log.child({ component: 'storage' }) }), log);
 
@@ -171,12 +174,13 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
   }
 
   async function listen(): Promise<ListenerInfo> {
-    const handler = createApiHandler({ telemetryStatus: () => status(), sessions: storage.sessions, collector, instance, feed, logger: log });
+    const guard = createGuard(settings, log);
+    const handler = createApiHandler({ telemetryStatus: () => status(), sessions: storage.sessions, collector, instance, feed, guard, logger: log });
     const server = createServer(
       { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
       handler,
     );
-    installHttpEdges(server, handler);
+    installHttpEdges(server, handler, guard.admit);
     httpServer = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, settings)));

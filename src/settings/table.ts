@@ -2,7 +2,9 @@
 // Loading, validation messages, `--help`, `status --json` and the docs table are all derived from it.
 import {
   ACCEPT,
+  parseAllowedHosts,
   parseBoolean,
+  parseBurst,
   parseCollector,
   parseDatabaseUrl,
   parseDoNotTrack,
@@ -15,8 +17,10 @@ import {
   parseLoopSeconds,
   parseName,
   parsePort,
+  parseRatePerMinute,
   parseRetries,
   parseSeconds,
+  parseToken,
   type Parser,
 } from './parse.js';
 
@@ -45,6 +49,8 @@ export interface SettingSpec<T> {
   shown?: string;
   accepted: string;
   meaning: string;
+  /** A secret: `status --json` says only whether it is set, and a bad value is never echoed. */
+  secret?: true;
 }
 
 function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
@@ -119,6 +125,32 @@ export const SETTINGS = {
   inspectPort: setting({
     env: 'TELEMETRY_INSPECT_PORT', flag: { name: 'inspect-port', type: 'string', usage: '--inspect-port N' },
     parse: parseInspectPort, fallback: 4242, accepted: ACCEPT.inspectPort, meaning: 'port of the local inspector bridge',
+  }),
+  allowedHosts: setting<readonly string[] | '*'>({
+    env: 'TELEMETRY_ALLOWED_HOSTS', parse: parseAllowedHosts, fallback: [],
+    shown: 'unset (`localhost`, `127.0.0.1`, `[::1]` and the `--host` when it is a name or a specific address)',
+    accepted: ACCEPT.allowedHosts,
+    meaning: 'Host names the API answers besides the defaults; any other Host gets 403 (DNS rebinding); `*` answers every Host, with one warning at start',
+  }),
+  trustProxy: setting({
+    env: 'TELEMETRY_TRUST_PROXY', parse: parseBoolean, fallback: false, accepted: ACCEPT.boolean,
+    meaning: 'behind a proxy that sets X-Forwarded-For: its first hop is the client the rate limit counts; also makes the server count as reachable from beyond loopback',
+  }),
+  readToken: setting<string | undefined>({
+    env: 'TELEMETRY_READ_TOKEN', parse: parseToken, fallback: undefined, shown: 'unset', accepted: ACCEPT.token, secret: true,
+    meaning: 'when set, every read (status, stats, session, the console\'s event stream) needs `Authorization: Bearer <token>`; required to serve the collector beyond loopback',
+  }),
+  publicStats: setting({
+    env: 'TELEMETRY_PUBLIC_STATS', parse: parseBoolean, fallback: false, accepted: ACCEPT.boolean,
+    meaning: 'true: serve the collector beyond loopback with no `TELEMETRY_READ_TOKEN`, every read open to anyone (otherwise start-up is refused)',
+  }),
+  rateLimit: setting({
+    env: 'TELEMETRY_RATE_LIMIT', parse: parseRatePerMinute, fallback: 6, accepted: ACCEPT.ratePerMinute,
+    meaning: 'heartbeats a minute one client may post to a collector reachable beyond loopback (429 with Retry-After past it); 0: no limit',
+  }),
+  rateBurst: setting({
+    env: 'TELEMETRY_RATE_BURST', parse: parseBurst, fallback: 20, accepted: ACCEPT.burst,
+    meaning: 'heartbeats one client may post at once before `TELEMETRY_RATE_LIMIT` applies (the token bucket\'s size)',
   }),
 } as const;
 

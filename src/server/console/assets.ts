@@ -20,7 +20,10 @@ function packageRoot(): string {
 }
 
 // Only the page and what it loads may run, and only from this server: a browser-enforced "no external request".
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
+// No page may frame it (clickjacking; X-Frame-Options: DENY, set on every answer, says the same to old browsers).
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 interface Asset {
   file: string;
