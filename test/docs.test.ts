@@ -4,8 +4,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { telemetryMachine } from '../machines/telemetryMachine.js';
 import { SENT_FIELDS } from '../src/actor/createTelemetryMachine.js';
+import { withCommandsTable } from '../scripts/commandsDoc.js';
 import { withSettingsTable } from '../scripts/settingsDoc.js';
-import { SETTINGS } from '../src/settings/index.js';
+import { NOT_SETTINGS_PREFIX, SETTINGS, serverFlags } from '../src/settings/index.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const read = (file: string) => readFile(path.join(root, file), 'utf8');
@@ -18,6 +19,17 @@ describe('docs', () => {
       expect(doc, row.env).toContain(`| \`${row.env}\` |`);
       if (row.alias !== undefined) expect(doc, row.alias).toContain(`\`${row.alias}\``);
     }
+  });
+
+  it('the README holds the command table generated from src/cli/commands.ts (run npm run docs if not)', async () => {
+    const readme = await read('README.md');
+    expect(readme).toBe(withCommandsTable(readme));
+    // Every server flag of the settings table (--inspect-port and --database-url were once missing by hand).
+    for (const flag of Object.values(serverFlags())) expect(readme, flag.usage).toContain(`[${flag.usage}]`);
+  });
+
+  it('settings.md names the TELEMETRY_ prefix that is no setting (never warned about)', async () => {
+    expect(await read('docs/settings.md')).toContain(`\`${NOT_SETTINGS_PREFIX}*\``);
   });
 
   it('privacy.md names every payload field that is sent', async () => {

@@ -10,7 +10,6 @@ import type { Heartbeat } from '../heartbeat.js';
 import { isJsonContentType, MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
-import { isUuid } from '../uuid.js';
 import { openLevelCollectorStore, type LegacyCollectorStats as CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
 
 export type { LegacyCollectorStats as CollectorStats } from '../stores/index.js';
@@ -22,6 +21,10 @@ export const MAX_VALUE_LENGTH = 200;
 export type ValidationResult = { ok: true; heartbeat: Heartbeat } | { ok: false; field: string; message: string };
 
 const TOP_LEVEL_KEYS = new Set(['source', 'type', 'payload']);
+// payload.session_id on the wire: any RFC 9562 UUID, nil and max included (the rule of uuid's `validate`). A
+// synchronous format check at the edge, so validateHeartbeat stays pure and sync; stored sessions are checked by
+// the uuid package itself (src/stores/session.ts), which this hot path does not wait to import.
+const UUID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/i;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -46,7 +49,7 @@ const fail = (field: string, message: string): ValidationResult => ({ ok: false,
 
 function validatePayload(payload: unknown): ValidationResult | undefined {
   if (!isPlainObject(payload)) return fail('payload', 'payload must be an object');
-  if (typeof payload.session_id !== 'string' || !isUuid(payload.session_id)) {
+  if (typeof payload.session_id !== 'string' || !UUID.test(payload.session_id)) {
     return fail('payload.session_id', 'payload.session_id must be a UUID');
   }
   if (!isIsoDateTime(payload.session_start_timestamp)) {

@@ -31,6 +31,8 @@ export interface FlagSpec {
   type: 'string' | 'boolean';
   /** How the flag reads in help and docs: `--port N`. */
   usage: string;
+  /** Its help line, when the flag means other than the setting (`--no-telemetry` turns off what TELEMETRY_ENABLED turns on). */
+  help?: string;
 }
 
 /** One row of the settings table. */
@@ -59,7 +61,7 @@ function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
 export const SETTINGS = {
   enabled: setting({
     env: 'TELEMETRY_ENABLED', alias: 'PREFECT_SERVER_ANALYTICS_ENABLED',
-    flag: { name: 'no-telemetry', type: 'boolean', usage: '--no-telemetry' },
+    flag: { name: 'no-telemetry', type: 'boolean', usage: '--no-telemetry', help: 'turn telemetry off, whatever the variables say (as TELEMETRY_ENABLED=false or DO_NOT_TRACK=1 do)' },
     parse: parseBoolean, fallback: true, accepted: ACCEPT.boolean,
     meaning: 'send heartbeats; any layer set to false turns telemetry off',
   }),
@@ -176,18 +178,18 @@ export function settingsMarkdown(): string {
   return ['| variable | alias | flag | default | accepted | meaning |', '|---|---|---|---|---|---|', ...rows, proxy].join('\n');
 }
 
-/** The flags of the server command, for parseArgs. */
-export function serverFlagOptions(): Record<string, { type: 'string' | 'boolean' }> {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {};
-  for (const s of Object.values(SETTINGS) as SettingSpec<unknown>[]) if (s.flag) options[s.flag.name] = { type: s.flag.type };
-  return options;
+/** A flag of the server command: its parseArgs type, how it reads, and its help line (meaning, variable, default). */
+export interface ServerFlag {
+  type: 'string' | 'boolean';
+  usage: string;
+  help: string;
 }
 
-/** The options section of `telemetry-actor server --help`. */
-export function serverFlagHelp(): string {
-  const flagged = (Object.values(SETTINGS) as SettingSpec<unknown>[]).filter((s) => s.flag !== undefined);
-  const width = Math.max(...flagged.map((s) => s.flag!.usage.length)) + 2;
-  return flagged
-    .map((s) => `  ${s.flag!.usage.padEnd(width)}${s.meaning} (${s.env}, default ${shownDefault(s)})`)
-    .join('\n');
+/** The flags of the server command, by name (without dashes), in table order: its options, usage and help. */
+export function serverFlags(): Record<string, ServerFlag> {
+  const flags: Record<string, ServerFlag> = {};
+  for (const s of Object.values(SETTINGS) as SettingSpec<unknown>[]) {
+    if (s.flag) flags[s.flag.name] = { type: s.flag.type, usage: s.flag.usage, help: s.flag.help ?? `${s.meaning} (${s.env}, default ${shownDefault(s)})` };
+  }
+  return flags;
 }

@@ -24,7 +24,7 @@ export function createLevelSessionStore(db: LevelLike): SessionStore {
 
   async function read(): Promise<StoredSession | undefined> {
     const raw = await configuration().get(SESSION_KEY);
-    return raw === undefined ? undefined : parseSession(raw);
+    return raw === undefined ? undefined : await parseSession(raw);
   }
 
   return {
@@ -39,13 +39,13 @@ export function createLevelSessionStore(db: LevelLike): SessionStore {
         const store = configuration();
         const raw = await store.get(SESSION_KEY);
         if (raw !== undefined) {
-          const parsed = parseSession(raw);
+          const parsed = await parseSession(raw);
           if (parsed !== undefined) return { ...parsed, created: false };
           options.logger?.warn({ key: SESSION_KEY }, 'Stored telemetry session is not valid; replacing it');
         }
         // Stopped while reading: write nothing, so a stop never leaves a session behind.
         options.signal?.throwIfAborted();
-        const session = newSession(options.now);
+        const session = await newSession(options.now);
         // Synced: a session reported as created is on disk, whatever happens to the process or the machine next.
         await store.put(SESSION_KEY, JSON.stringify(session), { sync: true });
         return { ...session, created: true };

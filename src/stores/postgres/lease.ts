@@ -1,6 +1,6 @@
 // The heartbeat lease in PostgreSQL: one row naming the replica that sends, so replicas send one heartbeat between them.
 import { StoreUnavailableError } from '../../errors.js';
-import { SESSION_KEY, isStoredSession } from '../session.js';
+import { SESSION_KEY, toStoredSession } from '../session.js';
 import type { HeartbeatLease } from '../types.js';
 import { describePgError, type Pool } from './pool.js';
 
@@ -55,7 +55,7 @@ export function createPostgresLease(pool: () => Pool, url: string): HeartbeatLea
         ageMs: Math.max(0, Math.round(Number(row?.age_ms ?? 0))),
         loopMs: row?.loop_ms ?? undefined,
         staleMs: row?.stale_ms ?? undefined,
-        session: isStoredSession(row?.session) ? { session_id: row.session.session_id, session_start_timestamp: row.session.session_start_timestamp } : undefined,
+        session: await toStoredSession(row?.session),
       };
     },
   };
