@@ -10,6 +10,7 @@ import { createHeartbeatSend } from '../src/actor/heartbeatSend.js';
 import { silentLogger } from '../src/logger.js';
 import type { HeartbeatClaim, HeartbeatLease, SessionStore } from '../src/stores/index.js';
 import { machineInput, settle } from './helpers/machineFakes.js';
+import { seededRandom as random } from './helpers/random.js';
 
 const LOOP_MS = 1_000;
 const TIMEOUT_MS = 2_000;
@@ -19,18 +20,6 @@ const RUN_MS = 60_000;
 const CALM_TAIL_MS = 10_000;
 const REPLICAS = 3;
 const SEEDS = 12;
-
-/** mulberry32: a small seeded generator, so a failing schedule can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Post { at: number; replica: number; key: string; claimRequestedAt: number }
 interface Replica { clock: SimulatedClock; paused: boolean; inbox: Array<() => void>; lastClaimAt: number; stop(): void }
