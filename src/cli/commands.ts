@@ -70,8 +70,9 @@ answers at the endpoint, it says how to start a server or set TELEMETRY_ENDPOINT
   },
   {
     name: 'reset',
-    summary: 'Forget the anonymous session; the next start creates a new one',
-    help: `Forgets the anonymous session stored in TELEMETRY_HOME; the next start creates a new one.
+    summary: 'Forget the anonymous session; the next heartbeat creates a new one',
+    help: `Forgets the anonymous session stored in TELEMETRY_HOME (or TELEMETRY_DATABASE_URL); the next heartbeat
+creates a new one, and every running server (or replica sharing the database) sends it from then on.
 While a server runs on this home, that server is asked to (it owns the database); else the database is opened.`,
     options: () => ({}),
     run: async (settings, _flags, io) => (await import('./reset.js')).resetCommand(settings, io),

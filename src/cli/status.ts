@@ -29,6 +29,14 @@ function sessionLine(status: Status): string {
   return `${status.session_id}${since}${status.enabled ? '' : ', stored; not used while telemetry is off'}`;
 }
 
+/** How the heartbeat line names who sent the deployment's last heartbeat. */
+const SENT_BY_TEXT = {
+  self: ' by this server',
+  peer: ' by a peer replica',
+  unknown: ' (this server skipped the last interval: it could not tell whether it should send)',
+} as const;
+
+/** Prints the status for humans, or as JSON with `--json`. */
 export async function statusCommand(settings: Settings, json: boolean, io: Io): Promise<number> {
   const status = await currentStatus(settings, await owner(settings));
   if (json) {
@@ -40,7 +48,7 @@ export async function statusCommand(settings: Settings, json: boolean, io: Io): 
   io.out(`Session:    ${sessionLine(status)}`);
   io.out(`Endpoint:   ${status.endpoint}`);
   if (status.server !== null) {
-    const by = status.last_sent_by === 'peer' ? ' by a peer replica' : status.last_sent_by === 'self' ? ' by this server' : '';
+    const by = status.last_sent_by === null ? '' : SENT_BY_TEXT[status.last_sent_by];
     io.out(`Heartbeats: ${status.heartbeats_sent} sent, last ${status.last_sent_at ?? 'never'}${by}, next ${status.next_run_at ?? '-'}`);
   }
   if (status.last_error !== null) io.out(`Last error: ${status.last_error}`);

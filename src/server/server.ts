@@ -3,9 +3,9 @@
 // depends on it: a telemetry failure leaves the API serving.
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { createActor, fromPromise, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, type ActorRefFrom, type InspectionEvent } from 'xstate';
 import { serverMachine, type ListenerInfo, type ServerInput, type ServerOutput } from '../../machines/serverMachine.js';
-import type { TelemetryContext } from '../../machines/telemetryMachine.js';
+import type { telemetryMachine } from '../../machines/telemetryMachine.js';
 import { createTelemetryMachine } from '../actor/createTelemetryMachine.js';
 import type { Collector } from '../collector/collector.js';
 import { StoreLockedError, UserError } from '../errors.js';
@@ -94,12 +94,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     actions: serverLogActions(log),
   });
   const actor = createActor(machine, { input: serverInput(settings), inspect: options.inspect });
-  // Kept once seen: a child that reached `stopped` leaves the system, but its final snapshot is the status.
-  let telemetryRef: AnyActorRef | undefined;
+  // Kept once seen: a child that reached `stopped` leaves the machine's children, but its final snapshot is the status.
+  let telemetryRef: TelemetryRef | undefined;
   const telemetryStatus = () => {
-    const child = (telemetryRef ??= actor.system.get('telemetry') as AnyActorRef | undefined);
+    const child = (telemetryRef ??= actor.getSnapshot().children.telemetry);
     const endpoint = resolveEndpoint(settings, actor.getSnapshot().context.url ?? undefined);
-    return liveStatus({ ...settings, endpoint }, child?.getSnapshot() as { value: unknown; context: TelemetryContext } | undefined);
+    return liveStatus({ ...settings, endpoint }, child?.getSnapshot());
   };
   resources.setStatus(telemetryStatus, () => previewOf(telemetryRef));
 
@@ -107,7 +107,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     actor.subscribe({
       next: (snapshot) => {
         if (telemetryRef === undefined) {
-          telemetryRef = actor.system.get('telemetry') as AnyActorRef | undefined;
+          telemetryRef = snapshot.children.telemetry;
           // The console follows the child's every step, not only the server's.
           telemetryRef?.subscribe({ next: () => resources.feed.changed(), error: () => resources.feed.changed() });
         }
@@ -125,9 +125,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return { actor, done, shutdown: () => actor.send({ type: 'server.shutdown' }), telemetryStatus };
 }
 
+type TelemetryRef = ActorRefFrom<typeof telemetryMachine>;
+
 /** The exact body the telemetry child sends now (as `telemetry-actor preview` shows it), once it has a session. */
-function previewOf(child: AnyActorRef | undefined): Heartbeat | null {
-  const context = (child?.getSnapshot() as { context?: TelemetryContext } | undefined)?.context;
+function previewOf(child: TelemetryRef | undefined): Heartbeat | null {
+  const context = child?.getSnapshot().context;
   if (context?.sessionId == null || context.sessionStartTimestamp == null) return null;
   return buildHeartbeat({ ...context, sessionId: context.sessionId, sessionStartTimestamp: context.sessionStartTimestamp });
 }
