@@ -30,6 +30,8 @@ export interface LevelState {
   /** The deltas of the groups committed but not yet folded into the counters, and their sequence numbers. */
   pending: GroupCounts;
   pendingSeqs: number[];
+  /** The size of their records (text), which reads parse. */
+  pendingBytes: number;
   /** The latest heartbeat time acknowledged, in ms (null before the first). */
   lastAt: number | null;
   nextSeq: number;
@@ -56,6 +58,7 @@ export function addLifetime(state: Pick<LevelState, 'lifetime' | 'admitted'>, ro
 export async function loadPending(store: Utf8Sublevel, state: LevelState, warn: (key: string) => void): Promise<void> {
   state.pending = createGroupCounts();
   state.pendingSeqs = [];
+  state.pendingBytes = 0;
   for await (const [key, text] of store.iterator(prefixRange(GROUP))) {
     const seq = parseGroupKey(key);
     const record = decodeGroup(text);
@@ -66,6 +69,7 @@ export async function loadPending(store: Utf8Sublevel, state: LevelState, warn: 
     }
     state.pending.merge(record.deltas, record.lifetime);
     state.pendingSeqs.push(seq);
+    state.pendingBytes += text.length;
     state.lastAt = Math.max(state.lastAt ?? 0, record.lastAt);
   }
 }
@@ -92,6 +96,7 @@ export async function loadState(store: Utf8Sublevel, sizes: CacheSizes, logger?:
     admitted: new Map(DIMENSIONS.map((d) => [d, new Set<string>()])),
     pending: createGroupCounts(),
     pendingSeqs: [],
+    pendingBytes: 0,
     lastAt: null,
     nextSeq: 0,
     knownSessions: createLru(sizes.knownSessions ?? KNOWN_SESSIONS_CACHE, () => void (state.sessionsComplete = false)),
