@@ -3,7 +3,7 @@
 // caches that spare lookups (known sessions, known sightings, recent idempotency keys).
 import type { Logger } from '../../logger.js';
 import { DIMENSIONS, OTHER_KEY, type Dimension, type Scope } from '../counting.js';
-import { createGroupCounts, type GroupCounts, type LifetimeCounts, type LifetimeRow } from '../groupCounts.js';
+import { createGroupCounts, createSightingCache, type GroupCounts, type LifetimeCounts, type LifetimeRow, type SightingCache } from '../groupCounts.js';
 import { createLru, RECENT_KEYS_CACHE, SIGHTINGS_CACHE, type Lru } from '../lru.js';
 import { decodeGroup, decodeLifetime } from './codec.js';
 import { GROUP, IDEMPOTENCY, LAST_KEY, LIFETIME, SESSION, idempotencyDay, parseGroupKey, parseLifetimeKey, prefixRange, sessionIdOf } from './keys.js';
@@ -38,7 +38,7 @@ export interface LevelState {
   knownSessions: Lru<string, true>;
   /** True while knownSessions holds every session record on disk (so a miss means a new session). */
   sessionsComplete: boolean;
-  sightings: Lru<string, true>;
+  sightings: SightingCache;
   /** Recent idempotency keys: fingerprint and the day they were counted on. */
   recentKeys: Lru<string, { fingerprint: string; day: number }>;
   /** Days whose stored keys are not all in recentKeys (stored before this open, or evicted): looked up there. */
@@ -101,7 +101,7 @@ export async function loadState(store: Utf8Sublevel, sizes: CacheSizes, logger?:
     nextSeq: 0,
     knownSessions: createLru(sizes.knownSessions ?? KNOWN_SESSIONS_CACHE, () => void (state.sessionsComplete = false)),
     sessionsComplete: true,
-    sightings: createLru(sizes.sightings ?? SIGHTINGS_CACHE),
+    sightings: createSightingCache(sizes.sightings ?? SIGHTINGS_CACHE),
     recentKeys: createLru(sizes.recentKeys ?? RECENT_KEYS_CACHE, (_key, entry) => void state.keyDays.add(entry.day)),
     keyDays: new Set(),
   };

@@ -107,7 +107,7 @@ export function createWriter(ctx: WriterContext) {
     if (counting.length === 0) return results;
     const prior = new Map<string, string | undefined>();
     const cap = createCap((dimension) => state.admitted.get(dimension) as Set<string>);
-    const counted = await countGroup(counting, { cap: cap.cap, readStates: (ids) => readStates(ids, prior), known: (s) => state.sightings.has(s) });
+    const counted = await countGroup(counting, { cap: cap.cap, readStates: (ids) => readStates(ids, prior), known: state.sightings.known });
     const seq = state.nextSeq;
     state.nextSeq += 1;
     const batch = groupBatch(seq, counting, counted);
@@ -123,7 +123,7 @@ export function createWriter(ctx: WriterContext) {
     for (const row of batch.lifetime) addLifetime(state, row);
     state.lastAt = Math.max(state.lastAt ?? 0, batch.lastAt);
     for (const id of counted.states.keys()) state.knownSessions.set(id, true);
-    for (const sighting of counted.sightings) state.sightings.set(sighting, true);
+    state.sightings.remember(counted.sightings);
     for (const { idempotency, receivedAt } of counting) {
       if (idempotency !== undefined) state.recentKeys.set(idempotency.key, { fingerprint: idempotency.fingerprint, day: dayNumber(receivedAt) });
     }

@@ -5,7 +5,7 @@
 // waited for), the taken ones classified, session records locked in id order and rewritten, counters upserted.
 import { classifyKeys, toCount, type RecordResult } from '../admission.js';
 import type { CountedHeartbeat } from '../counting.js';
-import { countGroup, type CountedGroup, type GroupIO } from '../groupCounts.js';
+import { countGroup, createSightingCache, type CountedGroup, type GroupIO } from '../groupCounts.js';
 import { createLru, RECENT_KEYS_CACHE, SIGHTINGS_CACHE } from '../lru.js';
 import { decodeSessionState, encodeSessionState, type SessionState } from '../sessionState.js';
 import { KEYS_TAKEN } from './collectorSchema.js';
@@ -83,15 +83,15 @@ export interface WriterOptions {
 
 export function createPostgresWriter(options: WriterOptions) {
   const { writer, shard, values } = options;
-  const sightings = createLru<string, true>(SIGHTINGS_CACHE);
+  const sightings = createSightingCache(SIGHTINGS_CACHE);
   const recentKeys = createLru<string, { fingerprint: string; at: number }>(RECENT_KEYS_CACHE);
   const windowMs = options.idempotencyHours * HOUR_MS;
 
-  const io = (readStates: GroupIO['readStates']): GroupIO => ({ cap: values.cap, known: (s) => sightings.has(s), readStates });
+  const io = (readStates: GroupIO['readStates']): GroupIO => ({ cap: values.cap, known: sightings.known, readStates });
 
   /** Remembered only once committed: a sighting or key this process vouches for is on disk. */
   function acknowledge(group: readonly CountedHeartbeat[], counted: CountedGroup): void {
-    for (const sighting of counted.sightings) sightings.set(sighting, true);
+    sightings.remember(counted.sightings);
     for (const h of group) if (h.idempotency !== undefined) recentKeys.set(h.idempotency.key, { fingerprint: h.idempotency.fingerprint, at: h.receivedAt.getTime() });
   }
 
