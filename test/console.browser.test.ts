@@ -56,7 +56,8 @@ describeBrowser('the console in Chromium', () => {
 
   it('shows what /api/telemetry says, follows sending → waiting live, charts real collector data, asks only loopback', async () => {
     const home = await cli.tempHome();
-    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '1' });
+    // Floor 1: the charts are checked with one or two sessions per value (the floor has its own tests).
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '1', TELEMETRY_PRIVACY_MIN_SESSIONS: '1' });
     // Heartbeats from two other (made-up) servers, so the charts have more than one bar.
     await postHeartbeat(server.url, { environment: 'staging', server_version: '0.0.9', platform: 'Darwin' });
     await postHeartbeat(server.url, { environment: 'staging', server_version: '0.0.9', platform: 'Windows' });

@@ -1,22 +1,34 @@
 // The collector: receives heartbeats (POST /api/collector) and serves their totals (GET /api/collector/stats).
 // Served by the reference server when TELEMETRY_COLLECTOR is on (or auto with no endpoint set).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StoreUnavailableError } from '../errors.js';
+import { IdempotencyConflictError, StoreUnavailableError } from '../errors.js';
 import { drainRest, readLimitedBody, DRAIN_LIMIT_BYTES } from './body.js';
-import { createIdempotency, INVALID_KEY_MESSAGE, isValidKey } from './idempotency.js';
+import { startPurgeJob } from './purgeJob.js';
 
 export { readLimitedBody, DRAIN_LIMIT_BYTES } from './body.js';
 import type { Heartbeat } from '../heartbeat.js';
 import { isJsonContentType, MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
-import { openLevelCollectorStore, type LegacyCollectorStats as CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
+import { SETTINGS } from '../settings/table.js';
+import { openLevelCollector, type CollectorStats, type CollectorStore, type CollectorStoreOptions, type LevelLike, type RecordOutcome } from '../stores/index.js';
+import { toCounted } from '../stores/counting.js';
+import { dayNumber, dayText, parseDay } from '../stores/presence.js';
 
-export type { LegacyCollectorStats as CollectorStats } from '../stores/index.js';
+export type { CollectorStats } from '../stores/index.js';
 
 export { MAX_BODY_BYTES };
 export const MAX_SOURCE_LENGTH = 64;
 export const MAX_VALUE_LENGTH = 200;
+
+const MAX_KEY_LENGTH = 200;
+
+/** A key the `idempotency-key` header may carry: 1 to 200 visible ASCII characters. */
+export function isValidKey(key: unknown): key is string {
+  return typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH && /^[\x21-\x7e]+$/.test(key);
+}
+
+export const INVALID_KEY_MESSAGE = `idempotency-key must be 1 to ${MAX_KEY_LENGTH} visible ASCII characters`;
 
 export type ValidationResult = { ok: true; heartbeat: Heartbeat } | { ok: false; field: string; message: string };
 
@@ -92,16 +104,22 @@ function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-/** The collector's two endpoints; the router dispatches methods and paths to them. */
+/** The collector: its HTTP handlers (the router dispatches methods and paths to them) and the same in-process. */
 export interface Collector {
   /** Handles POST /api/collector: reads the body with limits, validates, records, answers. */
   handlePost(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** Handles GET /api/collector/stats. */
+  /** Handles GET /api/collector/stats (`?as_of=YYYY-MM-DD`: the day the windows end on; default today). */
   handleStats(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** The totals of the heartbeats recorded (and answered 202) so far. */
-  stats(): Promise<CollectorStats>;
-  /** Validates and records one heartbeat; resolves once it is written. Rejects on an invalid heartbeat. */
-  record(heartbeat: Heartbeat, receivedAt?: Date): Promise<void>;
+  /** The stats as of a UTC day (default today by the collector's clock), after the privacy floor. */
+  stats(options?: { asOf?: string }): Promise<CollectorStats>;
+  /**
+   * Validates and records one heartbeat (under an idempotency key when given); resolves once it is written,
+   * with `duplicate` when its key was already counted. Rejects on an invalid heartbeat, and with
+   * IdempotencyConflictError when the key was counted with another body.
+   */
+  record(heartbeat: Heartbeat, receivedAt?: Date, idempotencyKey?: string): Promise<RecordOutcome>;
+  /** Stops the periodic purge (the store itself is closed by its owner). */
+  close(): void;
 }
 
 /** Where the counts live: a CollectorStore, or (the convenience) any abstract-level database. */
@@ -112,12 +130,27 @@ export type CollectorSource =
 
 export type CollectorDeps = CollectorSource & {
   logger?: Logger;
-  /** Clock for last_heartbeat_at; default Date.now. */
+  /** The collector's clock: when a heartbeat is received, today for the stats, the purge's now; default Date.now. */
   now?: () => number;
+  /** For the `db` convenience: the store's bounds (default: the settings table's defaults). */
+  storeOptions?: Partial<Pick<CollectorStoreOptions, 'idempotencyHours' | 'retentionDays' | 'privacyMinSessions'>>;
 };
+
+/** The store a `db` is counted in, with the settings table's defaults for what is not given. */
+function openDbStore(db: LevelLike, deps: CollectorDeps): Promise<CollectorStore> {
+  return openLevelCollector(db, {
+    idempotencyHours: SETTINGS.idempotencyHours.fallback,
+    retentionDays: SETTINGS.retentionDays.fallback,
+    privacyMinSessions: SETTINGS.privacyMinSessions.fallback,
+    ...deps.storeOptions,
+    logger: deps.logger,
+    now: deps.now,
+  });
+}
 
 const TOO_LARGE = { error: `Body larger than ${MAX_BODY_BYTES} bytes` };
 const UNAVAILABLE = { error: 'The collector cannot store heartbeats right now; retry later' };
+const conflict = (key: string) => ({ error: `idempotency-key ${JSON.stringify(key)} was already used with a different body`, field: 'idempotency-key' });
 // Serialised once: it is the answer to every accepted heartbeat.
 const ACCEPTED = JSON.stringify({ status: 'accepted' });
 
@@ -128,12 +161,24 @@ function refuseTooLarge(res: ServerResponse): void {
 
 /** Creates the collector and loads its stored totals. */
 export async function createCollector(deps: CollectorDeps): Promise<Collector> {
-  const store = deps.store ?? (await openLevelCollectorStore(deps.db, deps.logger));
+  const store = deps.store ?? (await openDbStore(deps.db, deps));
   const logger = deps.logger;
   // A store that fails keeps failing (a full disk): one line with its stack a minute, then a summary.
   const limited: LimitedLog | undefined = logger === undefined ? undefined : limitRepeats(logger, { perWindow: 1 });
   const now = deps.now ?? Date.now;
-  const idempotency = createIdempotency();
+  const purgeJob = startPurgeJob({ store, now, logger, warnings: limited });
+  const today = () => dayText(dayNumber(now()));
+
+  /** Counts one valid heartbeat; a key counted with another body is answered 422 naming it. */
+  async function count(res: ServerResponse, heartbeat: Heartbeat, key: string | undefined): Promise<RecordOutcome | undefined> {
+    try {
+      return await store.record(toCounted(heartbeat, new Date(now()), key));
+    } catch (err) {
+      if (!(err instanceof IdempotencyConflictError) || key === undefined) throw err;
+      sendJson(res, 422, conflict(key));
+      return undefined;
+    }
+  }
 
   async function receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!isJsonContentType(req.headers['content-type'])) {
@@ -160,9 +205,10 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
     if (!result.ok) return sendJson(res, 400, { error: result.message, field: result.field });
     const { session_id: sessionId, server_version: serverVersion } = result.heartbeat.payload;
     const key = req.headers['idempotency-key'];
-    if (key === undefined) await store.record(result.heartbeat, new Date(now()));
-    else if (!isValidKey(key)) return sendJson(res, 400, { error: INVALID_KEY_MESSAGE, field: 'idempotency-key' });
-    else if (!(await idempotency.once(key, () => store.record(result.heartbeat, new Date(now()))))) {
+    if (key !== undefined && !isValidKey(key)) return sendJson(res, 400, { error: INVALID_KEY_MESSAGE, field: 'idempotency-key' });
+    const outcome = await count(res, result.heartbeat, key);
+    if (outcome === undefined) return;
+    if (outcome === 'duplicate') {
       logger?.debug({ sessionId }, 'Heartbeat already counted under its idempotency key');
       return sendJsonText(res, 202, ACCEPTED);
     }
@@ -194,20 +240,21 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
         failed(res, err, 'Failed to record heartbeat');
       }
     },
-    async handleStats(_req, res) {
+    async handleStats(req, res) {
+      const asOf = new URL(req.url ?? '/', 'http://collector').searchParams.get('as_of') ?? today();
+      if (Number.isNaN(parseDay(asOf))) return sendJson(res, 400, { error: 'as_of must be a date, YYYY-MM-DD', field: 'as_of' });
       try {
-        sendJson(res, 200, await store.stats(), { 'cache-control': 'no-store' });
+        sendJson(res, 200, await store.stats({ asOf }), { 'cache-control': 'no-store' });
       } catch (err) {
         failed(res, err, 'Failed to read collector stats');
       }
     },
-    async stats() {
-      return store.stats();
-    },
-    async record(heartbeat, receivedAt) {
+    stats: (options = {}) => store.stats({ asOf: options.asOf ?? today() }),
+    async record(heartbeat, receivedAt, idempotencyKey) {
       const result = validateHeartbeat(heartbeat);
       if (!result.ok) throw new Error(`Invalid heartbeat: ${result.message}`);
-      await store.record(result.heartbeat, receivedAt ?? new Date(now()));
+      return store.record(toCounted(result.heartbeat, receivedAt ?? new Date(now()), idempotencyKey));
     },
+    close: () => purgeJob.stop(),
   };
 }
