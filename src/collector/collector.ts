@@ -2,82 +2,19 @@
 // Served by the reference server when TELEMETRY_COLLECTOR is on (or auto with no endpoint set).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StoreUnavailableError } from '../errors.js';
-import { drainRest, readLimitedBody, DRAIN_LIMIT_BYTES } from './body.js';
+import { readLimitedBody } from './body.js';
 import { createIdempotency, INVALID_KEY_MESSAGE, isValidKey } from './idempotency.js';
-
-export { readLimitedBody, DRAIN_LIMIT_BYTES } from './body.js';
+import { heartbeatSchemaText, SCHEMA_CONTENT_TYPE, validateHeartbeat } from './validate.js';
 import type { Heartbeat } from '../heartbeat.js';
-import { MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
+import { MAX_BODY_BYTES, refuseTooLarge, sendJson, sendJsonText, sendText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
-import { isUuid } from '../uuid.js';
 import { openLevelCollectorStore, type CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
 
+export { readLimitedBody } from './body.js';
+export { validateHeartbeat, type ValidationResult } from './validate.js';
 export type { CollectorStats } from '../stores/index.js';
-
 export { MAX_BODY_BYTES };
-export const MAX_SOURCE_LENGTH = 64;
-export const MAX_VALUE_LENGTH = 200;
-
-export type ValidationResult = { ok: true; heartbeat: Heartbeat } | { ok: false; field: string; message: string };
-
-const TOP_LEVEL_KEYS = new Set(['source', 'type', 'payload']);
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** ISO 8601 date-time with an offset; Date.parse alone would let 2026-02-30 roll over into March. */
-export function isIsoDateTime(v: unknown): v is string {
-  if (typeof v !== 'string') return false;
-  const m = ISO_DATE.exec(v);
-  if (!m || Number.isNaN(Date.parse(v))) return false;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
-}
-
-function isScalar(v: unknown): boolean {
-  if (typeof v === 'string') return v.length <= MAX_VALUE_LENGTH;
-  return typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-}
-
-const fail = (field: string, message: string): ValidationResult => ({ ok: false, field, message });
-
-function validatePayload(payload: unknown): ValidationResult | undefined {
-  if (!isPlainObject(payload)) return fail('payload', 'payload must be an object');
-  if (typeof payload.session_id !== 'string' || !isUuid(payload.session_id)) {
-    return fail('payload.session_id', 'payload.session_id must be a UUID');
-  }
-  if (!isIsoDateTime(payload.session_start_timestamp)) {
-    return fail('payload.session_start_timestamp', 'payload.session_start_timestamp must be an ISO 8601 date-time');
-  }
-  // Keys, not entries: no [key, value] pair is allocated per field of every heartbeat.
-  for (const key of Object.keys(payload)) {
-    if (!isScalar(payload[key])) {
-      return fail(`payload.${key}`, `payload.${key} must be a string of at most ${MAX_VALUE_LENGTH} characters, a number or a boolean`);
-    }
-  }
-  return undefined;
-}
-
-/**
- * Checks a parsed body against the heartbeat shape; pure. On failure `field` names the first bad
- * field (`source`, `payload.session_id`, ...; `body` when the body is not an object). Payload fields
- * other than session_id and session_start_timestamp are checked for kind only, and may be absent,
- * so that heartbeats from other versions still count.
- */
-export function validateHeartbeat(body: unknown): ValidationResult {
-  if (!isPlainObject(body)) return fail('body', 'body must be a JSON object');
-  const extra = Object.keys(body).find((key) => !TOP_LEVEL_KEYS.has(key));
-  if (extra !== undefined) return fail(extra, `unexpected field ${extra}: only source, type and payload are allowed`);
-  const { source, type, payload } = body;
-  if (typeof source !== 'string' || source.length === 0 || source.length > MAX_SOURCE_LENGTH) {
-    return fail('source', `source must be a string of 1 to ${MAX_SOURCE_LENGTH} characters`);
-  }
-  if (type !== 'heartbeat') return fail('type', 'type must be "heartbeat"');
-  return validatePayload(payload) ?? { ok: true, heartbeat: body as unknown as Heartbeat };
-}
 
 /** application/json, with no parameter but an optional utf-8 charset. */
 function isJsonContentType(value: string | undefined): boolean {
@@ -99,12 +36,14 @@ function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-/** The collector's two endpoints; the router dispatches methods and paths to them. */
+/** The collector's endpoints; the router dispatches methods and paths to them. */
 export interface Collector {
   /** Handles POST /api/collector: reads the body with limits, validates, records, answers. */
   handlePost(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Handles GET /api/collector/stats. */
   handleStats(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Handles GET /api/collector/schema: the heartbeat's JSON Schema, the rule handlePost applies. */
+  handleSchema(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** The totals of the heartbeats recorded (and answered 202) so far. */
   stats(): Promise<CollectorStats>;
   /** Validates and records one heartbeat; resolves once it is written. Rejects on an invalid heartbeat. */
@@ -123,15 +62,9 @@ export type CollectorDeps = CollectorSource & {
   now?: () => number;
 };
 
-const TOO_LARGE = { error: `Body larger than ${MAX_BODY_BYTES} bytes` };
 const UNAVAILABLE = { error: 'The collector cannot store heartbeats right now; retry later' };
 // Serialised once: it is the answer to every accepted heartbeat.
 const ACCEPTED = JSON.stringify({ status: 'accepted' });
-
-// Connection: close, so Node drops the connection instead of reading the rest of a large body.
-function refuseTooLarge(res: ServerResponse): void {
-  sendJson(res, 413, TOO_LARGE, { connection: 'close' });
-}
 
 /** Creates the collector and loads its stored totals. */
 export async function createCollector(deps: CollectorDeps): Promise<Collector> {
@@ -151,16 +84,10 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       return sendJson(res, 415, { error: 'Content-Encoding is not supported' });
     }
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-      if (declared <= DRAIN_LIMIT_BYTES) await drainRest(req);
-      return refuseTooLarge(res);
-    }
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return refuseTooLarge(req, res);
     const read = await readLimitedBody(req, MAX_BODY_BYTES);
     if (read.kind === 'aborted') return;
-    if (read.kind === 'too-large') {
-      await drainRest(req);
-      return refuseTooLarge(res);
-    }
+    if (read.kind === 'too-large') return refuseTooLarge(req, res);
     const parsed = parseJson(read.body);
     if (!parsed.ok) return sendJson(res, 400, { error: 'Body is not valid JSON', field: 'body' });
     const result = validateHeartbeat(parsed.value);
@@ -207,6 +134,9 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       } catch (err) {
         failed(res, err, 'Failed to read collector stats');
       }
+    },
+    async handleSchema(_req, res) {
+      sendText(res, 200, SCHEMA_CONTENT_TYPE, await heartbeatSchemaText(), { 'cache-control': 'no-cache' });
     },
     async stats() {
       return store.stats();

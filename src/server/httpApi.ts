@@ -56,6 +56,7 @@ function buildRoutes(deps: ApiDeps): Routes {
       },
     };
     routes[ROUTES.collectorStats] = { GET: (req, res) => collector.handleStats(req, res) };
+    routes[ROUTES.collectorSchema] = { GET: (req, res) => collector.handleSchema(req, res) };
   }
   return routes;
 }

@@ -7,6 +7,8 @@ export const ROUTES = {
   session: '/api/telemetry/session',
   collector: '/api/collector',
   collectorStats: '/api/collector/stats',
+  /** The heartbeat's JSON Schema (2020-12), the rule POST /api/collector applies. */
+  collectorSchema: '/api/collector/schema',
   /** Live updates for the console: Server-Sent Events (`telemetry`, `preview`, `collector`). */
   events: '/api/events',
   /** The console page, and the files it loads (all from this server). */

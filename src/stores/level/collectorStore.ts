@@ -141,7 +141,8 @@ async function loadMarkers(store: Sublevel, known: Set<string>, limit: number, f
 
 /** Stats from the counters held in memory. */
 function toStats(counters: Counters, lastAt: string | null): CollectorStats {
-  const by = Object.fromEntries(DIMENSIONS.map(([stat]) => [stat, {} as Record<string, number>])) as Record<string, Record<string, number>>;
+  // Entries, made into objects by Object.fromEntries: assigning `map['__proto__'] = n` would set a prototype.
+  const by = new Map<string, Array<[string, number]>>(DIMENSIONS.map(([stat]) => [stat, []]));
   const heartbeatsByDay = new Map<string, number>();
   const sessionsByDay = new Map<string, number>();
   const versionsByDay = new Map<string, Record<string, number>>();
@@ -150,7 +151,7 @@ function toStats(counters: Counters, lastAt: string | null): CollectorStats {
     const rest = key.slice(kind!.length + a.length + b.length + 3);
     if (kind === 'count') {
       const stat = DIMENSIONS.find(([, field]) => field === a)?.[0];
-      if (stat !== undefined) by[stat]![key.slice(COUNT_PREFIX.length + a.length + 1)] = n;
+      if (stat !== undefined) by.get(stat)?.push([key.slice(COUNT_PREFIX.length + a.length + 1), n]);
     } else if (b === 'heartbeats') heartbeatsByDay.set(a, n);
     else if (b === 'sessions') sessionsByDay.set(a, n);
     else versionsByDay.set(a, { ...versionsByDay.get(a), [rest]: n });
@@ -158,9 +159,9 @@ function toStats(counters: Counters, lastAt: string | null): CollectorStats {
   return {
     heartbeats_total: counters.get(HEARTBEATS_KEY) ?? 0,
     sessions_total: counters.get(SESSIONS_KEY) ?? 0,
-    by_server_version: by.by_server_version ?? {},
-    by_platform: by.by_platform ?? {},
-    by_environment: by.by_environment ?? {},
+    by_server_version: Object.fromEntries(by.get('by_server_version') ?? []),
+    by_platform: Object.fromEntries(by.get('by_platform') ?? []),
+    by_environment: Object.fromEntries(by.get('by_environment') ?? []),
     last_heartbeat_at: lastAt,
     heartbeats_by_day: lastDays(heartbeatsByDay),
     sessions_by_day: lastDays(sessionsByDay),
