@@ -48,3 +48,14 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/**
+ * An idempotency key already counted with another body (the IETF Idempotency-Key draft's 422): the sender
+ * reused a key, and the heartbeat is neither counted nor acknowledged.
+ */
+export class IdempotencyConflictError extends Error {
+  constructor(message = 'This idempotency-key was already used with a different body') {
+    super(message);
+    this.name = 'IdempotencyConflictError';
+  }
+}

@@ -9,11 +9,11 @@ import type { Heartbeat } from '../heartbeat.js';
 import { MAX_BODY_BYTES, refuseTooLarge, sendJson, sendJsonText, sendText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
-import { openLevelCollectorStore, type CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
+import { openLevelCollectorStore, type LegacyCollectorStats as CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
 
 export { readLimitedBody } from './body.js';
 export { validateHeartbeat, type ValidationResult } from './validate.js';
-export type { CollectorStats } from '../stores/index.js';
+export type { LegacyCollectorStats as CollectorStats } from '../stores/index.js';
 export { MAX_BODY_BYTES };
 
 /** application/json, with no parameter but an optional utf-8 charset. */

@@ -2,7 +2,7 @@
 import type { Logger } from '../logger.js';
 import type { Storage } from './types.js';
 
-export type { Storage, HeartbeatLease, HeartbeatClaim, SessionStore, CollectorStore, StoredSession, LoadedStoredSession, GetOrCreateOptions, CollectorStats } from './types.js';
+export type { Storage, HeartbeatLease, HeartbeatClaim, SessionStore, CollectorStore, StoredSession, LoadedStoredSession, GetOrCreateOptions, CollectorStats, LegacyCollectorStats } from './types.js';
 export { SESSION_KEY, isStoredSession } from './session.js';
 // The abstract-level conveniences: typed structurally, and free of the `level` package itself.
 export { createLevelSessionStore } from './level/sessionStore.js';

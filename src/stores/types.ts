@@ -1,9 +1,9 @@
 // The storage seam: what the actor, the collector, the server and the CLI need from a backend.
-import type { CollectorStats } from './stats.js';
+import type { LegacyCollectorStats } from './stats.js';
 import type { Heartbeat } from '../heartbeat.js';
 import type { Logger } from '../logger.js';
 
-export type { CollectorStats } from './stats.js';
+export type { CollectorStats, LegacyCollectorStats } from './stats.js';
 
 /** The anonymous session, exactly as stored: `{ session_id, session_start_timestamp }`. */
 export interface StoredSession {
@@ -43,12 +43,12 @@ export interface PendingHeartbeat {
   reject: (err: unknown) => void;
 }
 
-/** The collector's counts. */
+/** The collector's counts, as stored before this round (replaced by src/stores/collectorStore.ts's CollectorStore). */
 export interface CollectorStore {
   /** Counts one heartbeat; resolves once the write is durable (then, and only then, it is answered 202). */
   record(heartbeat: Heartbeat, receivedAt: Date): Promise<void>;
   /** The totals of every heartbeat recorded so far. */
-  stats(): Promise<CollectorStats>;
+  stats(): Promise<LegacyCollectorStats>;
 }
 
 /** What a claim on the deployment's heartbeat found. */
