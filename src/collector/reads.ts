@@ -14,10 +14,10 @@ export interface ReadsDeps {
   privacyMinSessions: number;
 }
 
-/** Answers a refused parameter; true when it did. */
+/** Answers a refused parameter as every 400 of the API: `{ error, field }`, the field being the parameter. */
 function refused<T>(res: ServerResponse, query: QueryResult<T>): query is Extract<QueryResult<T>, { ok: false }> {
   if (query.ok) return false;
-  sendJson(res, 400, { error: query.message, parameter: query.parameter });
+  sendJson(res, 400, { error: query.message, field: query.parameter });
   return true;
 }
 

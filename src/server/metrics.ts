@@ -2,8 +2,12 @@
 // its own telemetry (state, heartbeats sent) and, when the collector is served, its stats after the privacy
 // floor and the heartbeats it refused. No client library: every series is computed when scraped, so there is no
 // registry to keep, and prom-client would add packages to the install and modules to start-up for nothing.
+import type { ServerResponse } from 'node:http';
 import { telemetryMachine } from '../../machines/telemetryMachine.js';
+import type { Collector } from '../collector/collector.js';
 import type { RejectReason } from '../collector/rejections.js';
+import { StoreUnavailableError } from '../errors.js';
+import { sendJson, sendText } from '../httpJson.js';
 import type { CollectorStats } from '../stores/stats.js';
 import type { TelemetryStatus } from './status.js';
 
@@ -77,4 +81,16 @@ export function collectorFamilies(stats: CollectorStats, rejected: ReadonlyMap<R
 export function metricsText(status: TelemetryStatus, collector?: { stats: CollectorStats; rejected: ReadonlyMap<RejectReason, number> }): string {
   const families = [...telemetryFamilies(status), ...(collector === undefined ? [] : collectorFamilies(collector.stats, collector.rejected))];
   return `${families.join('\n')}\n`;
+}
+
+/** Answers GET /metrics; 503 with Retry-After while the collector's store cannot be read (a scrape retries anyway). */
+export async function handleMetrics(res: ServerResponse, status: TelemetryStatus, collector?: Collector): Promise<void> {
+  let counts: { stats: CollectorStats; rejected: ReadonlyMap<RejectReason, number> } | undefined;
+  try {
+    counts = collector === undefined ? undefined : { stats: await collector.stats(), rejected: collector.rejections() };
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    return sendJson(res, 503, { error: 'The collector cannot read its counts right now; retry later' }, { 'retry-after': '5' });
+  }
+  sendText(res, 200, METRICS_CONTENT_TYPE, metricsText(status, counts), { 'cache-control': 'no-store' });
 }

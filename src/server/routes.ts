@@ -9,6 +9,10 @@ export const ROUTES = {
   collectorStats: '/api/collector/stats',
   /** The heartbeat's JSON Schema (2020-12), the rule POST /api/collector applies. */
   collectorSchema: '/api/collector/schema',
+  /** Per day, breakdown and value: heartbeats and distinct sessions, after the privacy floor (`?format=json|csv&from=&to=`). */
+  collectorExport: '/api/collector/export',
+  /** The Prometheus text format: this server's telemetry and, when served, the collector's counts. */
+  metrics: '/metrics',
   /** Live updates for the console: Server-Sent Events (`telemetry`, `preview`, `collector`). */
   events: '/api/events',
   /** The console page, and the files it loads (all from this server). */

@@ -50,10 +50,21 @@ export interface CollectorApi {
   close(): Promise<void>;
 }
 
-/** Serves the API with a collector on `storage`'s collector store; `now` is the collector's clock. */
-export async function startCollectorApi(storage: Storage, options: { now?: () => number } = {}): Promise<CollectorApi> {
+export interface CollectorApiOptions {
+  /** The collector's (and its store's) clock; default Date.now. */
+  now?: () => number;
+  /** TELEMETRY_PRIVACY_MIN_SESSIONS; default 5. */
+  privacyMinSessions?: number;
+  /** TELEMETRY_RETENTION_DAYS; default 400. */
+  retentionDays?: number;
+}
+
+/** Serves the API with a collector on `storage`'s collector store, opened with the settings' defaults unless given. */
+export async function startCollectorApi(storage: Storage, options: CollectorApiOptions = {}): Promise<CollectorApi> {
   const logger = silentLogger();
-  const collector = await createCollector({ store: await storage.openCollector(), now: options.now });
+  const bounds = { idempotencyHours: 24, retentionDays: options.retentionDays ?? 400, privacyMinSessions: options.privacyMinSessions ?? 5 };
+  const store = await storage.openCollector({ ...bounds, logger, now: options.now });
+  const collector = await createCollector({ store, now: options.now, storeOptions: bounds, logger });
   const status = () => liveStatus({ enabled: false, disabledBy: 'test', endpoint: '' }, undefined);
   const feed = createConsoleFeed({ telemetryStatus: status, preview: () => null, collectorStats: () => collector.stats(), logger });
   const handler = createApiHandler({ telemetryStatus: status, sessions: storage.sessions, collector, instance: 'test', feed, logger });
@@ -69,6 +80,7 @@ export async function startCollectorApi(storage: Storage, options: { now?: () =>
     collector,
     serverSockets,
     async close() {
+      collector.close();
       feed.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -40,8 +40,9 @@ export function createLevelStorage(options: { home: string; dbPath: string }): S
       db ??= createDatabase(options.dbPath);
       await openDatabase(db, options.home);
     },
-    openCollector: (logger) =>
-      openLevelCollectorStore(opened(), logger, {
+    openCollector: (collectorOptions) =>
+      openLevelCollectorStore(opened(), {
+        ...collectorOptions,
         // Recovery after a failed write; never once the owner has closed the storage.
         reopen: async () => {
           if (closed) throw new Error('The LevelDB storage is closed');

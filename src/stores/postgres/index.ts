@@ -31,7 +31,7 @@ export function createPostgresStorage(options: { url: string; logger?: Logger })
     lease: createPostgresLease(connected, url),
     exists: () => orUnreachable(() => schemaExists(connected())),
     open: () => orUnreachable(async () => void (await migrate(connected()))),
-    openCollector: async (logger) => openPostgresCollectorStore(connected(), url, logger ?? options.logger),
+    openCollector: async (collectorOptions) => openPostgresCollectorStore(connected(), url, { ...collectorOptions, logger: collectorOptions.logger ?? options.logger }),
     async close() {
       const open = pool;
       pool = undefined;
