@@ -42,18 +42,18 @@ function showTelemetry(status) {
   highlight(status.state);
 }
 
-// Counts are whole numbers: no 0.5 or 1.5 on their axes.
-const COUNT_AXIS = { beginAtZero: true, ticks: { precision: 0 } };
+// Counts are whole numbers: no 0.5 or 1.5 on their axes. A new object per chart: Chart.js keeps what it is given.
+const countAxis = () => ({ beginAtZero: true, ticks: { precision: 0 } });
 const COLOURS = ['#6d4fd8', '#1f9d55', '#e07b00', '#c0392b', '#2b7bb9', '#8e6c00', '#b5399c', '#5b6475'];
 
-function drawChart(id, type, labels, datasets, scales = { y: COUNT_AXIS }) {
+function drawChart(id, type, labels, datasets, scales = { y: countAxis() }) {
   const existing = charts.get(id);
   if (existing) {
     existing.data.labels = labels;
     existing.data.datasets = datasets;
     return existing.update();
   }
-  const options = { animation: false, responsive: true, scales, plugins: { legend: { display: datasets.length > 1 } } };
+  const options = { animation: false, responsive: true, maintainAspectRatio: false, scales, plugins: { legend: { display: datasets.length > 1 } } };
   charts.set(id, new window.Chart($(id), { type, data: { labels, datasets }, options }));
 }
 
