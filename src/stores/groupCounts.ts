@@ -2,7 +2,7 @@
 // (lifetime and per day), and from each session's record, distinct sessions per day, week and 30 days,
 // lifetime distinct sessions per value, and new installations.
 import { DIMENSIONS, type CountedHeartbeat, type Dimension, type Scope } from './counting.js';
-import { dayNumber, WINDOWS } from './presence.js';
+import { dayNumber, WINDOWS, type DayRun } from './presence.js';
 import { observeSession, type SessionChange, type SessionState } from './sessionState.js';
 
 /** A day's counts for one scope and value. */
@@ -69,12 +69,11 @@ function cell(byDay: ByDay, day: number): DayCounts {
   return counts;
 }
 
-/** +1 where each run of consecutive days starts, -1 the day after it ends (days ascending, as presence.ts gives them). */
-function addRuns(byDay: ByDay, field: (typeof WINDOW_FIELD)[keyof typeof WINDOW_FIELD], days: readonly number[]): void {
-  for (let i = 0; i < days.length; i += 1) {
-    const day = days[i] as number;
-    if (i === 0 || days[i - 1] !== day - 1) cell(byDay, day)[field] += 1;
-    if (i === days.length - 1 || days[i + 1] !== day + 1) cell(byDay, day + 1)[field] -= 1;
+/** +1 where each run of consecutive days starts, -1 the day after it ends. */
+function addRuns(byDay: ByDay, field: (typeof WINDOW_FIELD)[keyof typeof WINDOW_FIELD], runs: readonly DayRun[]): void {
+  for (const [from, to] of runs) {
+    cell(byDay, from)[field] += 1;
+    cell(byDay, to + 1)[field] -= 1;
   }
 }
 
