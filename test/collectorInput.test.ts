@@ -9,17 +9,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { CollectorStats } from '../src/collector/collector.js';
 import { MAX_BODY_BYTES } from '../src/httpJson.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
-import { openBackend, startCollectorApi, type BackendKind, type CollectorApi, type TestBackend } from './helpers/collectorApi.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { openCollectorApi, usePostgres, type BackendKind, type CollectorApi } from './helpers/collectorApi.js';
 import { LIMITS } from './harness/limits.js';
 
-let postgres: TestPostgres;
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
+const databaseUrl = usePostgres();
 
 interface Answer {
   status: number;
@@ -27,20 +20,17 @@ interface Answer {
 }
 
 describe.each<BackendKind>(['level', 'postgres'])('the collector on %s', (kind) => {
-  let backend: TestBackend;
   let api: CollectorApi;
   let pool: Pool;
 
   beforeEach(async () => {
-    backend = await openBackend(kind, () => postgres.freshDatabase());
     // Floor 1: every value is shown by itself, so what a test sends is what it reads back (the floor has its own tests).
-    api = await startCollectorApi(backend.storage, { privacyMinSessions: 1 });
+    api = await openCollectorApi(kind, { databaseUrl, privacyMinSessions: 1 });
     pool = new Pool(api.origin, { connections: 20 });
   });
   afterEach(async () => {
     await pool.close();
     await api.close();
-    await backend.close();
   });
 
   /** POSTs a body: an object is sent as JSON, a string as it is (so a test can write keys an object literal cannot). */
@@ -99,16 +89,9 @@ describe.each<BackendKind>(['level', 'postgres'])('the collector on %s', (kind) 
 });
 
 describe('a body past the limit', () => {
-  let backend: TestBackend;
   let api: CollectorApi;
-  beforeAll(async () => {
-    backend = await openBackend('level');
-    api = await startCollectorApi(backend.storage);
-  });
-  afterAll(async () => {
-    await api?.close();
-    await backend?.close();
-  });
+  beforeAll(async () => void (api = await openCollectorApi('level')));
+  afterAll(() => api?.close());
 
   /** Two reads of libuv's 64 KiB buffer: what may already be read when the limit is found. */
   const READ_SLACK = 128 * 1024;

@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CollectorStats, ExportRow } from '../src/stores/stats.js';
 import { dayNumber, dayText } from '../src/stores/presence.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
-import { openBackend, startCollectorApi, type BackendKind, type CollectorApi, type TestBackend } from './helpers/collectorApi.js';
+import { openCollectorApi, usePostgres, type BackendKind, type CollectorApi } from './helpers/collectorApi.js';
 import * as fleet from './helpers/fleet.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 import { parseMetrics, sampleValue } from './helpers/prometheus.js';
 import { LIMITS } from './harness/limits.js';
 
@@ -20,17 +19,10 @@ const day = (i: number) => dayText(FIRST_DAY + i);
 const sent = fleet.makeFleet();
 const lastDay = fleet.FLEET_DAYS - 1;
 
-let postgres: TestPostgres;
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
+const databaseUrl = usePostgres();
 
 describe.each<BackendKind>(['level', 'postgres'])('40 days of a fleet on %s', (kind) => {
   const clock = { now: FIRST_DAY * DAY_MS };
-  let backend: TestBackend;
   let api: CollectorApi;
   let pool: Pool;
 
@@ -41,8 +33,7 @@ describe.each<BackendKind>(['level', 'postgres'])('40 days of a fleet on %s', (k
   const stats = async (asOf?: number) => JSON.parse((await get(`/api/collector/stats${asOf === undefined ? '' : `?as_of=${day(asOf)}`}`)).text) as CollectorStats;
 
   beforeAll(async () => {
-    backend = await openBackend(kind, () => postgres.freshDatabase());
-    api = await startCollectorApi(backend.storage, { now: () => clock.now, privacyMinSessions: FLOOR });
+    api = await openCollectorApi(kind, { databaseUrl, now: () => clock.now, privacyMinSessions: FLOOR });
     pool = new Pool(api.origin, { connections: 8 });
     for (let i = 0; i < fleet.FLEET_DAYS; i += 1) {
       clock.now = (FIRST_DAY + i) * DAY_MS + 12 * 3_600_000;
@@ -60,7 +51,6 @@ describe.each<BackendKind>(['level', 'postgres'])('40 days of a fleet on %s', (k
   afterAll(async () => {
     await pool?.close();
     await api?.close();
-    await backend?.close();
   });
 
   it('DAU, WAU and MAU equal a brute-force count for every day, as of the last day and as of earlier ones', async () => {

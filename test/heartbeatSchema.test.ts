@@ -11,7 +11,7 @@ import { GENERATED_FILE, heartbeatValidatorSource, SCHEMA_FILE } from '../script
 import { validateHeartbeat } from '../src/collector/collector.js';
 import { codePointLength, isIsoDateTime } from '../src/collector/schemaRuntime.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
-import { openBackend, startCollectorApi, type CollectorApi, type TestBackend } from './helpers/collectorApi.js';
+import { openCollectorApi, type CollectorApi } from './helpers/collectorApi.js';
 import { LIMITS } from './harness/limits.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -93,16 +93,9 @@ describe('the heartbeat rule', () => {
 });
 
 describe('one rule: the served schema and the generated validator', () => {
-  let backend: TestBackend;
   let api: CollectorApi;
-  beforeAll(async () => {
-    backend = await openBackend('level');
-    api = await startCollectorApi(backend.storage);
-  });
-  afterAll(async () => {
-    await api?.close();
-    await backend?.close();
-  });
+  beforeAll(async () => void (api = await openCollectorApi('level')));
+  afterAll(() => api?.close());
 
   it('GET /api/collector/schema serves the schema file as application/schema+json, with a versioned $id', async () => {
     const res = await fetch(`${api.origin}/api/collector/schema`);

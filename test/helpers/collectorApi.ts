@@ -13,6 +13,8 @@ import { createApiHandler } from '../../src/server/httpApi.js';
 import { installHttpEdges } from '../../src/server/httpEdges.js';
 import { liveStatus } from '../../src/server/status.js';
 import { createStorage, type Storage } from '../../src/stores/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './postgres.js';
 
 export type BackendKind = 'level' | 'postgres';
 
@@ -85,5 +87,33 @@ export async function startCollectorApi(storage: Storage, options: CollectorApiO
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },
+  };
+}
+
+/** A collector API on a backend of its own: `close()` stops the server and drops the backend. */
+export async function openCollectorApi(kind: BackendKind, options: CollectorApiOptions & { databaseUrl?: () => Promise<string> } = {}): Promise<CollectorApi> {
+  const backend = await openBackend(kind, options.databaseUrl);
+  const api = await startCollectorApi(backend.storage, options);
+  return {
+    ...api,
+    async close() {
+      await api.close();
+      await backend.close();
+    },
+  };
+}
+
+/** One test PostgreSQL for the whole file (started before its tests, stopped after); returns a fresh-database maker. */
+export function usePostgres(): () => Promise<string> {
+  let server: TestPostgres | undefined;
+  beforeAll(async () => {
+    server = await startTestPostgres();
+  }, POSTGRES_START_TIMEOUT_MS);
+  afterAll(async () => {
+    await server?.stop();
+  }, POSTGRES_START_TIMEOUT_MS);
+  return () => {
+    if (server === undefined) throw new Error('PostgreSQL has not started');
+    return server.freshDatabase();
   };
 }

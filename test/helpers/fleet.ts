@@ -3,6 +3,7 @@
 import { v4 as uuidv4 } from 'uuid';
 import { DIMENSIONS, OTHER_KEY, type Dimension } from '../../src/stores/counting.js';
 import type { ActiveCounts, ExportRow } from '../../src/stores/stats.js';
+import { seededRandom } from './random.js';
 
 export const FLEET_DAYS = 40;
 /** The bucket that must never be seen: 4 sessions on a platform of their own (and 4 on a pre-release). */
@@ -19,23 +20,12 @@ export interface Sent {
   copies: number;
 }
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Releases and the day each came out: every regular session upgrades some days after a release. */
 const RELEASES: Array<[version: string, day: number]> = [['1.0.0', 0], ['1.1.0', 10], ['1.2.0', 25]];
 
 /** The fleet's heartbeats, day by day (day 0 .. FLEET_DAYS - 1). */
 export function makeFleet(seed = 23): Sent[] {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
   const sent: Sent[] = [];
   const session = (values: Omit<Record<Dimension, string>, 'server_version'>, days: (day: number) => boolean, version: (day: number) => string) => {
