@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IdempotencyConflictError, StoreUnavailableError } from '../errors.js';
 import { readLimitedBody } from './body.js';
 import { startPurgeJob } from './purgeJob.js';
-import { createReads } from './reads.js';
+import type { createReads } from './reads.js';
 import { createRejections, type RejectReason, type RejectStatus } from './rejections.js';
 import { heartbeatSchemaText, SCHEMA_CONTENT_TYPE, validateHeartbeat } from './validate.js';
 import type { Heartbeat } from '../heartbeat.js';
@@ -122,7 +122,10 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   const purgeJob = startPurgeJob({ store, now, logger, warnings: limited });
   const today = () => dayText(dayNumber(now()));
   const rejected = createRejections();
-  const reads = createReads({ store, now, retentionDays: bounds.retentionDays, privacyMinSessions: bounds.privacyMinSessions });
+  // The read handlers (query parsing, CSV) are loaded at the first read: start-up and the POST path never need them.
+  let reads: Promise<ReturnType<typeof createReads>> | undefined;
+  const readsOf = () =>
+    (reads ??= import('./reads.js').then((m) => m.createReads({ store, now, retentionDays: bounds.retentionDays, privacyMinSessions: bounds.privacyMinSessions })));
 
   /** Answers a refused heartbeat with a JSON error, counting it by reason. */
   function refuse(res: ServerResponse, status: RejectStatus, body: object, headers?: Record<string, string>): void {
@@ -201,10 +204,10 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       }
     },
     async handleStats(req, res) {
-      await reads.handleStats(req, res).catch((err: unknown) => failed(res, err, 'Failed to read collector stats'));
+      await (await readsOf()).handleStats(req, res).catch((err: unknown) => failed(res, err, 'Failed to read collector stats'));
     },
     async handleExport(req, res) {
-      await reads.handleExport(req, res).catch((err: unknown) => failed(res, err, 'Failed to export collector stats'));
+      await (await readsOf()).handleExport(req, res).catch((err: unknown) => failed(res, err, 'Failed to export collector stats'));
     },
     async handleSchema(_req, res) {
       sendText(res, 200, SCHEMA_CONTENT_TYPE, await heartbeatSchemaText(), { 'cache-control': 'no-cache' });

@@ -6,7 +6,6 @@ import type { Logger } from '../logger.js';
 import type { SessionStore } from '../stores/index.js';
 import { consoleAssetHandlers } from './console/assets.js';
 import type { ConsoleFeed } from './console/feed.js';
-import { handleMetrics } from './metrics.js';
 import { ROUTES } from './routes.js';
 import type { TelemetryStatus } from './status.js';
 
@@ -38,7 +37,8 @@ function buildRoutes(deps: ApiDeps): Routes {
     [ROUTES.health]: { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     [ROUTES.services]: { GET: (_req, res) => sendJson(res, 200, [serviceEntry(deps.telemetryStatus())]) },
     [ROUTES.telemetry]: { GET: (_req, res) => sendJson(res, 200, deps.telemetryStatus()) },
-    [ROUTES.metrics]: { GET: (_req, res) => handleMetrics(res, deps.telemetryStatus(), deps.collector) },
+    // Loaded at the first scrape: a server nobody scrapes never loads it.
+    [ROUTES.metrics]: { GET: async (_req, res) => (await import('./metrics.js')).handleMetrics(res, deps.telemetryStatus(), deps.collector) },
     [ROUTES.session]: {
       GET: async (_req, res) => sendJson(res, 200, { session: (await sessions.read()) ?? null }),
       POST: loopbackOnly(async (_req, res) => {
