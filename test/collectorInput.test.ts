@@ -1,7 +1,7 @@
 // What a client can send the collector, tried as an attacker would (issue 19), over real HTTP on 127.0.0.1 and on
 // both backends (LevelDB in a temp folder, a real PostgreSQL): a control character is 400 naming the field and
 // never reaches a store or fails the heartbeats grouped with it; `__proto__` and `constructor` are ordinary
-// values; an endless body is cut soon after 16 KiB.
+// values; an endless body is cut soon after 16 KiB; every refusal is counted by reason on /metrics.
 import net from 'node:net';
 import { Pool } from 'undici';
 import { v4 as uuidv4 } from 'uuid';
@@ -10,6 +10,7 @@ import type { CollectorStats } from '../src/collector/collector.js';
 import { MAX_BODY_BYTES } from '../src/httpJson.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { openCollectorApi, usePostgres, type BackendKind, type CollectorApi } from './helpers/collectorApi.js';
+import { parseMetrics, sampleValue } from './helpers/prometheus.js';
 import { LIMITS } from './harness/limits.js';
 
 const databaseUrl = usePostgres();
@@ -156,5 +157,30 @@ describe('a body past the limit', () => {
     expect(result.received).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
     expect(result.received).toContain('{"error":"Body larger than 16384 bytes"}');
     expect(['end', 'EPIPE', 'ECONNRESET']).toContain(result.ending);
+  });
+});
+
+describe('refusals on /metrics', () => {
+  let api: CollectorApi;
+  beforeAll(async () => void (api = await openCollectorApi('level')));
+  afterAll(() => api?.close());
+
+  it('each refused heartbeat is counted by reason: 400, 413, 415, 422 (and 429, counted by the rate limit)', async () => {
+    const post = async (body: string, headers: Record<string, string> = {}) =>
+      (await fetch(`${api.origin}/api/collector`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })).status;
+    const hb = sampleHeartbeat();
+    expect(await post('{"source":')).toBe(400);
+    expect(await post(JSON.stringify(sampleHeartbeat({ platform: '\u0000' })))).toBe(400);
+    expect(await post(JSON.stringify(hb), { 'content-type': 'text/plain' })).toBe(415);
+    expect(await post(' '.repeat(MAX_BODY_BYTES + 1))).toBe(413);
+    expect(await post(JSON.stringify(hb), { 'idempotency-key': 'k-1' })).toBe(202);
+    expect(await post(JSON.stringify({ ...hb, source: 'another' }), { 'idempotency-key': 'k-1' })).toBe(422);
+    api.collector.countRejection(429);
+    const res = await fetch(`${api.origin}/metrics`);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const families = parseMetrics(await res.text());
+    const rejected = (reason: string) => sampleValue(families, 'telemetry_collector_heartbeats_rejected_total', { reason });
+    expect(['invalid', 'too_large', 'unsupported_media_type', 'idempotency_conflict', 'rate_limited', 'error', 'unavailable'].map(rejected)).toEqual([2, 1, 1, 1, 1, 0, 0]);
+    expect(sampleValue(families, 'telemetry_collector_heartbeats_total')).toBe(1);
   });
 });
