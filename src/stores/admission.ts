@@ -2,7 +2,11 @@
 // per breakdown, and idempotency keys (a retry is a duplicate; the same key with another body is a conflict).
 import { IdempotencyConflictError } from '../errors.js';
 import { MAX_VALUES, OTHER_KEY, type CountedHeartbeat, type Dimension } from './counting.js';
-import type { RecordResult } from './groupCommit.js';
+import type { EntryResult } from './groupCommit.js';
+import type { RecordOutcome } from './collectorStore.js';
+
+/** What one heartbeat of a group came to: its outcome, or the error it alone is refused with (422). */
+export type RecordResult = EntryResult<RecordOutcome>;
 
 /**
  * The cap: a breakdown admits at most MAX_VALUES - 1 values (the last slot is `other`), first come first

@@ -1,5 +1,6 @@
 // Choosing a backend: the one place that knows which storage a home uses.
 import type { Logger } from '../logger.js';
+import type { QueueBounds } from './groupCommit.js';
 import type { CollectorStore, CollectorStoreOptions, Storage } from './types.js';
 import type { LevelLike } from './level/levelLike.js';
 
@@ -29,13 +30,15 @@ export interface StorageSettings {
   databaseUrl?: string;
   /** Where a shared backend reports dropped connections. */
   logger?: Logger;
+  /** Bounds of the collector's write queue (defaults in src/stores/groupCommit.ts). */
+  collectorQueue?: Partial<QueueBounds>;
 }
 
 /** The storage for these settings, not yet open; its driver is loaded only now, so unused backends cost nothing. */
 export async function createStorage(settings: StorageSettings): Promise<Storage> {
   if (settings.databaseUrl !== undefined) {
     const { createPostgresStorage } = await import('./postgres/index.js');
-    return createPostgresStorage({ url: settings.databaseUrl, logger: settings.logger });
+    return createPostgresStorage({ url: settings.databaseUrl, logger: settings.logger, collectorQueue: settings.collectorQueue });
   }
   const { createLevelStorage } = await import('./level/index.js');
   return createLevelStorage(settings);

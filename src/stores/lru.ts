@@ -1,4 +1,9 @@
-// A bounded map that forgets its least recently set entries first: the stores' in-memory caches.
+// A bounded map that forgets its least recently set entries first: the stores' in-memory caches, and their sizes.
+
+/** Sightings (session, day, values) known to be counted: a session's repeat heartbeats need no record read. */
+export const SIGHTINGS_CACHE = 100_000;
+/** Idempotency keys remembered with their fingerprint: a retry, minutes later, is told without a lookup. */
+export const RECENT_KEYS_CACHE = 100_000;
 
 /** A Map of at most `limit` entries; setting past the limit evicts the oldest (and tells `onEvict`). */
 export function createLru<K, V>(limit: number, onEvict?: (key: K, value: V) => void) {

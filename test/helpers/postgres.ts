@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { scaled } from '../harness/limits.js';
+import { signalPostgres } from '../harness/postgresProcesses.js';
 
 /** A running PostgreSQL the tests may create databases on. */
 export interface TestPostgres {
@@ -23,6 +24,13 @@ export interface TestPostgres {
   pause(): Promise<void>;
   /** Starts it again on the same port and data (embedded only). */
   resume(): Promise<void>;
+  /**
+   * SIGSTOPs every process of the server (embedded only): connections stay open and nothing answers, the
+   * way a database stuck on a dead disk or a frozen VM behaves. Resolves with the pids stopped.
+   */
+  stall(): Promise<number[]>;
+  /** SIGCONTs them: the server carries on where it stopped. */
+  unstall(): Promise<void>;
   /** Drops what it made and stops the embedded server; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -81,6 +89,8 @@ export async function startTestPostgres(options: { restartable?: boolean } = {})
       restartable: false,
       freshDatabase: databaseFactory(external, created),
       pause: () => Promise.reject(new Error('an external PostgreSQL cannot be paused by the tests')),
+      stall: () => Promise.reject(new Error('an external PostgreSQL cannot be stalled by the tests')),
+      unstall: () => Promise.reject(new Error('an external PostgreSQL cannot be stalled by the tests')),
       resume: () => Promise.reject(new Error('an external PostgreSQL cannot be resumed by the tests')),
       async stop() {
         for (const name of created.splice(0)) await admin(external, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
@@ -146,6 +156,7 @@ async function startEmbedded(created: string[]): Promise<TestPostgres> {
   }
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   let running = true;
+  let stalled: number[] = [];
   return {
     adminUrl,
     password,
@@ -160,7 +171,16 @@ async function startEmbedded(created: string[]): Promise<TestPostgres> {
       await server.start();
       running = true;
     },
+    async stall() {
+      stalled = await signalPostgres(options.databaseDir, 'SIGSTOP');
+      return stalled;
+    },
+    async unstall() {
+      for (const pid of stalled.splice(0)) process.kill(pid, 'SIGCONT');
+    },
     async stop() {
+      // A stalled server would never stop.
+      for (const pid of stalled.splice(0)) process.kill(pid, 'SIGCONT');
       if (running) await server.stop();
       running = false;
       await rm(parent, { recursive: true, force: true });

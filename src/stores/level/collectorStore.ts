@@ -3,7 +3,8 @@
 import { StoreUnavailableError } from '../../errors.js';
 import type { CollectorStore, CollectorStoreOptions } from '../collectorStore.js';
 import { buildExport, buildStats, DAYS_SHOWN } from '../fold.js';
-import { createGroupCommit } from '../groupCommit.js';
+import { createGroupCommit, type QueueBounds } from '../groupCommit.js';
+import type { CountedHeartbeat, RecordOutcome } from '../collectorStore.js';
 import { dayNumber, parseDay } from '../presence.js';
 import { COLLECTOR_SUBLEVEL, LAYOUT_KEY, LAYOUT_VERSION } from './keys.js';
 import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
@@ -23,6 +24,8 @@ export interface LevelCollectorOptions extends CollectorStoreOptions, CacheSizes
    * after one). Default: the database's own close() and open(), when it has them.
    */
   reopen?: () => Promise<void>;
+  /** Bounds of the queue of heartbeats waiting for a write (groupCommit.ts's defaults). */
+  queue?: Partial<QueueBounds>;
 }
 
 /** Runs async work one piece at a time, in call order: group writes, folds and purge batches never interleave. */
@@ -94,18 +97,19 @@ export async function openLevelCollectorStore(db: LevelLike, options: LevelColle
       }
     });
   const fold = () => write(writer.fold).catch(() => undefined);
-  const enqueue = createGroupCommit({
+  const enqueue = createGroupCommit<CountedHeartbeat, RecordOutcome>({
     commit: (group) =>
       turn(async () => {
-        const results = await writer.commit(group.map((p) => p.heartbeat));
+        const results = await writer.commit(group);
         if (writer.foldDue()) void fold();
         return results;
       }),
-    failed(error) {
+    unavailable(error) {
       // Nothing after a failed write is acknowledged: this group and every queued one are refused.
       guard.failed(error);
-      return { error: new StoreUnavailableError(undefined, { cause: error }), refuseQueued: true };
+      return new StoreUnavailableError(undefined, { cause: error });
     },
+    bounds: options.queue,
   });
   const purgeAll = createPurge({ ...options, store: () => store, state, exclusive: write, fold: writer.fold });
   // The collector's timer may fire after the owner closed the database: nothing to purge then (and no recovery).

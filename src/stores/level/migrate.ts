@@ -1,11 +1,10 @@
 // Databases written by earlier versions are carried into today's layout once, at open: the one-summary layout
-// (legacyAggregate.ts) and the counters-and-markers layout. Every count is kept; the markers give each session's
-// days, hence its record and the fleet's 1/7/30-day counts. Per-value session counts were never stored: they
-// start at zero, so old per-value buckets show as `other` under the privacy floor until their sessions report.
+// (legacyAggregate.ts) and the counters-and-markers layout, by the rule every backend's migration shares
+// (src/stores/legacyCounts.ts): every count kept, each session's record rebuilt from its markers.
 import type { Logger } from '../../logger.js';
-import { OTHER_KEY, type Dimension } from '../counting.js';
-import { createGroupCounts, type DayDelta, type LifetimeRow } from '../groupCounts.js';
-import { dayNumber, parseDay, sight, type Presence } from '../presence.js';
+import type { Dimension } from '../counting.js';
+import { createLegacyCounts, type LegacyCounts } from '../legacyCounts.js';
+import { dayNumber, parseDay } from '../presence.js';
 import { encodeSessionState } from '../sessionState.js';
 import { encodeDay, encodeLifetime } from './codec.js';
 import { LAST_KEY, LAYOUT_KEY, LAYOUT_VERSION, LEGACY, dayKey, lifetimeKey, parseLegacyCount, parseLegacyDay, parseLegacyDaySession, prefixRange, sessionKey } from './keys.js';
@@ -16,81 +15,65 @@ import type { BatchOperation, Utf8Sublevel } from './levelLike.js';
 const MIGRATION_BATCH = 1_000;
 const FIELDS = LEGACY_FIELDS.map(([, field]) => field);
 
-interface Legacy {
-  counts: ReturnType<typeof createGroupCounts>;
-  sessions: Map<string, { first?: number; total?: Presence }>;
-  last?: string;
-  found: boolean;
-}
+const put = (key: string, value: string): BatchOperation => ({ type: 'put', key, value });
+const count = (text: string) => (/^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : undefined);
 
-const zeroDelta = { heartbeats: 0, sessions1d: 0, sessions7d: 0, sessions30d: 0, installs: 0 };
-
-/** The counters of the second layout, into `legacy.counts` (values beyond the lifetime's admitted ones as `other`). */
-async function readCounters(store: Utf8Sublevel, legacy: Legacy): Promise<void> {
-  const lifetime: LifetimeRow[] = [];
-  const admitted = new Map<string, Set<string>>(FIELDS.map((f) => [f, new Set<string>()]));
-  let [heartbeats, sessions] = [0, 0];
+/** The second layout's counters into `legacy`; true when there were any. */
+async function readCounters(store: Utf8Sublevel, legacy: LegacyCounts): Promise<boolean> {
+  let found = false;
+  const totals = { heartbeats: 0, sessions: 0 };
   for await (const [key, text] of store.iterator(prefixRange(LEGACY.count))) {
-    const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < 0) continue;
-    legacy.found = true;
-    if (key === LEGACY.heartbeats) heartbeats = n;
-    else if (key === LEGACY.sessions) sessions = n;
+    const n = count(text);
+    if (n === undefined) continue;
+    found = true;
+    if (key === LEGACY.heartbeats) totals.heartbeats = n;
+    else if (key === LEGACY.sessions) totals.sessions = n;
     const at = parseLegacyCount(key, FIELDS);
-    if (at === undefined) continue;
-    lifetime.push({ scope: at.field as Dimension, value: at.value, heartbeats: n, sessions: 0 });
-    admitted.get(at.field)?.add(at.value);
+    if (at !== undefined) legacy.lifetime(at.field as Dimension, at.value, n);
   }
-  lifetime.push({ scope: 'total', value: '', heartbeats, sessions });
-  const deltas: DayDelta[] = [];
+  legacy.totals(totals.heartbeats, totals.sessions);
   for await (const [key, text] of store.iterator(prefixRange(LEGACY.day))) {
     const at = parseLegacyDay(key);
-    const [day, n] = [parseDay(at?.date ?? ''), Number(text)];
-    if (at === undefined || Number.isNaN(day) || !Number.isSafeInteger(n) || n < 0 || at.kind === 'sessions') continue;
-    legacy.found = true;
-    const scope = at.kind === 'heartbeats' ? 'total' : 'server_version';
-    const value = scope === 'total' ? '' : admitted.get('server_version')?.has(at.value) === true ? at.value : OTHER_KEY;
-    deltas.push({ ...zeroDelta, day, scope, value, heartbeats: n });
+    const [day, n] = [parseDay(at?.date ?? ''), count(text)];
+    // A day's sessions are recounted from the markers, with the week and the month.
+    if (at === undefined || Number.isNaN(day) || n === undefined || at.kind === 'sessions') continue;
+    found = true;
+    legacy.day(day, at.kind === 'heartbeats' ? 'total' : 'server_version', at.kind === 'heartbeats' ? '' : at.value, n);
   }
-  legacy.counts.merge(deltas, lifetime);
+  return found;
 }
 
-/** Each session's first day and the days its markers name, and from them the fleet's 1/7/30-day counts and installs. */
-async function readMarkers(store: Utf8Sublevel, legacy: Legacy): Promise<void> {
-  const installs: DayDelta[] = [];
+/** Each session's first day and the days its markers name (they come day by day, so each list is in order). */
+async function readMarkers(store: Utf8Sublevel): Promise<Map<string, { first?: number; days: number[] }>> {
+  const sessions = new Map<string, { first?: number; days: number[] }>();
   for await (const [key, text] of store.iterator(prefixRange(LEGACY.session))) {
     const at = Date.parse(text);
-    legacy.found = true;
-    const first = Number.isNaN(at) ? undefined : dayNumber(at);
-    legacy.sessions.set(key.slice(LEGACY.session.length), { first });
-    if (first !== undefined) installs.push({ ...zeroDelta, day: first, scope: 'total', value: '', installs: 1 });
+    sessions.set(key.slice(LEGACY.session.length), { first: Number.isNaN(at) ? undefined : dayNumber(at), days: [] });
   }
-  legacy.counts.merge(installs, []);
-  // Markers come day by day (the date leads the key), so each session's days arrive in order.
   for await (const key of store.keys(prefixRange(LEGACY.daySession))) {
     const { date, id } = parseLegacyDaySession(key);
     const day = parseDay(date);
     if (Number.isNaN(day)) continue;
-    legacy.found = true;
-    const session = legacy.sessions.get(id) ?? {};
-    const seen = sight(session.total, day);
-    if (seen === undefined) continue;
-    legacy.sessions.set(id, { first: session.first ?? day, total: seen.next });
-    legacy.counts.session({ next: { first: 0, total: seen.next, values: [] }, counts: [{ scope: 'total', value: '', first: false, added: seen.added }], installs: [] });
+    const session = sessions.get(id) ?? { days: [] };
+    session.days.push(day);
+    sessions.set(id, session);
   }
+  return sessions;
 }
 
+type Sessions = Awaited<ReturnType<typeof readMarkers>>;
+
 /** Today's layout for what the old one held, as put operations. */
-function newLayout(legacy: Legacy): BatchOperation[] {
-  const put = (key: string, value: string): BatchOperation => ({ type: 'put', key, value });
-  const operations = legacy.counts.lifetimeRows().map((r) => put(lifetimeKey(r.scope, r.value), encodeLifetime(r)));
-  for (const r of legacy.counts.dayRows()) operations.push(put(dayKey(r.day, r.scope, r.value), encodeDay(r)));
-  for (const [id, { first, total }] of legacy.sessions) {
-    const start = first ?? total?.last;
-    if (start === undefined) continue;
-    operations.push(put(sessionKey(id), encodeSessionState({ first: start, total: total ?? { last: start, mask: 1n }, values: [] })));
+function newLayout(legacy: LegacyCounts, sessions: Sessions, last: string | undefined): BatchOperation[] {
+  const operations: BatchOperation[] = [];
+  for (const [id, { first, days }] of sessions) {
+    const state = legacy.session(first, days);
+    if (state !== undefined) operations.push(put(sessionKey(id), encodeSessionState(state)));
   }
-  if (legacy.last !== undefined && !Number.isNaN(Date.parse(legacy.last))) operations.push(put(LAST_KEY, new Date(Date.parse(legacy.last)).toISOString()));
+  const counts = legacy.result();
+  for (const r of counts.lifetime) operations.push(put(lifetimeKey(r.scope, r.value), encodeLifetime(r)));
+  for (const r of counts.days) operations.push(put(dayKey(r.day, r.scope, r.value), encodeDay(r)));
+  if (last !== undefined && !Number.isNaN(Date.parse(last))) operations.push(put(LAST_KEY, new Date(Date.parse(last)).toISOString()));
   return operations;
 }
 
@@ -116,13 +99,13 @@ async function deleteLegacy(store: Utf8Sublevel): Promise<void> {
 export async function migrateLayout(store: Utf8Sublevel, logger?: Logger): Promise<void> {
   await migrateAggregate(store, logger);
   if ((await store.get(LAYOUT_KEY)) !== LAYOUT_VERSION) {
-    const legacy: Legacy = { counts: createGroupCounts(), sessions: new Map(), last: await store.get(LEGACY.last), found: false };
-    await readCounters(store, legacy);
-    await readMarkers(store, legacy);
-    if (legacy.found) {
-      const operations = newLayout(legacy);
+    const legacy = createLegacyCounts();
+    const counters = await readCounters(store, legacy);
+    const sessions = await readMarkers(store);
+    if (counters || sessions.size > 0) {
+      const operations = newLayout(legacy, sessions, await store.get(LEGACY.last));
       for (let i = 0; i < operations.length; i += MIGRATION_BATCH) await store.batch(operations.slice(i, i + MIGRATION_BATCH));
-      logger?.info({ keys: operations.length, sessions: legacy.sessions.size }, 'Collector data migrated to the current layout');
+      logger?.info({ keys: operations.length }, 'Collector data migrated to the current layout');
     }
     await store.put(LAYOUT_KEY, LAYOUT_VERSION, { sync: true });
   }

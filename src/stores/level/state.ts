@@ -4,7 +4,7 @@
 import type { Logger } from '../../logger.js';
 import { DIMENSIONS, OTHER_KEY, type Dimension, type Scope } from '../counting.js';
 import { createGroupCounts, type GroupCounts, type LifetimeCounts, type LifetimeRow } from '../groupCounts.js';
-import { createLru, type Lru } from '../lru.js';
+import { createLru, RECENT_KEYS_CACHE, SIGHTINGS_CACHE, type Lru } from '../lru.js';
 import { decodeGroup, decodeLifetime } from './codec.js';
 import { GROUP, IDEMPOTENCY, LAST_KEY, LIFETIME, SESSION, idempotencyDay, parseGroupKey, parseLifetimeKey, prefixRange, sessionIdOf } from './keys.js';
 import type { Utf8Sublevel } from './levelLike.js';
@@ -15,10 +15,6 @@ import type { Utf8Sublevel } from './levelLike.js';
  * the collector's top function (B7-distinct, docs/benchmarks.md). About 100 bytes a session when full.
  */
 export const KNOWN_SESSIONS_CACHE = 100_000;
-/** Sightings (session, day, values) known to be counted: a session's repeat heartbeats need no record read. */
-export const SIGHTINGS_CACHE = 100_000;
-/** Idempotency keys remembered with their fingerprint: a retry, minutes later, is told without a lookup. */
-export const RECENT_KEYS_CACHE = 100_000;
 
 export interface CacheSizes {
   knownSessions?: number;

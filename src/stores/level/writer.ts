@@ -5,7 +5,7 @@
 import { classifyKeys, createCap, toCount } from '../admission.js';
 import type { CountedHeartbeat } from '../counting.js';
 import { countGroup, createGroupCounts, type CountedGroup } from '../groupCounts.js';
-import type { RecordResult } from '../groupCommit.js';
+import type { RecordResult } from '../admission.js';
 import { dayNumber } from '../presence.js';
 import { decodeSessionState, encodeSessionState, type SessionState } from '../sessionState.js';
 import { decodeDay, encodeDay, encodeGroup, encodeLifetime } from './codec.js';

@@ -1,10 +1,79 @@
-// The collector's counts in PostgreSQL: being moved to the new CollectorStore (branch `store`, step 3).
+// The collector's counts in PostgreSQL, shared by any number of collector processes: counters by scope and value
+// (lifetime and per day) in per-process shards, one record per session, the admitted values, idempotency keys.
+// Writes: collectorWrite.ts; reads: collectorRead.ts; retention: collectorPurge.ts; tables: collectorSchema.ts.
+import { randomInt } from 'node:crypto';
 import { StoreUnavailableError } from '../../errors.js';
-import type { CollectorStore, CollectorStoreOptions } from '../collectorStore.js';
-import type { Pool } from './pool.js';
+import type { CollectorStore, CollectorStoreOptions, CountedHeartbeat, RecordOutcome } from '../collectorStore.js';
+import { buildExport, buildStats, DAYS_SHOWN, type CounterSnapshot } from '../fold.js';
+import { createGroupCommit, type QueueBounds } from '../groupCommit.js';
+import { dayNumber, parseDay } from '../presence.js';
+import { singleFlight } from '../singleFlight.js';
+import { createPostgresPurge } from './collectorPurge.js';
+import { readCounters } from './collectorRead.js';
+import { createPostgresWriter } from './collectorWrite.js';
+import { asStoreError, describePgError, isUnavailable, type Pool } from './pool.js';
+import { createValueCache } from './values.js';
 
-/** Interim: refuses until the PostgreSQL collector store of this round lands (the LevelDB one is done). */
-export function openPostgresCollectorStore(_pool: Pool, _url: string, _options: CollectorStoreOptions): CollectorStore {
-  const refuse = () => Promise.reject(new StoreUnavailableError('The PostgreSQL collector store is not ready in this build'));
-  return { record: refuse, stats: refuse, export: refuse, purge: refuse };
+/** Counter shards: each process adds to its own rows (and its own last-seen row), so writers rarely share a lock. */
+export const SHARDS = 64;
+/** Distinct day ranges whose reads are coalesced at once (today's stats, a few exports). */
+const READ_RANGES = 16;
+
+export interface PostgresCollectorOptions extends CollectorStoreOptions {
+  /** The group-commit writer's pool (one connection). */
+  writer: Pool;
+  /** Stats and export reads, never on the writer's connection. */
+  reader: Pool;
+  /** Admissions under the cap and the purge. */
+  main: Pool;
+  url: string;
+  queue?: Partial<QueueBounds>;
+}
+
+function dayOf(text: string): number {
+  const day = parseDay(text);
+  if (Number.isNaN(day)) throw new TypeError(`not a date (YYYY-MM-DD): ${text}`);
+  return day;
+}
+
+/** Opens the collector's store on the pools; nothing is read until the first heartbeat or stats. */
+export async function openPostgresCollectorStore(options: PostgresCollectorOptions): Promise<CollectorStore> {
+  const { url, logger } = options;
+  const now = options.now ?? Date.now;
+  const values = createValueCache(options.main);
+  const writer = createPostgresWriter({ writer: options.writer, shard: randomInt(SHARDS), values, idempotencyHours: options.idempotencyHours });
+  const record = createGroupCommit<CountedHeartbeat, RecordOutcome>({
+    commit: writer.commit,
+    unavailable: (error) => (isUnavailable(error) ? new StoreUnavailableError(`PostgreSQL is unavailable: ${describePgError(error, url)}`, { cause: error }) : undefined),
+    bounds: options.queue,
+  });
+  // A burst of stats requests costs one read per range at a time (singleFlight), never a query each.
+  const flights = new Map<string, () => Promise<CounterSnapshot>>();
+  const read = async (from: number, to: number): Promise<CounterSnapshot> => {
+    const range = JSON.stringify([from, to]);
+    let flight = flights.get(range);
+    if (flight === undefined) {
+      if (flights.size >= READ_RANGES) flights.clear();
+      flights.set(range, (flight = singleFlight(() => readCounters(options.reader, from, to))));
+    }
+    try {
+      return await flight();
+    } catch (error) {
+      if (isUnavailable(error)) logger?.warn({ reason: describePgError(error, url) }, 'Collector stats unavailable');
+      throw asStoreError(error, url);
+    }
+  };
+
+  return {
+    record,
+    async stats(asked = {}) {
+      const asOf = asked.asOf === undefined ? dayNumber(now()) : dayOf(asked.asOf);
+      return buildStats(await read(asOf - DAYS_SHOWN + 1, asOf), { asOf, floor: options.privacyMinSessions });
+    },
+    async export(range) {
+      const [from, to] = [dayOf(range.from), dayOf(range.to)];
+      return buildExport(await read(from, to), { from, to, floor: options.privacyMinSessions });
+    },
+    purge: createPostgresPurge(options),
+  };
 }
