@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson, sendText } from '../httpJson.js';
 import type { CollectorStore } from '../stores/collectorStore.js';
+import { dayNumber, dayText } from '../stores/presence.js';
 import { CSV_CONTENT_TYPE, exportCsv, exportFileName, exportJson } from './export.js';
 import { parseExportQuery, parseStatsQuery, type DayWindow, type QueryResult } from './query.js';
 
@@ -28,7 +29,9 @@ export function createReads(deps: ReadsDeps) {
     async handleStats(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const query = parseStatsQuery(req.url, window());
       if (refused(res, query)) return;
-      sendJson(res, 200, await deps.store.stats(query.value), { 'cache-control': 'no-store' });
+      // Today by the collector's clock (the one that stamps heartbeats), whatever clock the store was opened with.
+      const asOf = query.value.asOf ?? dayText(dayNumber(deps.now()));
+      sendJson(res, 200, await deps.store.stats({ asOf }), { 'cache-control': 'no-store' });
     },
     async handleExport(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const query = parseExportQuery(req.url, window());
