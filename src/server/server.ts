@@ -174,11 +174,11 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
     const collectorLog = log.child({ component: 'collector' });
     const { idempotencyHours, retentionDays, privacyMinSessions } = settings;
     const store = await storage.openCollector({ idempotencyHours, retentionDays, privacyMinSessions, logger: collectorLog });
-    collector = await createCollector({ store, logger: collectorLog });
+    collector = await createCollector({ store, logger: collectorLog, storeOptions: { idempotencyHours, retentionDays, privacyMinSessions } });
   }
 
   async function listen(): Promise<ListenerInfo> {
-    const guard = createGuard(settings, log);
+    const guard = createGuard(settings, log, () => collector?.countRejection(429));
     const handler = createApiHandler({ telemetryStatus: () => status(), sessions: storage.sessions, collector, instance, feed, guard, logger: log });
     const server = createServer(
       { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
