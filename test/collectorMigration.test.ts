@@ -6,22 +6,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { Level } from 'level';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createStorage, type Storage } from '../src/stores/index.js';
 import { openLevelCollectorStore } from '../src/stores/level/collectorStore.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/stores/postgres/schema.js';
 import type { CollectorStats } from '../src/stores/stats.js';
 import { TEST_BOUNDS } from './helpers/collectorBackends.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { usePostgres } from './helpers/postgres.js';
 
-let postgres: TestPostgres;
+const postgres = usePostgres();
 const cleanups: Array<() => Promise<unknown>> = [];
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -76,7 +70,7 @@ describe('migrating what the previous version stored', () => {
   });
 
   it('PostgreSQL: migration #3 carries the first schema\'s collector tables over and drops them', async () => {
-    const url = await postgres.freshDatabase();
+    const url = await postgres().freshDatabase();
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     cleanups.push(() => client.end());

@@ -1,22 +1,16 @@
 // Retention on both real backends: what is older than TELEMETRY_RETENTION_DAYS (day counters, session records)
 // and idempotency keys older than TELEMETRY_IDEMPOTENCY_HOURS are purged, lifetime totals stay; and the
 // collector runs the purge on its own timer.
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PURGE_EVERY_MS, PURGE_FIRST_MS, startPurgeJob } from '../src/collector/purgeJob.js';
 import { toCounted } from '../src/stores/counting.js';
 import { dayNumber, dayText } from '../src/stores/presence.js';
 import { BACKENDS, openBackend, type BackendStore } from './helpers/collectorBackends.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { usePostgres } from './helpers/postgres.js';
 
-let postgres: TestPostgres;
+const postgres = usePostgres();
 const opened: BackendStore[] = [];
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((b) => b.close()));
 });
@@ -29,7 +23,7 @@ const at = (days: number, hours = 0) => new Date(T0 + days * DAY_MS + hours * HO
 
 describe.each(BACKENDS)('retention on %s', (name) => {
   it('purges day counters and session records older than the window, and keeps the lifetime totals', async () => {
-    const backend = await openBackend(name, () => postgres, { retentionDays: 31 });
+    const backend = await openBackend(name, postgres, { retentionDays: 31 });
     opened.push(backend);
     const [old, recent] = [sampleHeartbeat(), sampleHeartbeat({ platform: 'Darwin' })];
     for (const [heartbeat, when] of [[old, at(0)], [old, at(5)], [recent, at(5)], [recent, at(60)]] as const) await backend.store.record(toCounted(heartbeat, when));
@@ -61,7 +55,7 @@ describe.each(BACKENDS)('retention on %s', (name) => {
   });
 
   it('keeps an idempotency key for its window and purges it once it is older (within a day on LevelDB, whose keys go by day)', async () => {
-    const backend = await openBackend(name, () => postgres, { idempotencyHours: 24 });
+    const backend = await openBackend(name, postgres, { idempotencyHours: 24 });
     opened.push(backend);
     const heartbeat = sampleHeartbeat();
     expect(await backend.store.record(toCounted(heartbeat, at(0), 'k'))).toBe('counted');

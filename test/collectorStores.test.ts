@@ -1,22 +1,16 @@
 // The collector store's invariants on both real backends (LevelDB in a temp folder, a real PostgreSQL), through
 // the store API: any string is one ordinary value, the cap holds when writing and every breakdown sums to the
 // total, stats are byte-identical after a restart, and an idempotency key counts once across stores and restarts.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { IdempotencyConflictError, StoreUnavailableError } from '../src/errors.js';
 import { DIMENSIONS, MAX_VALUES, OTHER_KEY, toCounted } from '../src/stores/counting.js';
 import type { CollectorStats } from '../src/stores/stats.js';
 import { BACKENDS, openBackend, type BackendStore } from './helpers/collectorBackends.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { usePostgres } from './helpers/postgres.js';
 
-let postgres: TestPostgres;
+const postgres = usePostgres();
 const opened: BackendStore[] = [];
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((b) => b.close()));
 });
@@ -25,7 +19,7 @@ const AT = new Date('2026-11-27T12:00:00.000Z');
 const AS_OF = { asOf: '2026-11-27' };
 
 async function backendFor(name: (typeof BACKENDS)[number]): Promise<BackendStore> {
-  const backend = await openBackend(name, () => postgres);
+  const backend = await openBackend(name, postgres);
   opened.push(backend);
   return backend;
 }
@@ -83,7 +77,7 @@ describe.each(BACKENDS)('%s collector store', (name) => {
   }, 120_000);
 
   it('never shows a bucket of 4 sessions, anywhere it reads, and shows one of 5 (TELEMETRY_PRIVACY_MIN_SESSIONS=5)', async () => {
-    const backend = await openBackend(name, () => postgres, { privacyMinSessions: 5 });
+    const backend = await openBackend(name, postgres, { privacyMinSessions: 5 });
     opened.push(backend);
     const platforms = [...Array(4).fill('Rare'), ...Array(5).fill('Haiku'), ...Array(6).fill('Linux')];
     await Promise.all(platforms.map((platform) => backend.store.record(toCounted(sampleHeartbeat({ platform, server_version: platform === 'Rare' ? '0.0.1-rare' : '1.0' }), AT))));

@@ -6,20 +6,10 @@ import { buildExport, buildStats, type CounterSnapshot } from '../src/stores/fol
 import { countGroup, type DayRow, type LifetimeRow } from '../src/stores/groupCounts.js';
 import { dayNumber, dayText, LATE_LIMIT_DAYS, parseDay, sight } from '../src/stores/presence.js';
 import { decodeSessionState, encodeSessionState, type SessionState } from '../src/stores/sessionState.js';
+import { seededRandom as random } from './helpers/random.js';
 
 const DAY_MS = 86_400_000;
 const START = Date.UTC(2026, 0, 1);
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An in-memory backend for the pure rule: counters summed, session records kept encoded (as stored). */
 function memoryBackend() {

@@ -1,21 +1,15 @@
 // Fleet analytics through the real stores (LevelDB in a temp folder, a real PostgreSQL) and the collector, its
 // clock stepped over 40 days: DAU/WAU/MAU, new installations per day, release adoption and installations per
 // version equal a brute-force count of the same heartbeats (test/fleetCounts.test.ts checks the pure rule).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createCollector, type Collector } from '../src/collector/collector.js';
 import { dayNumber, dayText } from '../src/stores/presence.js';
 import { BACKENDS, openBackend, type BackendStore } from './helpers/collectorBackends.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { usePostgres } from './helpers/postgres.js';
 
-let postgres: TestPostgres;
+const postgres = usePostgres();
 const closers: Array<() => Promise<unknown> | void> = [];
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
@@ -62,7 +56,7 @@ const distinct = (sent: Sent[], day: number, window: number, version?: string) =
 
 describe.each(BACKENDS)('fleet analytics on %s, the collector clock stepped over 40 days', (name) => {
   it('DAU/WAU/MAU, new per day, adoption and installations per version equal a brute-force count', async () => {
-    const backend: BackendStore = await openBackend(name, () => postgres);
+    const backend: BackendStore = await openBackend(name, postgres);
     closers.push(() => backend.close());
     const clock = { now: START };
     const collector: Collector = await createCollector({ store: backend.store, now: () => clock.now });

@@ -1,20 +1,14 @@
 // Durable idempotency keys across a collector fleet: two real server processes on one real PostgreSQL. A
 // heartbeat posted to each under one key, and again after both restart, is counted once; the key with another
 // body is 422 naming it.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { LIMITS } from './harness/limits.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { usePostgres } from './helpers/postgres.js';
 
-let postgres: TestPostgres;
+const postgres = usePostgres();
 let cli: CliSandbox;
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
 beforeEach(() => {
   cli = createCliSandbox();
 });
@@ -39,7 +33,7 @@ const total = async (server: ServerProcess) => (await getJson<{ heartbeats_total
 
 describe('idempotency keys shared by collector processes on one PostgreSQL', () => {
   it('counts a heartbeat posted to two processes under one key once, also after both restart; another body is 422', async () => {
-    const url = await postgres.freshDatabase();
+    const url = await postgres().freshDatabase();
     const envs = await Promise.all([0, 1].map(async () => ({ TELEMETRY_HOME: await cli.tempHome(), TELEMETRY_DATABASE_URL: url, TELEMETRY_COLLECTOR: 'on' })));
     const start = () => Promise.all(envs.map((env) => cli.startServerProcess(env, { args: ['--no-telemetry'], timeoutMs: START_MS })));
     const heartbeat = sampleHeartbeat();

@@ -2,6 +2,7 @@
 // (lifetime and per day), and from each session's record, distinct sessions per day, week and 30 days,
 // lifetime distinct sessions per value, and new installations.
 import { DIMENSIONS, type CountedHeartbeat, type Dimension, type Scope } from './counting.js';
+import { createLru } from './lru.js';
 import { dayNumber, WINDOWS, type DayRun } from './presence.js';
 import { observeSession, type SessionChange, type SessionState } from './sessionState.js';
 
@@ -166,6 +167,7 @@ export function createGroupCounts() {
 }
 
 export type GroupCounts = ReturnType<typeof createGroupCounts>;
+export type SightingCache = ReturnType<typeof createSightingCache>;
 
 /** What a backend supplies to count a group. */
 export interface GroupIO {
@@ -173,8 +175,15 @@ export interface GroupIO {
   cap(dimension: Dimension, value: string): string;
   /** The stored records of these sessions; absent or undefined for a session never seen (or purged). */
   readStates(sessionIds: string[]): Promise<Map<string, SessionState | undefined>>;
-  /** True when this sighting (see sightingKey) is known to be committed already: its session needs no work. */
-  known?(sighting: string): boolean;
+  /** True when this sighting is known to be committed already: its session needs no work. */
+  known?(sighting: Sighting): boolean;
+}
+
+/** A session seen on a day with its capped values (breakdowns in DIMENSIONS order). */
+export interface Sighting {
+  sessionId: string;
+  day: number;
+  values: Readonly<Record<Dimension, string>>;
 }
 
 export interface CountedGroup {
@@ -182,12 +191,25 @@ export interface CountedGroup {
   /** Session records to write (only those that changed). */
   states: Map<string, SessionState>;
   /** The group's sightings, to pass to `known`'s cache once the group has committed. */
-  sightings: string[];
+  sightings: Sighting[];
 }
 
-/** Names one sighting: a session, a day and its capped values (an in-memory cache key, never stored). */
-export function sightingKey(sessionId: string, day: number, values: readonly string[]): string {
-  return JSON.stringify([sessionId, day, ...values]);
+/**
+ * The sightings a process knows are committed, by session: its latest day and values (a session reports the
+ * same values day after day, so one entry each suffices; no key is built by joining values). Bounded.
+ */
+export function createSightingCache(limit: number) {
+  const latest = createLru<string, Sighting>(limit);
+  return {
+    known(s: Sighting): boolean {
+      const seen = latest.get(s.sessionId);
+      return seen !== undefined && seen.day === s.day && DIMENSIONS.every((d) => seen.values[d] === s.values[d]);
+    },
+    /** Called once the group holding them has committed. */
+    remember(sightings: readonly Sighting[]): void {
+      for (const s of sightings) latest.set(s.sessionId, s);
+    },
+  };
 }
 
 /**
@@ -196,24 +218,23 @@ export function sightingKey(sessionId: string, day: number, values: readonly str
  */
 export async function countGroup(group: readonly CountedHeartbeat[], io: GroupIO): Promise<CountedGroup> {
   const counts = createGroupCounts();
-  const pending: Array<{ id: string; day: number; values: Record<Dimension, string> }> = [];
-  const sightings: string[] = [];
+  const pending: Sighting[] = [];
+  const sightings: Sighting[] = [];
   for (const heartbeat of group) {
     const values = {} as Record<Dimension, string>;
     for (const dimension of DIMENSIONS) values[dimension] = io.cap(dimension, heartbeat.values[dimension]);
-    const day = dayNumber(heartbeat.receivedAt);
-    counts.heartbeat(values, day);
-    const key = sightingKey(heartbeat.sessionId, day, DIMENSIONS.map((d) => values[d]));
-    sightings.push(key);
-    if (io.known?.(key) !== true) pending.push({ id: heartbeat.sessionId, day, values });
+    const sighting: Sighting = { sessionId: heartbeat.sessionId, day: dayNumber(heartbeat.receivedAt), values };
+    counts.heartbeat(values, sighting.day);
+    sightings.push(sighting);
+    if (io.known?.(sighting) !== true) pending.push(sighting);
   }
   const states = new Map<string, SessionState>();
   if (pending.length === 0) return { counts, states, sightings };
-  const stored = await io.readStates([...new Set(pending.map((p) => p.id))]);
-  for (const { id, day, values } of pending) {
-    const change = observeSession(states.get(id) ?? stored.get(id), values, day);
+  const stored = await io.readStates([...new Set(pending.map((p) => p.sessionId))]);
+  for (const { sessionId, day, values } of pending) {
+    const change = observeSession(states.get(sessionId) ?? stored.get(sessionId), values, day);
     if (change === undefined) continue;
-    states.set(id, change.next);
+    states.set(sessionId, change.next);
     counts.session(change);
   }
   return { counts, states, sightings };

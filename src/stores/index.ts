@@ -1,5 +1,6 @@
 // Choosing a backend: the one place that knows which storage a home uses.
 import type { Logger } from '../logger.js';
+import { importOptional } from '../optionalPackages.js';
 import type { QueueBounds } from './groupCommit.js';
 import type { CollectorStore, CollectorStoreOptions, Storage } from './types.js';
 import type { LevelLike } from './level/levelLike.js';
@@ -37,7 +38,8 @@ export interface StorageSettings {
 /** The storage for these settings, not yet open; its driver is loaded only now, so unused backends cost nothing. */
 export async function createStorage(settings: StorageSettings): Promise<Storage> {
   if (settings.databaseUrl !== undefined) {
-    const { createPostgresStorage } = await import('./postgres/index.js');
+    // pg is an optional peer dependency: installed by those who use PostgreSQL.
+    const { createPostgresStorage } = await importOptional(() => import('./postgres/index.js'), 'TELEMETRY_DATABASE_URL (PostgreSQL)', ['pg']);
     return createPostgresStorage({ url: settings.databaseUrl, logger: settings.logger, collectorQueue: settings.collectorQueue });
   }
   const { createLevelStorage } = await import('./level/index.js');

@@ -44,13 +44,26 @@ function bounded(values: ValuePresence[], dimension: Dimension): ValuePresence[]
   return values.filter((v) => v !== oldest);
 }
 
+/** A session's first sighting: every window and value new, one presence shared by all (the common case, made cheap). */
+function newSession(values: Readonly<Record<Dimension, string>>, day: number): SessionChange {
+  const seen = sight(undefined, day) as NonNullable<ReturnType<typeof sight>>;
+  const counts: SessionCount[] = [{ scope: 'total', value: '', first: true, added: seen.added }];
+  const list: ValuePresence[] = [];
+  for (const dimension of DIMENSIONS) {
+    counts.push({ scope: dimension, value: values[dimension], first: true, added: seen.added });
+    list.push({ dimension, value: values[dimension], presence: seen.next });
+  }
+  return { next: { first: day, total: seen.next, values: list }, counts, installs: [[day, 1]] };
+}
+
 /**
  * Sights a session on `day` with these (capped) values. Pure: the caller reads the state (undefined for a
  * session never seen or purged), writes `next` back and adds `counts` and `installs` to its counters.
  */
 export function observeSession(state: SessionState | undefined, values: Readonly<Record<Dimension, string>>, day: number): SessionChange | undefined {
+  if (state === undefined) return newSession(values, day);
   // A month late (see LATE_LIMIT_DAYS): counted as a heartbeat, never as a session.
-  if (state !== undefined && day < state.total.last - LATE_LIMIT_DAYS) return undefined;
+  if (day < state.total.last - LATE_LIMIT_DAYS) return undefined;
   const counts: SessionCount[] = [];
   const total = sight(state?.total, day);
   if (total !== undefined) counts.push({ scope: 'total', value: '', first: total.first, added: total.added });

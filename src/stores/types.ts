@@ -39,16 +39,31 @@ export interface SessionStore {
 export interface HeartbeatClaim {
   /** True: this replica sends now. False: a peer holds the lease and sent `ageMs` ago. */
   claimed: boolean;
-  /** Milliseconds since the deployment's last heartbeat, measured on the store's clock (0 when claimed). */
+  /** Whole milliseconds since the deployment's last heartbeat, measured on the store's clock (0 when claimed). */
   ageMs: number;
+  /** The holder's interval as its lease row records it (this replica's own when it claimed); undefined when the row does not say. */
+  loopMs?: number;
+  /** The holder's stale window (its interval plus its timeout) as its row records it; undefined when the row does not say. */
+  staleMs?: number;
+  /** The session stored now, read in the same round trip; undefined when none is (after a reset) or the lease cannot tell. */
+  session?: StoredSession;
 }
 
 /**
  * Decides, between replicas sharing a store, which one sends the heartbeat. The holder renews it with
- * every send; a peer takes it over only when the holder has been silent for longer than `staleMs`.
+ * every send and records its interval and stale window; a peer takes it over only when the holder has been
+ * silent for longer than the holder's own stale window, so a short-interval replica never displaces a live
+ * long-interval holder.
  */
 export interface HeartbeatLease {
-  claim(options: { holder: string; staleMs: number; signal?: AbortSignal }): Promise<HeartbeatClaim>;
+  claim(options: {
+    holder: string;
+    /** The claimant's interval, recorded in the row when it claims. */
+    loopMs: number;
+    /** The claimant's stale window (interval plus timeout), recorded when it claims; used when the row has none. */
+    staleMs: number;
+    signal?: AbortSignal;
+  }): Promise<HeartbeatClaim>;
 }
 
 /** A backend: where both stores live, opened and closed by its owner (the server, or one CLI command). */

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { scaled } from '../harness/limits.js';
 import { signalPostgres } from '../harness/postgresProcesses.js';
 
@@ -185,5 +186,23 @@ async function startEmbedded(created: string[]): Promise<TestPostgres> {
       running = false;
       await rm(parent, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One test PostgreSQL for the calling test file: started in beforeAll, stopped in afterAll. Returns a getter
+ * (the server exists once beforeAll has run).
+ */
+export function usePostgres(options: { restartable?: boolean } = {}): () => TestPostgres {
+  let server: TestPostgres | undefined;
+  beforeAll(async () => {
+    server = await startTestPostgres(options);
+  }, POSTGRES_START_TIMEOUT_MS);
+  afterAll(async () => {
+    await server?.stop();
+  }, POSTGRES_START_TIMEOUT_MS);
+  return () => {
+    if (server === undefined) throw new Error('the test PostgreSQL is not started yet (use it inside a test)');
+    return server;
   };
 }

@@ -33,6 +33,8 @@ export type BatchOperation = { type: 'put'; key: string; value: string } | { typ
 
 /** The utf8 key-value calls the stores use on a sublevel. */
 export interface Utf8Sublevel {
+  /** `open` while usable; a sublevel is closed for good once its database closes. */
+  readonly status: string;
   readonly supports?: { explicitSnapshots?: boolean };
   get(key: string, options?: { snapshot?: LevelSnapshot }): Promise<string | undefined>;
   getMany(keys: string[], options?: { snapshot?: LevelSnapshot }): Promise<Array<string | undefined>>;

@@ -3,7 +3,7 @@
 // caches that spare lookups (known sessions, known sightings, recent idempotency keys).
 import type { Logger } from '../../logger.js';
 import { DIMENSIONS, OTHER_KEY, type Dimension, type Scope } from '../counting.js';
-import { createGroupCounts, type GroupCounts, type LifetimeCounts, type LifetimeRow } from '../groupCounts.js';
+import { createGroupCounts, createSightingCache, type GroupCounts, type LifetimeCounts, type LifetimeRow, type SightingCache } from '../groupCounts.js';
 import { createLru, RECENT_KEYS_CACHE, SIGHTINGS_CACHE, type Lru } from '../lru.js';
 import { decodeGroup, decodeLifetime } from './codec.js';
 import { GROUP, IDEMPOTENCY, LAST_KEY, LIFETIME, SESSION, idempotencyDay, parseGroupKey, parseLifetimeKey, prefixRange, sessionIdOf } from './keys.js';
@@ -30,13 +30,15 @@ export interface LevelState {
   /** The deltas of the groups committed but not yet folded into the counters, and their sequence numbers. */
   pending: GroupCounts;
   pendingSeqs: number[];
+  /** The size of their records (text), which reads parse. */
+  pendingBytes: number;
   /** The latest heartbeat time acknowledged, in ms (null before the first). */
   lastAt: number | null;
   nextSeq: number;
   knownSessions: Lru<string, true>;
   /** True while knownSessions holds every session record on disk (so a miss means a new session). */
   sessionsComplete: boolean;
-  sightings: Lru<string, true>;
+  sightings: SightingCache;
   /** Recent idempotency keys: fingerprint and the day they were counted on. */
   recentKeys: Lru<string, { fingerprint: string; day: number }>;
   /** Days whose stored keys are not all in recentKeys (stored before this open, or evicted): looked up there. */
@@ -56,6 +58,7 @@ export function addLifetime(state: Pick<LevelState, 'lifetime' | 'admitted'>, ro
 export async function loadPending(store: Utf8Sublevel, state: LevelState, warn: (key: string) => void): Promise<void> {
   state.pending = createGroupCounts();
   state.pendingSeqs = [];
+  state.pendingBytes = 0;
   for await (const [key, text] of store.iterator(prefixRange(GROUP))) {
     const seq = parseGroupKey(key);
     const record = decodeGroup(text);
@@ -66,6 +69,7 @@ export async function loadPending(store: Utf8Sublevel, state: LevelState, warn: 
     }
     state.pending.merge(record.deltas, record.lifetime);
     state.pendingSeqs.push(seq);
+    state.pendingBytes += text.length;
     state.lastAt = Math.max(state.lastAt ?? 0, record.lastAt);
   }
 }
@@ -92,11 +96,12 @@ export async function loadState(store: Utf8Sublevel, sizes: CacheSizes, logger?:
     admitted: new Map(DIMENSIONS.map((d) => [d, new Set<string>()])),
     pending: createGroupCounts(),
     pendingSeqs: [],
+    pendingBytes: 0,
     lastAt: null,
     nextSeq: 0,
     knownSessions: createLru(sizes.knownSessions ?? KNOWN_SESSIONS_CACHE, () => void (state.sessionsComplete = false)),
     sessionsComplete: true,
-    sightings: createLru(sizes.sightings ?? SIGHTINGS_CACHE),
+    sightings: createSightingCache(sizes.sightings ?? SIGHTINGS_CACHE),
     recentKeys: createLru(sizes.recentKeys ?? RECENT_KEYS_CACHE, (_key, entry) => void state.keyDays.add(entry.day)),
     keyDays: new Set(),
   };

@@ -1,6 +1,6 @@
 // The LevelDB collector store's writes. A group is one synced batch: its idempotency keys, its session records,
 // and one record of its counter deltas (a few KiB at most, however many sessions are new), so a heartbeat costs
-// about one small key. Every FOLD_AFTER_GROUPS groups the deltas are folded into the counters in one batch.
+// about one small key. The pending deltas are folded into the counters in one batch now and then (FOLD_AFTER_*).
 // Whatever a failed batch might have left on disk is remembered as an undo, for recovery to write.
 import { classifyKeys, createCap, toCount } from '../admission.js';
 import type { CountedHeartbeat } from '../counting.js';
@@ -9,12 +9,17 @@ import type { RecordResult } from '../admission.js';
 import { dayNumber } from '../presence.js';
 import { decodeSessionState, encodeSessionState, type SessionState } from '../sessionState.js';
 import { decodeDay, encodeDay, encodeGroup, encodeLifetime } from './codec.js';
-import { LAST_KEY, dayKey, groupKey, idempotencyKey, lifetimeKey, sessionKey } from './keys.js';
+import { LAST_KEY, SESSION, dayKey, groupKey, idempotencyKey, lifetimeKey, sessionIdOf, sessionKey } from './keys.js';
 import type { BatchOperation, Utf8Sublevel } from './levelLike.js';
 import { addLifetime, type LevelState } from './state.js';
 
-/** Committed groups kept as delta records before they are folded into the counters (a fold rewrites ~30 days x values). */
-export const FOLD_AFTER_GROUPS = 64;
+/**
+ * Group records kept before they are folded into the counters. A fold rewrites about 30 days x the values the
+ * groups touched, whatever their number, so folding less often is cheaper; reads and opening parse the records
+ * not yet folded, so they are bounded in count and in bytes.
+ */
+export const FOLD_AFTER_GROUPS = 1_024;
+export const FOLD_AFTER_BYTES = 1024 * 1024;
 const HOUR_MS = 3_600_000;
 
 export interface WriterContext {
@@ -74,24 +79,24 @@ export function createWriter(ctx: WriterContext) {
     return states;
   }
 
-  /** The batch that writes a counted group, and the one that takes it back. */
-  function groupBatch(seq: number, counting: CountedHeartbeat[], counted: CountedGroup, prior: Map<string, string | undefined>) {
+  /** The batch that writes a counted group. */
+  function groupBatch(seq: number, counting: CountedHeartbeat[], counted: CountedGroup) {
     const lastAt = counting.reduce((max, h) => Math.max(max, h.receivedAt.getTime()), 0);
     const [lifetime, deltas] = [counted.counts.lifetimeRows(), counted.counts.deltaRows()];
     const operations = [put(groupKey(seq), encodeGroup({ lastAt, lifetime, deltas }))];
-    const undo = [del(groupKey(seq))];
-    for (const [id, next] of counted.states) {
-      const before = prior.get(id);
-      operations.push(put(sessionKey(id), encodeSessionState(next)));
-      undo.push(before === undefined ? del(sessionKey(id)) : put(sessionKey(id), before));
-    }
+    for (const [id, next] of counted.states) operations.push(put(sessionKey(id), encodeSessionState(next)));
     for (const { idempotency, receivedAt } of counting) {
-      if (idempotency === undefined) continue;
-      const key = idempotencyKey(dayNumber(receivedAt), idempotency.key);
-      operations.push(put(key, idempotency.fingerprint));
-      undo.push(del(key));
+      if (idempotency !== undefined) operations.push(put(idempotencyKey(dayNumber(receivedAt), idempotency.key), idempotency.fingerprint));
     }
-    return { operations, undo, lastAt, lifetime, deltas };
+    return { operations, lastAt, lifetime, deltas };
+  }
+
+  /** What takes a failed batch back: each key it put restored to what it was before (a session's text read), or deleted. */
+  function undoOf(operations: BatchOperation[], prior: Map<string, string | undefined>): BatchOperation[] {
+    return operations.map((op) => {
+      const before = op.key.startsWith(SESSION) ? prior.get(sessionIdOf(op.key)) : undefined;
+      return before === undefined ? del(op.key) : put(op.key, before);
+    });
   }
 
   /** Counts a group: one synced batch; the state changes only once it is written. */
@@ -102,22 +107,23 @@ export function createWriter(ctx: WriterContext) {
     if (counting.length === 0) return results;
     const prior = new Map<string, string | undefined>();
     const cap = createCap((dimension) => state.admitted.get(dimension) as Set<string>);
-    const counted = await countGroup(counting, { cap: cap.cap, readStates: (ids) => readStates(ids, prior), known: (s) => state.sightings.has(s) });
+    const counted = await countGroup(counting, { cap: cap.cap, readStates: (ids) => readStates(ids, prior), known: state.sightings.known });
     const seq = state.nextSeq;
     state.nextSeq += 1;
-    const batch = groupBatch(seq, counting, counted, prior);
+    const batch = groupBatch(seq, counting, counted);
     try {
       await ctx.store().batch(batch.operations, { sync: true });
     } catch (error) {
-      failed = { operations: batch.undo, seq };
+      failed = { operations: undoOf(batch.operations, prior), seq };
       throw error;
     }
     state.pending.merge(batch.deltas, batch.lifetime);
     state.pendingSeqs.push(seq);
+    state.pendingBytes += batch.operations[0]!.type === 'put' ? batch.operations[0]!.value.length : 0;
     for (const row of batch.lifetime) addLifetime(state, row);
     state.lastAt = Math.max(state.lastAt ?? 0, batch.lastAt);
     for (const id of counted.states.keys()) state.knownSessions.set(id, true);
-    for (const sighting of counted.sightings) state.sightings.set(sighting, true);
+    state.sightings.remember(counted.sightings);
     for (const { idempotency, receivedAt } of counting) {
       if (idempotency !== undefined) state.recentKeys.set(idempotency.key, { fingerprint: idempotency.fingerprint, day: dayNumber(receivedAt) });
     }
@@ -155,13 +161,14 @@ export function createWriter(ctx: WriterContext) {
     }
     state.pending = createGroupCounts();
     state.pendingSeqs = [];
+    state.pendingBytes = 0;
   }
 
   return {
     commit,
     fold,
     /** Fold when enough groups are pending. */
-    foldDue: () => state.pendingSeqs.length >= FOLD_AFTER_GROUPS,
+    foldDue: () => state.pendingSeqs.length >= FOLD_AFTER_GROUPS || state.pendingBytes >= FOLD_AFTER_BYTES,
     /** The undo of the last failed write (for recovery), if any. */
     failed: () => failed,
     /** Called once recovery has written the undo. */

@@ -5,8 +5,8 @@
 // waited for), the taken ones classified, session records locked in id order and rewritten, counters upserted.
 import { classifyKeys, toCount, type RecordResult } from '../admission.js';
 import type { CountedHeartbeat } from '../counting.js';
-import { countGroup, type CountedGroup, type GroupIO } from '../groupCounts.js';
-import { createLru, SIGHTINGS_CACHE } from '../lru.js';
+import { countGroup, createSightingCache, type CountedGroup, type GroupIO } from '../groupCounts.js';
+import { SIGHTINGS_CACHE } from '../lru.js';
 import { decodeSessionState, encodeSessionState, type SessionState } from '../sessionState.js';
 import { transaction, type Pool, type PoolClient } from './pool.js';
 import type { ValueCache } from './values.js';
@@ -85,13 +85,13 @@ export interface WriterOptions {
 
 export function createPostgresWriter(options: WriterOptions) {
   const { writer, shard, values } = options;
-  const sightings = createLru<string, true>(SIGHTINGS_CACHE);
+  const sightings = createSightingCache(SIGHTINGS_CACHE);
 
-  const io = (readStates: GroupIO['readStates']): GroupIO => ({ cap: values.cap, known: (s) => sightings.has(s), readStates });
+  const io = (readStates: GroupIO['readStates']): GroupIO => ({ cap: values.cap, known: sightings.known, readStates });
 
   /** Remembered only once committed: a sighting this process vouches for is on disk. */
   function acknowledge(counted: CountedGroup): void {
-    for (const sighting of counted.sightings) sightings.set(sighting, true);
+    sightings.remember(counted.sightings);
   }
 
   /** One statement, when every sighting is known; false when the group needs the transaction instead. */

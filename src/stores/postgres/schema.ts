@@ -53,9 +53,10 @@ export const MIGRATIONS: readonly Migration[] = [
      id smallint PRIMARY KEY CHECK (id = 1),
      at timestamptz NOT NULL
    );`,
-  // 2: reserved for the heartbeat lease change (branch `replicas`); the lead puts it here when both are merged.
-  'SELECT 1',
-  // 3: the collector redesign (branch `store`): see collectorSchema.ts.
+  // 2: the lease row records its holder's interval and stale window, so peers judge staleness by the holder's
+  // settings, not their own. NULL (a row written by version 1) means "not recorded": peers use their own.
+  `ALTER TABLE heartbeat_lease ADD COLUMN loop_ms integer, ADD COLUMN stale_ms integer;`,
+  // 3: the collector redesign: see collectorSchema.ts.
   collectorRedesign,
 ];
 
