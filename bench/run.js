@@ -20,6 +20,7 @@ const FIGURES = [
   'b9-collector-postgres.js',
   'b10-replicas.js',
   'b12-stalled-postgres.js',
+  'b13-stats-history.js',
   'b11-npm-start.js',
   'b7-distinct.js',
   'h1-listening.js',

@@ -1,5 +1,6 @@
 // The collector on a real PostgreSQL under load and faults: a stalled server (SIGSTOP), a burst of stats reads,
 // a full queue, a heartbeat the database rejects, and which failures count as "unavailable".
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
@@ -7,33 +8,31 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCollector } from '../src/collector/collector.js';
 import { StoreUnavailableError } from '../src/errors.js';
 import { sendJson } from '../src/httpJson.js';
+import { toCounted } from '../src/stores/counting.js';
 import { createStorage, type Storage } from '../src/stores/index.js';
 import { isUnavailable } from '../src/stores/postgres/pool.js';
+import { LIMITS, scaled } from './harness/limits.js';
+import { postAlone, rssBytes, type Answer } from './harness/requests.js';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
-import { toCounted } from '../src/stores/counting.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
+import { usePostgres } from './helpers/postgres.js';
 
 /** The collector store's bounds in these tests (floor 1: single sessions are shown). */
 const COLLECTOR = { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 };
-import { LIMITS, scaled } from './harness/limits.js';
-import { postAlone, rssBytes, type Answer } from './harness/requests.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 
-let postgres: TestPostgres;
+// Embedded even when TELEMETRY_TEST_DATABASE_URL is set: these tests stall the server's processes.
+const postgres = usePostgres({ restartable: true });
 let cli: CliSandbox;
 const closers: Array<() => Promise<unknown>> = [];
 
-// Embedded even when TELEMETRY_TEST_DATABASE_URL is set: these tests stall the server's processes.
-beforeAll(async () => {
-  postgres = await startTestPostgres({ restartable: true });
+beforeAll(() => {
   cli = createCliSandbox();
-}, POSTGRES_START_TIMEOUT_MS);
+});
 afterAll(async () => {
   await cli?.cleanup();
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
+});
 afterEach(async () => {
-  await postgres.unstall();
+  await postgres().unstall();
   for (const close of closers.splice(0).reverse()) await close();
 });
 
@@ -102,13 +101,13 @@ describe('which PostgreSQL failures are "unavailable" (503) and which are 500', 
 
 describe('a stalled PostgreSQL (every server process SIGSTOPped) under a running collector', () => {
   it('answers every POST 503 with Retry-After within 10 s, keeps /api/health 200 and RSS bounded, and recovers on SIGCONT', async () => {
-    const url = await postgres.freshDatabase();
+    const url = await postgres().freshDatabase();
     const server = await startCollectorProcess(url);
     expect((await post(server.url)).status).toBe(202);
     const answers: Array<Promise<Answer>> = [];
     const health: number[] = [];
     const rss: number[] = [await rssBytes(server.pid)];
-    await postgres.stall();
+    await postgres().stall();
     try {
       // About 50 POSTs a second for 20 s, each on its own connection, as a fleet of senders keeps posting.
       const until = performance.now() + 20_000;
@@ -123,7 +122,7 @@ describe('a stalled PostgreSQL (every server process SIGSTOPped) under a running
       // Wait for the last ones, but no longer than the bound they must keep.
       await Promise.race([Promise.all(answers), sleep(ANSWER_MS)]);
     } finally {
-      await postgres.unstall();
+      await postgres().unstall();
     }
     const done = await Promise.all(answers);
     const slowest = Math.max(...done.map((a) => a.ms));
@@ -133,6 +132,10 @@ describe('a stalled PostgreSQL (every server process SIGSTOPped) under a running
     expect(done.every((a) => a.retryAfter !== undefined)).toBe(true);
     expect(slowest).toBeLessThan(ANSWER_MS);
     expect(new Set(health)).toEqual(new Set([200]));
+    // The outage is said once (the limit is a line a minute), with its reason and no password.
+    const outage = server.lines.filter((line) => line.msg === 'Collector writes unavailable; answering 503');
+    expect(outage).toHaveLength(1);
+    expect(String(outage[0]!.reason)).toMatch(/timeout/i);
     // At most ~10 s of posts are ever waiting (about 500 requests): far below what an unbounded queue holds.
     expect(growth).toBeLessThan(64 * 2 ** 20);
 
@@ -151,7 +154,7 @@ describe('a stalled PostgreSQL (every server process SIGSTOPped) under a running
 
 describe('a burst of stats reads', () => {
   it('never starves the writer: every POST during 300 concurrent GET /api/collector/stats is 202', async () => {
-    const url = await postgres.freshDatabase();
+    const url = await postgres().freshDatabase();
     const storage = await openStorage(url);
     const store = await storage.openCollector(COLLECTOR);
     // Stats worth reading: 90 days with 300 versions each (27,000 per-day rows) through the store's own writes.
@@ -183,18 +186,18 @@ describe('a burst of stats reads', () => {
 
 describe('the write queue on PostgreSQL', () => {
   it('answers 503 with Retry-After at once when full, while the write ahead of it hangs, then writes what it queued', async () => {
-    const url = await postgres.freshDatabase();
+    const url = await postgres().freshDatabase();
     const storage = await openStorage(url, { maxQueued: 3, maxWaitMs: 60_000 });
     const origin = await serveCollector(storage);
     expect((await post(origin)).status).toBe(202);
-    await postgres.stall();
+    await postgres().stall();
     const inFlight = post(origin);
     await sleep(300);
     const settled: Answer[] = [];
     const later = Array.from({ length: 10 }, () => post(origin).then((a) => (settled.push(a), a)));
     // Three fit in the queue (four if the first had not yet been taken for writing): the rest are refused at once.
     for (const deadline = performance.now() + LIMITS.promptMs; settled.length < 6 && performance.now() < deadline; ) await sleep(20);
-    await postgres.unstall();
+    await postgres().unstall();
     const answers = await Promise.all(later);
     const refused = answers.filter((a) => a.status === 503);
     expect(refused.length).toBeGreaterThanOrEqual(6);
@@ -205,19 +208,26 @@ describe('the write queue on PostgreSQL', () => {
   }, 60_000);
 });
 
-describe('one heartbeat PostgreSQL rejects', () => {
-  it('fails alone: the 40 written in the same group commit, and it is rejected with its own error, not "unavailable"', async () => {
-    const url = await postgres.freshDatabase();
+describe('a heartbeat the database cannot store', () => {
+  // Below the edge's validation (which refuses both long values and control characters), at the store itself.
+  it.each([
+    // PostgreSQL refuses the statement: an index entry over btree's 2,704-byte limit (SQLSTATE 54000).
+    ['a 12,000-character value PostgreSQL refuses (SQLSTATE 54000)', { server_version: randomBytes(6_000).toString('hex') }, '54000'],
+    // Refused by the store before PostgreSQL, which cannot hold U+0000 in text.
+    ['a U+0000 in a value', { environment: '\u0000' }, undefined],
+  ] as const)('%s fails alone: the 40 written in the same group commit, and it is rejected with its own error, not "unavailable"', async (_name, bad, code) => {
+    const url = await postgres().freshDatabase();
     const storage = await openStorage(url);
     const store = await storage.openCollector(COLLECTOR);
     const now = new Date();
     // The first is written alone; the 41 after it queue meanwhile and go together as one group.
     const first = store.record(toCounted(sampleHeartbeat(), now));
-    const group = Array.from({ length: 41 }, (_, i) => store.record(toCounted(sampleHeartbeat(i === 20 ? { environment: '\u0000' } : {}), now)));
+    const group = Array.from({ length: 41 }, (_, i) => store.record(toCounted(sampleHeartbeat(i === 20 ? bad : {}), now)));
     const results = await Promise.allSettled([first, ...group]);
     const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [{ i, reason: r.reason as unknown }] : []));
     expect(rejected.map((r) => r.i)).toEqual([21]);
     expect(rejected[0]!.reason).not.toBeInstanceOf(StoreUnavailableError);
+    expect((rejected[0]!.reason as { code?: string }).code).toBe(code);
     expect((await store.stats()).heartbeats_total).toBe(41);
   });
 });

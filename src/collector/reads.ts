@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson, sendText } from '../httpJson.js';
 import type { CollectorStore } from '../stores/collectorStore.js';
 import { dayNumber, dayText } from '../stores/presence.js';
+import { singleFlightBy } from '../stores/singleFlight.js';
 import { CSV_CONTENT_TYPE, exportCsv, exportFileName, exportJson } from './export.js';
 import { parseExportQuery, parseStatsQuery, type DayWindow, type QueryResult } from './query.js';
 
@@ -15,6 +16,9 @@ export interface ReadsDeps {
   privacyMinSessions: number;
 }
 
+/** Days whose stats answers are built once for concurrent requests (today, and a few asked with as_of). */
+const STATS_DAYS_SHARED = 8;
+
 /** Answers a refused parameter as every 400 of the API: `{ error, field }`, the field being the parameter. */
 function refused<T>(res: ServerResponse, query: QueryResult<T>): query is Extract<QueryResult<T>, { ok: false }> {
   if (query.ok) return false;
@@ -25,13 +29,17 @@ function refused<T>(res: ServerResponse, query: QueryResult<T>): query is Extrac
 /** The read handlers; a store failure is thrown to the caller, which answers 503 or 500. */
 export function createReads(deps: ReadsDeps) {
   const window = (): DayWindow => ({ now: deps.now(), retentionDays: deps.retentionDays });
+  // A burst of stats requests builds and serialises the answer once per day asked, not once each: building it
+  // from a large snapshot takes a fraction of a second of this process's only thread, and 300 at once held the
+  // writer's answers past its query timeout (test/postgres.load.test.ts, "a burst of stats reads").
+  const statsText = singleFlightBy((asOf: string) => deps.store.stats({ asOf }).then((stats) => JSON.stringify(stats)), STATS_DAYS_SHARED);
   return {
     async handleStats(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const query = parseStatsQuery(req.url, window());
       if (refused(res, query)) return;
       // Today by the collector's clock (the one that stamps heartbeats), whatever clock the store was opened with.
       const asOf = query.value.asOf ?? dayText(dayNumber(deps.now()));
-      sendJson(res, 200, await deps.store.stats({ asOf }), { 'cache-control': 'no-store' });
+      sendText(res, 200, 'application/json', await statsText(asOf), { 'cache-control': 'no-store' });
     },
     async handleExport(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const query = parseExportQuery(req.url, window());

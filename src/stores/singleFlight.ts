@@ -27,3 +27,19 @@ export function singleFlight<T>(read: () => Promise<T>): () => Promise<T> {
     return next;
   };
 }
+
+/**
+ * singleFlight per key (a day, a range): concurrent callers with the same key share reads as above. At most
+ * `maxKeys` keys are remembered; past that the oldest are forgotten (a flight in progress still completes).
+ */
+export function singleFlightBy<K, T>(read: (key: K) => Promise<T>, maxKeys: number): (key: K, id?: string) => Promise<T> {
+  const flights = new Map<string, () => Promise<T>>();
+  return (key, id = JSON.stringify(key)) => {
+    let flight = flights.get(id);
+    if (flight === undefined) {
+      if (flights.size >= maxKeys) flights.delete(flights.keys().next().value as string);
+      flights.set(id, (flight = singleFlight(() => read(key))));
+    }
+    return flight();
+  };
+}

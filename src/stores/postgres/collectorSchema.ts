@@ -9,9 +9,6 @@ import { encodeSessionState } from '../sessionState.js';
 /** A query on the migrating connection (with the migration's own timeouts). */
 export type MigrationQuery = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
 
-/** SQLSTATE of collector_keys_taken(): an idempotency key of the group is already counted (the write's slow path). */
-export const KEYS_TAKEN = 'TAK01';
-
 const TABLES = `
   CREATE TABLE collector_lifetime (
     scope text NOT NULL,
@@ -53,11 +50,7 @@ const TABLES = `
   CREATE TABLE collector_last_seen (
     shard smallint PRIMARY KEY,
     at timestamptz NOT NULL
-  );
-  CREATE FUNCTION collector_keys_taken() RETURNS integer LANGUAGE plpgsql AS $$
-  BEGIN
-    RAISE EXCEPTION 'an idempotency key of this group is already counted' USING ERRCODE = '${KEYS_TAKEN}';
-  END $$;`;
+  );`;
 
 const DROP_OLD = `DROP TABLE collector_counters, collector_sessions, collector_daily, collector_daily_sessions, collector_last;`;
 

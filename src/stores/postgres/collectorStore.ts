@@ -6,12 +6,13 @@ import { StoreUnavailableError } from '../../errors.js';
 import type { CollectorStore, CollectorStoreOptions, CountedHeartbeat, RecordOutcome } from '../collectorStore.js';
 import { buildExport, buildStats, DAYS_SHOWN, type CounterSnapshot } from '../fold.js';
 import { createGroupCommit, type QueueBounds } from '../groupCommit.js';
+import { limitRepeats } from '../../logLimit.js';
 import { dayNumber, parseDay } from '../presence.js';
-import { singleFlight } from '../singleFlight.js';
+import { singleFlightBy } from '../singleFlight.js';
 import { createPostgresPurge } from './collectorPurge.js';
 import { readCounters } from './collectorRead.js';
 import { createPostgresWriter } from './collectorWrite.js';
-import { asStoreError, describePgError, isUnavailable, type Pool } from './pool.js';
+import { describePgError, isUnavailable, type Pool } from './pool.js';
 import { createValueCache } from './values.js';
 
 /** Counter shards: each process adds to its own rows (and its own last-seen row), so writers rarely share a lock. */
@@ -41,26 +42,27 @@ export async function openPostgresCollectorStore(options: PostgresCollectorOptio
   const { url, logger } = options;
   const now = options.now ?? Date.now;
   const values = createValueCache(options.main);
-  const writer = createPostgresWriter({ writer: options.writer, shard: randomInt(SHARDS), values, idempotencyHours: options.idempotencyHours });
+  const writer = createPostgresWriter({ writer: options.writer, shard: randomInt(SHARDS), values });
+  // An outage refuses every request: one line a minute says so, and why (the collector answers them 503 silently).
+  const limited = logger === undefined ? undefined : limitRepeats(logger, { perWindow: 1 });
+  const unavailable = (error: unknown, msg: string): StoreUnavailableError | undefined => {
+    if (!isUnavailable(error)) return undefined;
+    const reason = describePgError(error, url);
+    limited?.warn({ reason }, msg);
+    return new StoreUnavailableError(`PostgreSQL is unavailable: ${reason}`, { cause: error });
+  };
   const record = createGroupCommit<CountedHeartbeat, RecordOutcome>({
     commit: writer.commit,
-    unavailable: (error) => (isUnavailable(error) ? new StoreUnavailableError(`PostgreSQL is unavailable: ${describePgError(error, url)}`, { cause: error }) : undefined),
+    unavailable: (error) => unavailable(error, 'Collector writes unavailable; answering 503'),
     bounds: options.queue,
   });
   // A burst of stats requests costs one read per range at a time (singleFlight), never a query each.
-  const flights = new Map<string, () => Promise<CounterSnapshot>>();
+  const flight = singleFlightBy(([from, to]: [number, number]) => readCounters(options.reader, from, to), READ_RANGES);
   const read = async (from: number, to: number): Promise<CounterSnapshot> => {
-    const range = JSON.stringify([from, to]);
-    let flight = flights.get(range);
-    if (flight === undefined) {
-      if (flights.size >= READ_RANGES) flights.clear();
-      flights.set(range, (flight = singleFlight(() => readCounters(options.reader, from, to))));
-    }
     try {
-      return await flight();
+      return await flight([from, to]);
     } catch (error) {
-      if (isUnavailable(error)) logger?.warn({ reason: describePgError(error, url) }, 'Collector stats unavailable');
-      throw asStoreError(error, url);
+      throw unavailable(error, 'Collector stats unavailable') ?? error;
     }
   };
 

@@ -1,20 +1,18 @@
 // The collector's writes on PostgreSQL. The steady state is sessions whose sighting this process has counted
 // already: then a group is ONE statement (its keys inserted optimistically, its counters aggregated in memory and
-// upserted into this process's shard, its last time into the shard's row), aborted by a check when any key was
-// counted before. Otherwise, one short transaction: keys inserted first (a key another process is writing is
+// upserted into this process's shard, its last time into the shard's row), aborted by the keys' unique index when
+// any key was counted before. Otherwise, one short transaction: keys inserted first (a key another process is writing is
 // waited for), the taken ones classified, session records locked in id order and rewritten, counters upserted.
 import { classifyKeys, toCount, type RecordResult } from '../admission.js';
 import type { CountedHeartbeat } from '../counting.js';
 import { countGroup, createSightingCache, type CountedGroup, type GroupIO } from '../groupCounts.js';
-import { createLru, RECENT_KEYS_CACHE, SIGHTINGS_CACHE } from '../lru.js';
+import { SIGHTINGS_CACHE } from '../lru.js';
 import { decodeSessionState, encodeSessionState, type SessionState } from '../sessionState.js';
-import { KEYS_TAKEN } from './collectorSchema.js';
 import { transaction, type Pool, type PoolClient } from './pool.js';
 import type { ValueCache } from './values.js';
 
 // Two transactions touching the same rows may still deadlock (PostgreSQL aborts one): try again.
 const MAX_ATTEMPTS = 3;
-const HOUR_MS = 3_600_000;
 
 const COUNTER_CTES = `
 lifetime AS (
@@ -33,13 +31,18 @@ lifetime AS (
   INSERT INTO collector_last_seen AS l (shard, at) VALUES ($1::smallint, $2::timestamptz) ON CONFLICT (shard) DO UPDATE SET at = GREATEST(l.at, excluded.at)
 )`;
 
-/** The fast path: keys and counters in one statement; collector_keys_taken() raises when fewer keys went in than were sent. */
+/**
+ * The fast path: keys and counters in one statement. The keys go in by a plain INSERT (no ON CONFLICT: its
+ * speculative insertion costs PostgreSQL about a third more per key), so a key counted before aborts the whole
+ * statement with a unique violation on collector_keys_pkey, and the group takes the transaction instead. They
+ * carry the group's time ($2, its latest heartbeat's): kept a few milliseconds longer, never shorter.
+ */
 const FAST_SQL = `
 WITH new_keys AS (
-  INSERT INTO collector_keys (key, fingerprint, counted_at) SELECT * FROM unnest($15::text[], $16::text[], $17::timestamptz[]) ORDER BY 1
-  ON CONFLICT DO NOTHING RETURNING 1
+  INSERT INTO collector_keys (key, fingerprint, counted_at) SELECT k, f, $2::timestamptz FROM unnest($15::text[], $16::text[]) AS t(k, f) ORDER BY 1
 ), ${COUNTER_CTES}
-SELECT CASE WHEN (SELECT count(*) FROM new_keys) < $18 THEN collector_keys_taken() ELSE 0 END AS taken`;
+SELECT 1`;
+const KEYS_PKEY = 'collector_keys_pkey';
 
 const COUNTERS_SQL = `WITH ${COUNTER_CTES} SELECT 1`;
 
@@ -78,21 +81,17 @@ export interface WriterOptions {
   writer: Pool;
   shard: number;
   values: ValueCache;
-  idempotencyHours: number;
 }
 
 export function createPostgresWriter(options: WriterOptions) {
   const { writer, shard, values } = options;
   const sightings = createSightingCache(SIGHTINGS_CACHE);
-  const recentKeys = createLru<string, { fingerprint: string; at: number }>(RECENT_KEYS_CACHE);
-  const windowMs = options.idempotencyHours * HOUR_MS;
 
   const io = (readStates: GroupIO['readStates']): GroupIO => ({ cap: values.cap, known: sightings.known, readStates });
 
-  /** Remembered only once committed: a sighting or key this process vouches for is on disk. */
-  function acknowledge(group: readonly CountedHeartbeat[], counted: CountedGroup): void {
+  /** Remembered only once committed: a sighting this process vouches for is on disk. */
+  function acknowledge(counted: CountedGroup): void {
     sightings.remember(counted.sightings);
-    for (const h of group) if (h.idempotency !== undefined) recentKeys.set(h.idempotency.key, { fingerprint: h.idempotency.fingerprint, at: h.receivedAt.getTime() });
   }
 
   /** One statement, when every sighting is known; false when the group needs the transaction instead. */
@@ -106,12 +105,14 @@ export function createPostgresWriter(options: WriterOptions) {
     }
     const keyed = group.filter((h) => h.idempotency !== undefined);
     try {
-      await writer.query(FAST_SQL, [...counterParams(shard, group, counted), ...keyColumns(keyed), keyed.length]);
+      // Named: PostgreSQL parses and plans it once per connection, not once per group.
+      await writer.query({ name: 'collector_fast', text: FAST_SQL, values: [...counterParams(shard, group, counted), keyed.map((h) => h.idempotency!.key), keyed.map((h) => h.idempotency!.fingerprint)] });
     } catch (error) {
-      if ((error as { code?: unknown })?.code === KEYS_TAKEN) return false;
+      const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+      if (code === '23505' && constraint === KEYS_PKEY) return false;
       throw error;
     }
-    acknowledge(group, counted);
+    acknowledge(counted);
     return true;
   }
 
@@ -141,19 +142,18 @@ export function createPostgresWriter(options: WriterOptions) {
       if (states.length > 0) await client.query(WRITE_STATES_SQL, [states.map(([id]) => id), states.map(([, s]) => encodeSessionState(s)), states.map(([, s]) => s.total.last)]);
       return { results: classified, counted: group, counting };
     });
-    if (counted !== undefined) acknowledge(counting, counted);
+    if (counted !== undefined) acknowledge(counted);
     return results;
   }
 
   /** Counts a group exactly once per key; each entry's result in order. */
   async function commit(group: readonly CountedHeartbeat[]): Promise<RecordResult[]> {
-    const oldest = Math.max(...group.map((h) => h.receivedAt.getTime())) - windowMs;
-    const recent = (key: string) => {
-      const entry = recentKeys.get(key);
-      return entry !== undefined && entry.at >= oldest ? entry.fingerprint : undefined;
-    };
+    // No cache of recent keys: the keys' primary key tells a retry in the fast path itself (it aborts, and the
+    // transaction classifies it). Remembering every key to spare that rare transaction cost every heartbeat an
+    // entry in a 100k-entry map, and the garbage collector the old generation it fills.
+    const stored = () => undefined;
     // PostgreSQL text cannot hold U+0000: such an entry (the edge refuses it) fails alone, never its group.
-    const results: RecordResult[] = classifyKeys(group, recent).map((r, i) => (hasNul(group[i]!) ? new TypeError('a value holds U+0000, which PostgreSQL text cannot store') : r));
+    const results: RecordResult[] = classifyKeys(group, stored).map((r, i) => (hasNul(group[i]!) ? new TypeError('a value holds U+0000, which PostgreSQL text cannot store') : r));
     const candidates = toCount(group, results);
     if (candidates.length === 0) return results;
     await values.admit(candidates);
