@@ -15,8 +15,8 @@ import { addLifetime, type LevelState } from './state.js';
 
 /**
  * Group records kept before they are folded into the counters. A fold rewrites about 30 days x the values the
- * groups touched, whatever their number, so folding less often is cheaper; reads and opening parse the records
- * not yet folded, so they are bounded in count and in bytes.
+ * groups touched, whatever their number, so folding less often is cheaper. Opening parses the records not yet
+ * folded (reads take their deltas from memory), so they are bounded in count and in bytes.
  */
 export const FOLD_AFTER_GROUPS = 1_024;
 export const FOLD_AFTER_BYTES = 1024 * 1024;
@@ -29,6 +29,13 @@ export interface WriterContext {
   idempotencyHours: number;
   /** Says once that a stored record is not valid (it is then counted as absent). */
   corrupt(key: string): void;
+  /** When to fold (default FOLD_AFTER_GROUPS and FOLD_AFTER_BYTES; a test folds sooner). */
+  foldAfter?: FoldBounds;
+}
+
+export interface FoldBounds {
+  groups: number;
+  bytes: number;
 }
 
 /** What a failed write may have left on disk (LevelDB may or may not replay a record whose sync failed), to take back. */
@@ -44,6 +51,7 @@ const del = (key: string): BatchOperation => ({ type: 'del', key });
 export function createWriter(ctx: WriterContext) {
   const { state } = ctx;
   const windowMs = ctx.idempotencyHours * HOUR_MS;
+  const foldAfter = ctx.foldAfter ?? { groups: FOLD_AFTER_GROUPS, bytes: FOLD_AFTER_BYTES };
   let failed: Undo | undefined;
 
   /** The fingerprints the group's keys were counted with: from the cache, else looked up on the days of their window. */
@@ -168,7 +176,7 @@ export function createWriter(ctx: WriterContext) {
     commit,
     fold,
     /** Fold when enough groups are pending. */
-    foldDue: () => state.pendingSeqs.length >= FOLD_AFTER_GROUPS || state.pendingBytes >= FOLD_AFTER_BYTES,
+    foldDue: () => state.pendingSeqs.length >= foldAfter.groups || state.pendingBytes >= foldAfter.bytes,
     /** The undo of the last failed write (for recovery), if any. */
     failed: () => failed,
     /** Called once recovery has written the undo. */
