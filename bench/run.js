@@ -23,6 +23,7 @@ const FIGURES = [
   'b13-stats-history.js',
   'b11-npm-start.js',
   'b7-distinct.js',
+  'b7-fingerprint.js',
   'h1-listening.js',
   'h2-cli.js',
   'h3-idle-memory.js',
