@@ -24,7 +24,7 @@ const FIGURES = [
   'b11-npm-start.js',
   'b7-distinct.js',
   'b7-fingerprint.js',
-  'h1-listening.js',
+  'h1-first-answer.js',
   'h2-cli.js',
   'h3-idle-memory.js',
   'h4-import.js',
