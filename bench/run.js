@@ -21,6 +21,7 @@ const FIGURES = [
   'b10-replicas.js',
   'b12-stalled-postgres.js',
   'b13-stats-history.js',
+  'b14-disk.js',
   'b11-npm-start.js',
   'b7-distinct.js',
   'b7-fingerprint.js',
