@@ -23,19 +23,19 @@ afterEach(async () => {
 });
 
 /**
- * A proxy in front of the test PostgreSQL whose first exchange that contains `text` (a heartbeat's key, in the
- * parameters of whichever statement writes it) meets `fate`, later ones pass; `through` rewrites a database URL
- * to go through it.
+ * A proxy in front of the test PostgreSQL: the `nth` exchange that contains `text` (a heartbeat's key, in the
+ * parameters of whichever statement writes it; a table name) meets `fate`, every other one passes. `through`
+ * rewrites a database URL to go through it.
  */
-async function databaseProxy(text: string, fate: Fate): Promise<{ proxy: TcpProxy; through: (url: string) => string; hit: () => boolean }> {
-  let hit = false;
+async function databaseProxy(text: string, fate: Fate, nth = 1) {
+  let seen = 0;
   const proxy = await startTcpProxy({
     target: Number(new URL(postgres().adminUrl).port),
-    decide: (request) => (!hit && request.includes(text) ? ((hit = true), fate) : 'pass'),
+    decide: (request) => (request.includes(text) && ++seen === nth ? fate : 'pass'),
   });
   closers.push(() => proxy.close());
   const through = (url: string) => Object.assign(new URL(url), { port: String(proxy.port) }).toString();
-  return { proxy, through, hit: () => hit };
+  return { proxy, through, hit: () => seen >= nth, matches: () => seen };
 }
 
 describe('the collector loses its PostgreSQL connection inside a transaction', () => {
@@ -67,4 +67,37 @@ describe('the collector loses its PostgreSQL connection inside a transaction', (
     expect(server.stderr()).toBe('');
     expect((await server.stop()).code).toBe(0);
   }, 4 * LIMITS.startMs);
+});
+
+describe('a replica whose lease claim cannot reach PostgreSQL', () => {
+  it('skips that interval and consumes no key: each heartbeat it counts as sent is counted once, under a key of its own', async () => {
+    // The second claim's connection is reset before PostgreSQL sees it: the real lease's claim throws.
+    const database = await databaseProxy('heartbeat_lease', 'reset', 2);
+    const backend = await openPostgresBackend(postgres());
+    closers.push(() => backend.close());
+    const served = await serveCollector(backend);
+    const endpoint = await startTcpProxy({ target: served.port });
+    closers.push(() => served.close(), () => endpoint.close());
+    const storage = await createStorage({ home: '/nonexistent', dbPath: '/nonexistent/db', databaseUrl: database.through(backend.url!) });
+    await storage.open();
+    closers.push(() => storage.close());
+    const machine = createTelemetryMachine({ sessions: storage.sessions, lease: storage.lease });
+    const actor = createActor(machine, { input: telemetryInput(`${endpoint.origin}/api/collector`, { loopSeconds: 0.2, retries: 1, maxLoops: 3 }) });
+    actor.start();
+    actor.send({ type: 'telemetry.start' });
+    const output = await toPromise(actor);
+
+    // Four claims: the second was reset, and its interval skipped.
+    expect(database.matches()).toBe(4);
+    expect(output).toMatchObject({ stopReason: 'completed', heartbeatsSent: 3 });
+    // Before (issue 19): the failed claim counted as a failed send, and its retry reused the previous heartbeat's
+    // key, which the collector dropped as a duplicate while the actor counted it: keys [K1, K1, K2].
+    const keys = endpoint.exchanges.map(keyOf);
+    expect(endpoint.exchanges.map(statusOf)).toEqual([202, 202, 202]);
+    expect(new Set(keys).size).toBe(3);
+    await served.settled();
+    expect(served.answers.map((a) => a.outcome)).toEqual(['counted', 'counted', 'counted']);
+    expect((await backend.storedKeys()).sort()).toEqual([...keys].sort());
+    expect((await served.collector.stats()).heartbeats_total).toBe(3);
+  });
 });

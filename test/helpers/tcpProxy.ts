@@ -127,7 +127,8 @@ export function statusOf(exchange: Exchange): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
-/** The idempotency-key header of an exchange's HTTP request, when it had one. */
-export function keyOf(exchange: Exchange): string | undefined {
-  return /\r\nidempotency-key: *([^\r\n]+)/i.exec(exchange.request.toString('latin1'))?.[1];
+/** The idempotency-key header of an HTTP request (its first bytes, or its exchange), when it had one. */
+export function keyOf(request: Exchange | Buffer): string | undefined {
+  const head = Buffer.isBuffer(request) ? request : request.request;
+  return /\r\nidempotency-key: *([^\r\n]+)/i.exec(head.toString('latin1'))?.[1];
 }
