@@ -20,7 +20,7 @@ export interface Exchange {
   /** The request's first bytes: an HTTP request head, a PostgreSQL message. */
   request: Buffer;
   fate: Fate;
-  /** The first bytes of the server's reply, when one came (an HTTP status line: see {@link statusOf}). */
+  /** The first bytes of the server's reply, when one came (an HTTP status line: see {@link statusOf}); a dropped reply, whole. */
   reply?: Buffer;
   /** True once those bytes were passed on to the client. */
   delivered: boolean;
@@ -31,6 +31,11 @@ export interface TcpProxyOptions {
   target: number | (() => number);
   /** Decides each exchange from its first bytes; default: every exchange passes. */
   decide?: (request: Buffer) => Fate;
+  /**
+   * For `dropReply`: whether the reply read so far is whole (a PostgreSQL reply ends with ReadyForQuery); the
+   * proxy reads on until it is, so `reply` holds all of it. Default: its first bytes are enough (an HTTP status).
+   */
+  replyComplete?: (reply: Buffer) => boolean;
 }
 
 export interface TcpProxy {
@@ -61,7 +66,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const server = net.createServer((client) => {
     const port = typeof target === 'function' ? target() : target;
     const pipe = { connection: ++connections, port, client: track(client), upstream: track(net.connect(port, '127.0.0.1')) };
-    relay(pipe, decide, (exchange) => exchanges.push(exchange));
+    relay(pipe, { decide, complete: options.replyComplete ?? (() => true) }, (exchange) => exchanges.push(exchange));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -86,7 +91,12 @@ interface Pipe {
 }
 
 /** Relays one connection, exchange by exchange; a fault resets the client and drops the server's side. */
-function relay({ connection, port, client, upstream }: Pipe, decide: (request: Buffer) => Fate, started: (exchange: Exchange) => void): void {
+interface Rules {
+  decide: (request: Buffer) => Fate;
+  complete: (reply: Buffer) => boolean;
+}
+
+function relay({ connection, port, client, upstream }: Pipe, { decide, complete }: Rules, started: (exchange: Exchange) => void): void {
   let current: Exchange | undefined;
   let replying = false;
   const held: Buffer[] = [];
@@ -112,9 +122,9 @@ function relay({ connection, port, client, upstream }: Pipe, decide: (request: B
   });
   upstream.on('data', (chunk: Buffer) => {
     if (current !== undefined && !replying) {
+      current.reply = current.reply === undefined ? chunk : Buffer.concat([current.reply, chunk]);
+      if (current.fate === 'dropReply') return void (complete(current.reply) && cut());
       replying = true;
-      current.reply = chunk;
-      if (current.fate === 'dropReply') return cut();
       current.delivered = true;
     }
     client.write(chunk);
