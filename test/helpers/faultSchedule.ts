@@ -31,6 +31,13 @@ export interface FaultSchedule {
   count(prefix: string, choice: string): number;
 }
 
+/** The choice whose share of the total weight `at` falls in (the last one for rounding at the very end). */
+function pick<T>(choices: ReadonlyArray<readonly [T, number]>, at: number): T {
+  let left = at;
+  for (const [choice, weight] of choices) if ((left -= weight) < 0) return choice;
+  return choices[choices.length - 1]![0];
+}
+
 export function createFaultSchedule(seed: number): FaultSchedule {
   const seams: Array<{ name: string; seam: Seam<string> }> = [];
   const stream = (name: string) => seededRandom((seed ^ hash(name)) >>> 0);
@@ -45,8 +52,7 @@ export function createFaultSchedule(seed: number): FaultSchedule {
       const seam: Seam<T> = {
         drawn,
         next() {
-          let r = calm ? -1 : rnd() * total;
-          const choice = calm ? choices[0]![0] : (choices.find(([, w]) => (r -= w) < 0) ?? choices[0]!)[0];
+          const choice = calm ? choices[0]![0] : pick(choices, rnd() * total);
           drawn[choice] += 1;
           return choice;
         },
