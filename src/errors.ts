@@ -73,3 +73,12 @@ export class IdempotencyConflictError extends Error {
     this.name = 'IdempotencyConflictError';
   }
 }
+
+/**
+ * The `code` of anything thrown (Node's errno codes such as `EADDRINUSE`, undici's `UND_ERR_*`, PostgreSQL's
+ * SQLSTATE), or undefined when it has none: the one place that reads a code off an unknown error.
+ */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
