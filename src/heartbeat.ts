@@ -21,6 +21,12 @@ export interface Heartbeat {
   payload: HeartbeatPayload;
 }
 
+/**
+ * The request header that names one heartbeat across its retries (the IETF Idempotency-Key draft's, in
+ * Node's lower case): the sender sets it, the collector counts each key once.
+ */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
 export interface HeartbeatFields {
   source: string;
   environment: string;

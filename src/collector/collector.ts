@@ -7,7 +7,7 @@ import { startPurgeJob } from './purgeJob.js';
 import type { createReads } from './reads.js';
 import { createRejections, type RejectReason, type RejectStatus } from './rejections.js';
 import { heartbeatSchemaText, SCHEMA_CONTENT_TYPE, validateHeartbeat } from './validate.js';
-import type { Heartbeat } from '../heartbeat.js';
+import { IDEMPOTENCY_HEADER, type Heartbeat } from '../heartbeat.js';
 import { isJsonContentType, MAX_BODY_BYTES, refuseTooLarge, sendJson, sendJsonText, sendText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
@@ -157,8 +157,8 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
     const heartbeat = await readHeartbeat(req, res);
     if (heartbeat === undefined) return;
     const { session_id: sessionId, server_version: serverVersion } = heartbeat.payload;
-    const key = req.headers['idempotency-key'];
-    if (key !== undefined && !isValidKey(key)) return refuse(res, 400, { error: INVALID_KEY_MESSAGE, field: 'idempotency-key' });
+    const key = req.headers[IDEMPOTENCY_HEADER];
+    if (key !== undefined && !isValidKey(key)) return refuse(res, 400, { error: INVALID_KEY_MESSAGE, field: IDEMPOTENCY_HEADER });
     const outcome = await count(res, heartbeat, key);
     if (outcome === undefined) return;
     if (outcome === 'duplicate') {
