@@ -1,7 +1,7 @@
 // What a failed heartbeat send is, in one short reason: the status line, the error code or the timeout, with
 // the (redacted) URL; and the fields that steer a retry (status code, Retry-After, the heartbeat to resend).
 import type { HeartbeatIdentity } from '../../machines/telemetryMachine.js';
-import { errorCode } from '../errors.js';
+import { errorCode, errorMessage } from '../errors.js';
 
 /** A failed send: `reason` is the short text logged, the other fields steer retries. */
 export class HeartbeatError extends Error {
@@ -71,6 +71,5 @@ export function transportFailure(error: unknown, abortReason: unknown, { timeout
 }
 
 function errorText(error: unknown, code: string | undefined): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return code === undefined ? message : `${message} (${code})`;
+  return code === undefined ? errorMessage(error) : `${errorMessage(error)} (${code})`;
 }

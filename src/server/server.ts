@@ -4,6 +4,7 @@
 import { createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { serverMachine, type ServerOutput } from '../../machines/serverMachine.js';
 import { createTelemetryMachine } from '../actor/createTelemetryMachine.js';
+import { errorMessage } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { Settings } from '../settings/index.js';
 import { createStorage } from '../stores/index.js';
@@ -68,7 +69,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // The root's error observer: no actor error ever escapes as an uncaught exception.
       error: (error) => {
         logMachineFailure(log, error);
-        resolve({ exitCode: 1, error: error instanceof Error ? error.message : String(error) });
+        resolve({ exitCode: 1, error: errorMessage(error) });
       },
     });
   });
