@@ -6,7 +6,8 @@ import { redactUrl } from '../redact.js';
 import { resolveEndpoint } from '../server/endpoint.js';
 import { PROXY_VARIABLES, type Settings } from '../settings/index.js';
 import { heartbeatFields } from './fields.js';
-import { owner, withHomeStorage, type Io } from './io.js';
+import { owner, withHomeStorage } from './home.js';
+import type { Io } from './io.js';
 
 /** How long the reachability check waits for the endpoint before saying nothing answers. */
 const PROBE_TIMEOUT_MS = 2_000;
