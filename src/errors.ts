@@ -110,6 +110,7 @@ export interface Refusal {
 
 /** The HTTP API's refusals, each status with its one text; a text a value completes is a function. */
 export const REFUSALS = {
+  badRequest: (reason: string | undefined) => ({ status: 400, error: `Bad request${reason === undefined ? '' : `: ${reason}`}` }) as const,
   badTarget: { status: 400, error: 'Bad request target' },
   bodyNotJson: { status: 400, error: 'Body is not valid JSON' },
   invalidKey: (maxLength: number) => ({ status: 400, error: `idempotency-key must be 1 to ${maxLength} visible ASCII characters` }) as const,
@@ -120,11 +121,14 @@ export const REFUSALS = {
   otherSite: (site: string) => ({ status: 403, error: `Request from another site refused (Sec-Fetch-Site: ${site})` }) as const,
   notFound: { status: 404, error: 'Not found' },
   methodNotAllowed: (method: string | undefined) => ({ status: 405, error: `Method ${method} not allowed` }) as const,
+  requestTimeout: { status: 408, error: 'Request timed out' },
   tooLarge: (maxBytes: number) => ({ status: 413, error: `Body larger than ${maxBytes} bytes` }) as const,
+  chunkExtensionsTooLarge: { status: 413, error: 'Chunk extensions too large' },
   notJson: { status: 415, error: 'Content-Type must be application/json' },
   encoding: { status: 415, error: 'Content-Encoding is not supported' },
   keyConflict: (key: string) => ({ status: 422, error: `idempotency-key ${JSON.stringify(key)} was already used with a different body` }) as const,
   rateLimited: (waitSeconds: number) => ({ status: 429, error: `Too many heartbeats from this client; retry in ${waitSeconds} s`, retryAfter: waitSeconds }) as const,
+  headersTooLarge: { status: 431, error: 'Request header fields too large' },
   internal: { status: 500, error: 'Internal server error' },
   // A write refused is retried soon (the sender's own retry); a read waits longer: a scrape or a page asks again anyway.
   cannotStore: { status: 503, error: 'The collector cannot store heartbeats right now; retry later', retryAfter: 1 },
