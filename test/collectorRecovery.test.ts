@@ -10,8 +10,8 @@ import { StoreUnavailableError } from '../src/errors.js';
 import { toCounted } from '../src/stores/counting.js';
 import type { CollectorStore } from '../src/stores/collectorStore.js';
 import { openLevelCollectorStore } from '../src/stores/level/collectorStore.js';
-import type { LevelLike } from '../src/stores/level/levelLike.js';
 import { TEST_BOUNDS } from './helpers/collectorBackends.js';
+import { createFlakyDisk } from './helpers/flakyDisk.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { LIMITS } from './harness/limits.js';
 
@@ -19,38 +19,6 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-/**
- * A fake disk in front of a real LevelDB: once armed, the next synced batch is written and then reported failed,
- * as a failed fsync after the append is (the record is in the log; the caller was told it is not).
- */
-function syncFailsAfterWrite(db: Level<string, string>) {
-  const state = { armed: false };
-  const wrapped: LevelLike = {
-    get status() {
-      return db.status;
-    },
-    open: () => db.open(),
-    close: () => db.close(),
-    sublevel(name, options) {
-      const sub = db.sublevel<string, string>(name, options) as unknown as Record<string | symbol, unknown>;
-      return new Proxy(sub, {
-        get(target, property) {
-          const value = target[property];
-          if (property !== 'batch') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-          return async (operations: unknown, writeOptions?: { sync?: boolean }) => {
-            await (value as (o: unknown, w: unknown) => Promise<void>).call(target, operations, writeOptions);
-            if (state.armed && writeOptions?.sync === true) {
-              state.armed = false;
-              throw new Error('fsync failed after the append (test)');
-            }
-          };
-        },
-      });
-    },
-  };
-  return { wrapped, arm: () => void (state.armed = true) };
-}
 
 async function acceptedEventually(store: CollectorStore, record: () => ReturnType<typeof toCounted>): Promise<void> {
   const deadline = Date.now() + LIMITS.waitMs;
@@ -70,14 +38,14 @@ describe('LevelDB recovery after a failed write', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'collector-recovery-'));
     let db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
     cleanups.push(async () => (await db.close(), await rm(dir, { recursive: true, force: true })));
-    const disk = syncFailsAfterWrite(db);
-    const store = await openLevelCollectorStore(disk.wrapped, TEST_BOUNDS);
+    const disk = createFlakyDisk();
+    const store = await openLevelCollectorStore(disk.wrap(db), TEST_BOUNDS);
     const at = new Date('2026-11-27T12:00:00.000Z');
     const asOf = { asOf: '2026-11-27' };
     expect(await store.record(toCounted(sampleHeartbeat({ server_version: '1.0' }), at, 'key-a'))).toBe('counted');
     const acknowledged = JSON.stringify(await store.stats(asOf));
 
-    disk.arm();
+    disk.arm('after');
     const refused = sampleHeartbeat({ server_version: '9.9.9', platform: 'Refused' });
     await expect(store.record(toCounted(refused, at, 'key-b'))).rejects.toBeInstanceOf(StoreUnavailableError);
     // While it recovers, what is shown is what was acknowledged.

@@ -1,11 +1,16 @@
 // Durable idempotency keys across a collector fleet: two real server processes on one real PostgreSQL. A
 // heartbeat posted to each under one key, and again after both restart, is counted once; the key with another
-// body is 422 naming it.
+// body is 422 naming it; behind a round-robin balancer, the real actor's retry of a heartbeat whose answer was
+// lost after the commit lands on the other process and is not counted again.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createActor, toPromise } from 'xstate';
+import { createTelemetryMachine } from '../src/actor/createTelemetryMachine.js';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
-import { sampleHeartbeat } from './helpers/fixtures.js';
+import { sampleHeartbeat, telemetryInput } from './helpers/fixtures.js';
 import { LIMITS } from './harness/limits.js';
 import { usePostgres } from './helpers/postgres.js';
+import { keyOf, startTcpProxy, statusOf } from './helpers/tcpProxy.js';
+import { openTempDb } from './helpers/tempDb.js';
 
 const postgres = usePostgres();
 let cli: CliSandbox;
@@ -57,4 +62,35 @@ describe('idempotency keys shared by collector processes on one PostgreSQL', () 
     expect(String(conflict.json.error)).toContain(key);
     expect(await total(servers[0]!)).toBe(1);
   }, 6 * START_MS);
+
+  it('behind a round-robin balancer: the retry of a heartbeat whose answer was lost after the commit lands on the other process, counted once', async () => {
+    const url = await postgres().freshDatabase();
+    const servers = await Promise.all(
+      [0, 1].map(async () =>
+        cli.startServerProcess({ TELEMETRY_HOME: await cli.tempHome(), TELEMETRY_DATABASE_URL: url, TELEMETRY_COLLECTOR: 'on' }, { args: ['--no-telemetry'], timeoutMs: START_MS }),
+      ),
+    );
+    const ports = servers.map((s) => Number(new URL(s.url).port));
+    // The documented fleet: each new connection goes to the next process. The first answer is dropped after the
+    // commit (the connection reset instead), so the actor's retry opens a new connection, to the other process.
+    let next = 0;
+    let dropped = false;
+    const balancer = await startTcpProxy({ target: () => ports[next++ % 2]!, decide: () => (dropped ? 'pass' : ((dropped = true), 'dropReply')) });
+    const sessions = await openTempDb();
+    try {
+      const input = telemetryInput(`${balancer.origin}/api/collector`, { loopSeconds: 0.2, retries: 1, maxLoops: 2 });
+      const actor = createActor(createTelemetryMachine({ db: sessions.db }), { input });
+      actor.start();
+      actor.send({ type: 'telemetry.start' });
+      expect(await toPromise(actor)).toMatchObject({ stopReason: 'completed', heartbeatsSent: 2 });
+    } finally {
+      await balancer.close();
+      await sessions.cleanup();
+    }
+    const [lost, retry] = balancer.exchanges;
+    expect({ status: statusOf(lost!), delivered: lost!.delivered }).toEqual({ status: 202, delivered: false });
+    expect({ key: keyOf(retry!), status: statusOf(retry!), port: retry!.port }).toEqual({ key: keyOf(lost!), status: 202, port: ports.find((p) => p !== lost!.port) });
+    // Before (keys in one process's memory): the other process counted the retry again, 3.
+    expect(await Promise.all(servers.map(total))).toEqual([2, 2]);
+  }, 4 * START_MS);
 });

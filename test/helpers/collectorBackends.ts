@@ -8,7 +8,8 @@ import pg from 'pg';
 import { createStorage, type Storage } from '../../src/stores/index.js';
 import type { CollectorStore, CollectorStoreOptions } from '../../src/stores/collectorStore.js';
 import { openLevelCollectorStore } from '../../src/stores/level/collectorStore.js';
-import { COLLECTOR_SUBLEVEL, prefixRange } from '../../src/stores/level/keys.js';
+import { COLLECTOR_SUBLEVEL, IDEMPOTENCY, prefixRange } from '../../src/stores/level/keys.js';
+import type { LevelLike } from '../../src/stores/level/levelLike.js';
 import type { TestPostgres } from './postgres.js';
 
 export type BackendName = 'LevelDB' | 'PostgreSQL';
@@ -22,21 +23,30 @@ export interface BackendStore {
   store: CollectorStore;
   /** Closes the store's database and opens it again, as a restarted process would; updates `store`. */
   reopen(): Promise<CollectorStore>;
+  /** PostgreSQL only: the database's own URL (replicas of a deployment may share it). */
+  url?: string;
   /** A second store on the same data at once (PostgreSQL only: LevelDB is one process's). */
   another?(): Promise<CollectorStore>;
   /** Keys of the LevelDB collector sublevel that start with `prefix` (LevelDB only), to check what is stored. */
   levelKeys?(prefix: string): Promise<string[]>;
   /** Rows of the PostgreSQL database itself (PostgreSQL only), to check what is stored, not only what is shown. */
   sql?<T extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<T[]>;
+  /** The idempotency keys the store holds, read from the database itself (not through the store). */
+  storedKeys(): Promise<string[]>;
   close(): Promise<void>;
 }
 
-type Options = Partial<Pick<CollectorStoreOptions, 'idempotencyHours' | 'retentionDays' | 'privacyMinSessions' | 'now'>>;
+type Options = Partial<Pick<CollectorStoreOptions, 'idempotencyHours' | 'retentionDays' | 'privacyMinSessions' | 'now'>> & {
+  /** LevelDB: what the store is given instead of the database itself (a fake disk in front of it), at each open. */
+  disk?: (db: Level<string, string>) => LevelLike;
+  /** PostgreSQL: the URL the store connects to instead of the database's own (a proxy in front of it). */
+  through?: (url: string) => string;
+};
 
-export async function openLevelBackend(options: Options = {}): Promise<BackendStore> {
+export async function openLevelBackend({ disk, ...options }: Options = {}): Promise<BackendStore> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'collector-backend-'));
   let db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
-  const open = () => openLevelCollectorStore(db, { ...TEST_BOUNDS, ...options });
+  const open = () => openLevelCollectorStore(disk?.(db) ?? db, { ...TEST_BOUNDS, ...options });
   const backend: BackendStore = {
     name: 'LevelDB',
     store: await open(),
@@ -50,6 +60,8 @@ export async function openLevelBackend(options: Options = {}): Promise<BackendSt
       for await (const key of db.sublevel<string, string>(COLLECTOR_SUBLEVEL, { valueEncoding: 'utf8' }).keys(prefixRange(prefix))) keys.push(key);
       return keys;
     },
+    // `k:<day>:<key>`: the key is all that follows the day.
+    storedKeys: async () => (await backend.levelKeys!(IDEMPOTENCY)).map((stored) => stored.slice(stored.indexOf(':', IDEMPOTENCY.length) + 1)),
     async close() {
       await db.close();
       await rm(dir, { recursive: true, force: true });
@@ -58,11 +70,11 @@ export async function openLevelBackend(options: Options = {}): Promise<BackendSt
   return backend;
 }
 
-export async function openPostgresBackend(postgres: TestPostgres, options: Options = {}): Promise<BackendStore> {
+export async function openPostgresBackend(postgres: TestPostgres, { through, ...options }: Options = {}): Promise<BackendStore> {
   const url = await postgres.freshDatabase();
   const storages: Storage[] = [];
   const open = async () => {
-    const storage = await createStorage({ home: '/nonexistent', dbPath: '/nonexistent/db', databaseUrl: url });
+    const storage = await createStorage({ home: '/nonexistent', dbPath: '/nonexistent/db', databaseUrl: through?.(url) ?? url });
     storages.push(storage);
     await storage.open();
     return storage.openCollector({ ...TEST_BOUNDS, ...options });
@@ -70,6 +82,7 @@ export async function openPostgresBackend(postgres: TestPostgres, options: Optio
   const closeAll = async () => void (await Promise.all(storages.splice(0).map((s) => s.close())));
   const backend: BackendStore = {
     name: 'PostgreSQL',
+    url,
     store: await open(),
     async reopen() {
       await closeAll();
@@ -85,6 +98,7 @@ export async function openPostgresBackend(postgres: TestPostgres, options: Optio
         await client.end();
       }
     },
+    storedKeys: async () => (await backend.sql!<{ key: string }>('SELECT key FROM collector_keys')).map((row) => row.key),
     close: closeAll,
   };
   return backend;

@@ -3,7 +3,7 @@
 // by one process at a time (an advisory lock; a process finding it taken skips this run). Lifetime totals stay.
 import { keyWindowMs } from '../collectorStore.js';
 import { dayNumber } from '../presence.js';
-import type { Pool, PoolClient } from './pool.js';
+import { watchCheckedOut, type Pool, type PoolClient } from './pool.js';
 
 /** Rows deleted per statement: each is short, so ingest never waits long on the rows it locks. */
 export const PURGE_BATCH = 1_000;
@@ -23,6 +23,7 @@ async function deleteBatches(client: PoolClient, table: string, where: string, p
 export function createPostgresPurge(options: { main: Pool; retentionDays: number; idempotencyHours: number }) {
   return async function purge(now: Date): Promise<{ deleted: number }> {
     const client = await options.main.connect();
+    const watch = watchCheckedOut(client);
     let failure: unknown;
     try {
       const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [PURGE_LOCK]);
@@ -41,7 +42,8 @@ export function createPostgresPurge(options: { main: Pool; retentionDays: number
       throw error;
     } finally {
       // A connection that failed mid-purge is dropped: it may still hold the lock until PostgreSQL notices.
-      client.release(failure instanceof Error ? failure : undefined);
+      watch.done();
+      client.release(watch.lost() ?? (failure instanceof Error ? failure : undefined));
     }
   };
 }

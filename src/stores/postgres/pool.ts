@@ -71,11 +71,25 @@ export function unreachable(error: unknown, url: string): UserError {
 }
 
 /**
+ * Watches a client checked out of a pool until `done()`. pg-pool listens for errors on idle clients only: a
+ * checked-out client whose connection is lost emits 'error', which without a listener is an uncaught exception
+ * that ends the process. The statement in flight (or the next one) rejects with the failure all the same; `lost()`
+ * says whether the link went, so the client is dropped rather than pooled again.
+ */
+export function watchCheckedOut(client: PoolClient): { lost(): Error | undefined; done(): void } {
+  let lost: Error | undefined;
+  const onError = (error: Error) => void (lost ??= error);
+  client.on('error', onError);
+  return { lost: () => lost, done: () => void client.off('error', onError) };
+}
+
+/**
  * Runs work on one pooled connection inside `begin` ... COMMIT; rolls back on an error of the work. A
  * connection that failed (a timeout, a lost link) is dropped, not pooled again: it may still owe an answer.
  */
 export async function transaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await pool.connect();
+  const watch = watchCheckedOut(client);
   let failure: unknown;
   try {
     await client.query(begin);
@@ -84,10 +98,11 @@ export async function transaction<T>(pool: Pool, work: (client: PoolClient) => P
     return result;
   } catch (error) {
     failure = error;
-    if (!isUnavailable(error)) await client.query('ROLLBACK').catch((e: unknown) => void (failure = e));
+    if (!isUnavailable(error) && watch.lost() === undefined) await client.query('ROLLBACK').catch((e: unknown) => void (failure = e));
     throw error;
   } finally {
-    client.release(failure !== undefined && isUnavailable(failure) ? (failure as Error) : undefined);
+    watch.done();
+    client.release(watch.lost() ?? (failure !== undefined && isUnavailable(failure) ? (failure as Error) : undefined));
   }
 }
 
