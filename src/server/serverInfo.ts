@@ -3,6 +3,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { errorCode, storeLockedText } from '../errors.js';
 
 /** What a running server writes to <home>/server.json. */
 export interface ServerInfo {
@@ -56,7 +57,7 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return errorCode(error) === 'EPERM';
   }
 }
 
@@ -73,5 +74,5 @@ export async function liveServerInfo(home: string): Promise<ServerInfo | undefin
 export async function lockedMessage(home: string, location: string): Promise<string> {
   const info = await liveServerInfo(home);
   const who = info === undefined ? 'another process' : `the telemetry-actor server at ${info.url} (pid ${info.pid})`;
-  return `The database ${location} is in use by ${who}; stop it first or use another TELEMETRY_HOME`;
+  return storeLockedText(location, who);
 }

@@ -3,6 +3,7 @@
 // about one small key. The pending deltas are folded into the counters in one batch now and then (FOLD_AFTER_*).
 // Whatever a failed batch might have left on disk is remembered as an undo, for recovery to write.
 import { classifyKeys, createCap, toCount } from '../admission.js';
+import { keyWindowMs } from '../collectorStore.js';
 import type { CountedHeartbeat } from '../counting.js';
 import { countGroup, createGroupCounts, type CountedGroup } from '../groupCounts.js';
 import type { RecordResult } from '../admission.js';
@@ -20,7 +21,6 @@ import { addLifetime, type LevelState } from './state.js';
  */
 export const FOLD_AFTER_GROUPS = 1_024;
 export const FOLD_AFTER_BYTES = 1024 * 1024;
-const HOUR_MS = 3_600_000;
 
 export interface WriterContext {
   /** The current sublevel (a fresh one after each reopen). */
@@ -50,7 +50,7 @@ const del = (key: string): BatchOperation => ({ type: 'del', key });
 
 export function createWriter(ctx: WriterContext) {
   const { state } = ctx;
-  const windowMs = ctx.idempotencyHours * HOUR_MS;
+  const windowMs = keyWindowMs(ctx.idempotencyHours);
   const foldAfter = ctx.foldAfter ?? { groups: FOLD_AFTER_GROUPS, bytes: FOLD_AFTER_BYTES };
   let failed: Undo | undefined;
 
