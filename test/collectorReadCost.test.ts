@@ -1,6 +1,7 @@
-// LevelDB stats and export read the folded day counters from disk and everything else from memory: their cost
-// does not grow with the group records waiting to be folded (issue 23, B13), and what they show is still one
-// moment of the acknowledged state, across folds and writes running beside them.
+// LevelDB stats and export read the folded day counters from disk (kept for the next read of the range until a
+// fold or a purge changes them) and everything else from memory: their cost does not grow with the group records
+// waiting to be folded (issue 23, B13), and what they show is still one moment of the acknowledged state, across
+// folds, purges and writes running beside them.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -107,5 +108,17 @@ describe('LevelDB stats and export with groups not yet folded', () => {
     const reopened = new Level<string, string>(dir, { valueEncoding: 'utf8' });
     cleanups.push(() => reopened.close());
     expect(JSON.stringify(await (await openLevelCollectorStore(reopened, TEST_BOUNDS)).stats(asOf))).toBe(last);
+  });
+
+  it('read a range again from disk once the purge has deleted its day counters', async () => {
+    const { db } = await tempLevel();
+    const store = await openLevelCollectorStore(db, { ...TEST_BOUNDS, retentionDays: 31 });
+    for (let i = 0; i < 3; i += 1) await store.record(toCounted(sampleHeartbeat(), new Date('2026-10-01T12:00:00.000Z')));
+    // Folded, so the rows are on disk; read once, so the range is remembered.
+    await store.purge(new Date('2026-10-02T00:00:00.000Z'));
+    const range = { from: '2026-10-01', to: '2026-10-01' };
+    expect((await store.export(range)).filter((r) => r.breakdown === 'total')).toMatchObject([{ heartbeats: 3 }]);
+    await store.purge(new Date('2026-11-27T00:00:00.000Z'));
+    expect(await store.export(range)).toEqual([]);
   });
 });

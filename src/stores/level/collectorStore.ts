@@ -10,7 +10,7 @@ import { COLLECTOR_SUBLEVEL, LAYOUT_KEY, LAYOUT_VERSION } from './keys.js';
 import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
 import { migrateLayout } from './migrate.js';
 import { createPurge } from './purge.js';
-import { readCounters } from './reader.js';
+import { createCounterReads } from './reader.js';
 import { createRecoveryGuard } from './recovery.js';
 import { loadPending, loadState, type CacheSizes } from './state.js';
 import { createWriter, type FoldBounds } from './writer.js';
@@ -85,6 +85,7 @@ export async function openLevelCollectorStore(db: LevelLike, options: LevelColle
       // A fold that failed may have landed: what is pending is what the disk holds. Loaded before the failure is
       // cleared, so no read takes memory's view while it is being reloaded.
       await loadPending(store, state, corrupt);
+      state.dayRowsVersion += 1;
       writer.recovered();
     },
   });
@@ -117,7 +118,7 @@ export async function openLevelCollectorStore(db: LevelLike, options: LevelColle
   const purgeAll = createPurge({ ...options, store: () => store, state, exclusive: write, fold: writer.fold });
   // The collector's timer may fire after the owner closed the database: nothing to purge then (and no recovery).
   const purge = async (at: Date) => (db.status === 'open' ? purgeAll(at) : { deleted: 0 });
-  const reads = { store: () => store, state, turn, failed: writer.failed };
+  const readCounters = createCounterReads({ store: () => store, state, turn, failed: writer.failed });
   /** A read while the database is being reopened is refused like a write (503, try again). */
   const read = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
@@ -136,13 +137,13 @@ export async function openLevelCollectorStore(db: LevelLike, options: LevelColle
     stats: (asked = {}) =>
       read(async () => {
         const asOf = asked.asOf === undefined ? dayNumber(now()) : dayOf(asked.asOf);
-        const snapshot = await readCounters(reads, asOf - DAYS_SHOWN + 1, asOf);
+        const snapshot = await readCounters(asOf - DAYS_SHOWN + 1, asOf);
         return buildStats(snapshot, { asOf, floor: options.privacyMinSessions });
       }),
     export: (range) =>
       read(async () => {
         const [from, to] = [dayOf(range.from), dayOf(range.to)];
-        const snapshot = await readCounters(reads, from, to);
+        const snapshot = await readCounters(from, to);
         return buildExport(snapshot, { from, to, floor: options.privacyMinSessions });
       }),
     purge,

@@ -68,6 +68,7 @@ export function createPurge(ctx: PurgeContext) {
     await ctx.exclusive(ctx.fold);
     const today = dayNumber(now);
     const cutoff = today - ctx.retentionDays;
+    ctx.state.dayRowsVersion += 1;
     let deleted = await deleteWhere(ctx, dayRange(0, cutoff));
     // A key counted on day d is older than its window once the window starts after d ends.
     const firstKept = dayNumber(now.getTime() - keyWindowMs(ctx.idempotencyHours));

@@ -1,6 +1,7 @@
-// The LevelDB collector store's reads: the day counters of a range from LevelDB, and what is not folded into them
-// yet from memory, both as of one moment between two writes, so stats and export cost days x values (bounded by
-// the cap), never sessions, history, or how many groups wait to be folded.
+// The LevelDB collector store's reads: the day counters of a range from LevelDB (or from the last read of it, while
+// no fold or purge has changed them), and what is not folded into them yet from memory, both as of one moment
+// between two writes, so stats and export cost days x values (bounded by the cap), never sessions, history, or
+// how many groups wait to be folded.
 import type { CounterSnapshot } from '../fold.js';
 import { createGroupCounts, type DayRow, type LifetimeRow } from '../groupCounts.js';
 import { decodeDay, decodeGroup, decodeLifetime } from './codec.js';
@@ -60,12 +61,6 @@ const toSnapshot = (lifetime: LifetimeRow[], days: DayRow[], lastAt: number | nu
   lastHeartbeatAt: lastAt === null || lastAt === 0 ? null : new Date(lastAt).toISOString(),
 });
 
-/** The counters of days from..to: the stored ones read at `at` (taken with `view`), plus `view`. */
-async function readWithView(store: Utf8Sublevel, from: number, to: number, view: MemoryView, at: At): Promise<CounterSnapshot> {
-  const days = await readDays(store, from, to, at);
-  return toSnapshot(view.lifetime, [...days, ...view.pending], view.lastAt);
-}
-
 /**
  * Everything from disk, the group records not yet folded included: for the time after a failed write, when memory
  * may not say whether a fold landed. `skipSeq`: the failed group's record, never acknowledged.
@@ -108,25 +103,47 @@ export interface CounterReadContext {
   failed(): { seq?: number } | undefined;
 }
 
+/** Ranges whose stored day rows are kept between reads (stats' 90 days and an export's range, say). */
+export const CACHED_RANGES = 2;
+
 /**
  * The counters of days from..to as of one moment. In the writer's turn, between two writes, memory's view is
  * taken with a LevelDB snapshot (both synchronously); the snapshot is read once the turn is released, so a read
- * holds up writes only for the view. After a failed write, until recovery, the disk is read whole instead.
+ * holds up writes only for the view. The stored day rows change only when a fold, a purge or a recovery writes
+ * them (state.dayRowsVersion): until then a range read again takes them from memory. After a failed write,
+ * until recovery, the disk is read whole instead.
  */
-export async function readCounters(ctx: CounterReadContext, from: number, to: number): Promise<CounterSnapshot> {
-  const taken = await ctx.turn(async () => {
-    if (ctx.failed() !== undefined) return undefined;
-    const [store, view] = [ctx.store(), memoryView(ctx.state, from, to)];
-    const snapshot = store.supports?.explicitSnapshots === true ? store.snapshot?.() : undefined;
-    // Without explicit snapshots the days are read here, before another write can land.
-    if (snapshot === undefined) return { read: await readWithView(store, from, to, view, {}) };
-    return { read: undefined, store, view, snapshot };
-  });
-  if (taken === undefined) return readFromDisk(ctx.store(), from, to, ctx.failed()?.seq);
-  if (taken.read !== undefined) return taken.read;
-  try {
-    return await readWithView(taken.store, from, to, taken.view, { snapshot: taken.snapshot });
-  } finally {
-    await taken.snapshot.close();
-  }
+export function createCounterReads(ctx: CounterReadContext) {
+  const cache = new Map<string, { version: number; rows: DayRow[] }>();
+  const remember = (range: string, version: number, rows: DayRow[]) => {
+    cache.delete(range);
+    cache.set(range, { version, rows });
+    for (const oldest of cache.keys()) if (cache.size > CACHED_RANGES) cache.delete(oldest);
+  };
+
+  return async function readCounters(from: number, to: number): Promise<CounterSnapshot> {
+    const range = `${from}..${to}`;
+    const taken = await ctx.turn(async () => {
+      if (ctx.failed() !== undefined) return undefined;
+      const [store, view, version] = [ctx.store(), memoryView(ctx.state, from, to), ctx.state.dayRowsVersion];
+      const cached = cache.get(range);
+      if (cached?.version === version) return { view, version, rows: cached.rows };
+      const snapshot = store.supports?.explicitSnapshots === true ? store.snapshot?.() : undefined;
+      // Without explicit snapshots the days are read here, before another write can land.
+      if (snapshot === undefined) return { view, version, rows: await readDays(store, from, to, {}) };
+      // Read once the turn is released.
+      const later = async () => {
+        try {
+          return await readDays(store, from, to, { snapshot });
+        } finally {
+          await snapshot.close();
+        }
+      };
+      return { view, version, rows: later };
+    });
+    if (taken === undefined) return readFromDisk(ctx.store(), from, to, ctx.failed()?.seq);
+    const rows = typeof taken.rows === 'function' ? await taken.rows() : taken.rows;
+    remember(range, taken.version, rows);
+    return toSnapshot(taken.view.lifetime, [...rows, ...taken.view.pending], taken.view.lastAt);
+  };
 }

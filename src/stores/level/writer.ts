@@ -161,6 +161,8 @@ export function createWriter(ctx: WriterContext) {
     for (const { scope, value } of state.pending.lifetimeRows()) operations.push(put(lifetimeKey(scope, value), encodeLifetime(state.lifetime.get(scope)!.get(value)!)));
     if (state.lastAt !== null) operations.push(put(LAST_KEY, new Date(state.lastAt).toISOString()));
     for (const seq of state.pendingSeqs) operations.push(del(groupKey(seq)));
+    // Before the write: should it fail, it may still have landed.
+    state.dayRowsVersion += 1;
     try {
       await ctx.store().batch(operations);
     } catch (error) {
