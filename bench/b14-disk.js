@@ -52,14 +52,19 @@ function installations() {
   }));
 }
 
-/** Every installation sends PER_DAY heartbeats a day (one wave each), each under a new key; the purge runs each wave. */
-async function fill(store, fleet) {
+/**
+ * Every installation sends PER_DAY heartbeats a day (one wave each), each under a new key; the purge runs each
+ * wave, and `endOfDay` once a day (PostgreSQL: the VACUUM autovacuum would have run many times in a real day,
+ * so deleted keys' space is reused rather than ten days of churn piling up in a minute).
+ */
+async function fill(store, fleet, endOfDay) {
   for (let day = 0; day < DAYS; day += 1) {
     for (let beat = 0; beat < PER_DAY; beat += 1) {
       const at = new Date((FIRST_DAY + day) * DAY_MS + Math.floor((beat * DAY_MS) / PER_DAY));
       await Promise.all(fleet.map((heartbeat) => store.record(toCounted(heartbeat, at, randomUUID()))));
       await store.purge(at);
     }
+    await endOfDay();
   }
   // The end of the last day: the state a collector's disk holds in the steady state (the last window of keys).
   await store.purge(new Date((FIRST_DAY + DAYS) * DAY_MS - 1));
@@ -87,12 +92,23 @@ async function levelSizes(dbPath) {
   }
 }
 
-/** PostgreSQL: every collector table with its indexes and TOAST, after VACUUM. */
-async function postgresSizes(url) {
+/** Runs `work` with a client of the database at `url`. */
+async function withClient(url, work) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query('VACUUM');
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const vacuum = (url, full = false) => withClient(url, (client) => client.query(full ? 'VACUUM FULL' : 'VACUUM'));
+
+/** PostgreSQL: every collector table with its indexes and TOAST, after VACUUM (VACUUM FULL: the live rows alone). */
+async function postgresSizes(url, full = false) {
+  await vacuum(url, full);
+  return withClient(url, async (client) => {
     const { rows } = await client.query(
       "SELECT relname, pg_total_relation_size(oid)::bigint AS bytes FROM pg_class WHERE relkind = 'r' AND relname LIKE 'collector\\_%'",
     );
@@ -100,30 +116,29 @@ async function postgresSizes(url) {
     const keyCount = Number((await client.query('SELECT count(*) AS n FROM collector_keys')).rows[0].n);
     const total = Object.values(bytes).reduce((a, b) => a + b, 0);
     return { sessions: bytes.collector_session_states ?? 0, keys: bytes.collector_keys ?? 0, days: bytes.collector_days ?? 0, total, keyCount };
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** One backend: fill, close, measure; per installation, per key, per day, and the million-installation total. */
-async function backend(name, settings, measureSizes) {
+async function backend(name, settings, measureSizes, endOfDay = async () => {}) {
   const storage = await createStorage(settings);
   await storage.open();
   const started = performance.now();
   try {
-    await fill(await storage.openCollector(OPTIONS), installations());
+    await fill(await storage.openCollector(OPTIONS), installations(), endOfDay);
   } finally {
     await storage.close();
   }
   const fillS = (performance.now() - started) / 1000;
   const sizes = await measureSizes();
+  const compacted = name === 'PostgreSQL' ? await measureSizes(true) : undefined;
   const perInstallation = sizes.sessions / INSTALLATIONS;
   const perKey = sizes.keys / Math.max(1, sizes.keyCount);
   // Day counters exist for each day heartbeats came in and for the 29 days after (the 7- and 30-day windows).
   const perDay = sizes.days / (DAYS + 29);
   const keysKeptPerInstallation = (sizes.keyCount / INSTALLATIONS) * (DEFAULT_PER_DAY / PER_DAY);
   const fleetBytes = FLEET * (perInstallation + perKey * keysKeptPerInstallation) + perDay * RETENTION_DAYS;
-  return { name, sizes, fillS, perInstallation, perKey, perDay, keysKeptPerInstallation, fleetBytes };
+  return { name, sizes, compacted, fillS, perInstallation, perKey, perDay, keysKeptPerInstallation, fleetBytes };
 }
 
 const kib = (bytes) => `${fmt(bytes / 1024)} KiB`;
@@ -136,7 +151,7 @@ export async function measure() {
     const levelPath = `${home.dir}/db`;
     const level = await backend('LevelDB', { home: home.dir, dbPath: levelPath }, () => levelSizes(levelPath));
     const url = await postgres.database();
-    const pgResult = await backend('PostgreSQL', { home: home.dir, dbPath: `${home.dir}/unused`, databaseUrl: url }, () => postgresSizes(url));
+    const pgResult = await backend('PostgreSQL', { home: home.dir, dbPath: `${home.dir}/unused`, databaseUrl: url }, (full) => postgresSizes(url, full), () => vacuum(url));
     const both = [level, pgResult];
     const line = (b) =>
       `${b.name}: ${fmt(b.perInstallation)} B per installation (session record), ${fmt(b.perKey)} B per idempotency key ` +
@@ -148,7 +163,8 @@ export async function measure() {
       pass: true,
       notes:
         `${both.map(line).join('; ')}. Measured: ${INSTALLATIONS} installations x ${DAYS} days x ${PER_DAY} heartbeats, each with a key; ` +
-        both.map((b) => `${b.name} total ${kib(b.sizes.total)} (sessions ${kib(b.sizes.sessions)}, keys ${kib(b.sizes.keys)} for ${b.sizes.keyCount}, days ${kib(b.sizes.days)}), written in ${fmt(b.fillS, ' s')}`).join('; '),
+        both.map((b) => `${b.name} total ${kib(b.sizes.total)} (sessions ${kib(b.sizes.sessions)}, keys ${kib(b.sizes.keys)} for ${b.sizes.keyCount}, days ${kib(b.sizes.days)}), written in ${fmt(b.fillS, ' s')}`).join('; ') +
+        `; PostgreSQL after VACUUM FULL (live rows only): total ${kib(pgResult.compacted.total)}, ${fmt(pgResult.compacted.sessions / INSTALLATIONS)} B per session record, ${fmt(pgResult.compacted.keys / Math.max(1, pgResult.compacted.keyCount))} B per key`,
     };
   } finally {
     await postgres.stop();
