@@ -7,12 +7,9 @@ import type { Logger } from '../logger.js';
 import type { SessionStore } from '../stores/index.js';
 import { consoleAssetHandlers } from './console/assets.js';
 import type { ConsoleFeed } from './console/feed.js';
-import { accessOf, ROUTES } from './routes.js';
+import { accessOf, INSTANCE_HEADER, ROUTES } from './routes.js';
 import type { Guard } from './security/guard.js';
 import type { TelemetryStatus } from './status.js';
-
-/** The header every answer carries, so a CLI can tell this server from another one later on the same port. */
-export const INSTANCE_HEADER = 'x-telemetry-instance';
 
 export interface ApiDeps {
   /** The live telemetry status, read at each request. */

@@ -3,13 +3,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { QueueBounds } from '../groupCommit.js';
 import type { Storage } from '../types.js';
-import { openLevelCollectorStore } from './collectorStore.js';
 import type { createDatabase } from './database.js';
 import type { LevelLike } from './levelLike.js';
 import { createLevelSessionStore } from './sessionStore.js';
 
 export { createLevelSessionStore, CONFIGURATION_SUBLEVEL } from './sessionStore.js';
-export { openLevelCollectorStore } from './collectorStore.js';
 export type { LevelLike } from './levelLike.js';
 
 /** The LevelDB storage of a home: created on open(), process-exclusive (a second opener gets StoreLockedError). */
@@ -41,8 +39,9 @@ export function createLevelStorage(options: { home: string; dbPath: string; coll
       db ??= createDatabase(options.dbPath);
       await openDatabase(db, options.home);
     },
-    openCollector: (collectorOptions) =>
-      openLevelCollectorStore(opened(), {
+    // Loaded here: the collector store's twenty-odd modules cost every command that only reads the session.
+    openCollector: async (collectorOptions) =>
+      (await import('./collectorStore.js')).openLevelCollectorStore(opened(), {
         ...collectorOptions,
         queue: options.collectorQueue,
         // Recovery after a failed write; never once the owner has closed the storage.
