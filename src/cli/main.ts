@@ -4,9 +4,7 @@ import { errorCode, errorMessage, UserError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
 import { VERSION } from '../version.js';
 import { commandHelp, COMMANDS, mainHelp, type CommandSpec, type OptionSpec } from './commands.js';
-import type { Io } from './io.js';
-
-const io: Io = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
+import { processIo as io } from './io.js';
 
 const isHelp = (arg: string | undefined) => arg === '-h' || arg === '--help' || arg === 'help';
 

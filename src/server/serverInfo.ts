@@ -1,8 +1,8 @@
 // The runtime file <home>/server.json: names the live server that owns a home, so commands ask it instead
 // of opening its database. A file whose process is gone, or whose server answers for another home, is stale.
-import { readFileSync, rmSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fs } from '../nodeFs.js';
 import { errorCode, storeLockedText } from '../errors.js';
 
 /** What a running server writes to <home>/server.json. */
@@ -43,8 +43,8 @@ export async function removeServerInfo(home: string): Promise<void> {
  */
 export function removeOwnServerInfoSync(home: string): void {
   try {
-    const info = JSON.parse(readFileSync(serverInfoPath(home), 'utf8')) as Partial<ServerInfo>;
-    if (info.pid === process.pid) rmSync(serverInfoPath(home), { force: true });
+    const info = JSON.parse(fs.readFileSync(serverInfoPath(home), 'utf8')) as Partial<ServerInfo>;
+    if (info.pid === process.pid) fs.rmSync(serverInfoPath(home), { force: true });
   } catch {
     // No file, or not ours to judge: nothing to remove.
   }

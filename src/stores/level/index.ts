@@ -1,6 +1,6 @@
 // The LevelDB backend: both stores in one database at <TELEMETRY_HOME>/db (the embedded default).
-import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fs } from '../../nodeFs.js';
 import type { QueueBounds } from '../groupCommit.js';
 import type { Storage } from '../types.js';
 import type { createDatabase } from './database.js';
@@ -31,7 +31,7 @@ export function createLevelStorage(options: { home: string; dbPath: string; coll
     location: options.dbPath,
     sessions: createLevelSessionStore(lazy),
     // LevelDB writes CURRENT when it creates a database: without it there is nothing to read.
-    exists: async () => existsSync(path.join(options.dbPath, 'CURRENT')),
+    exists: async () => fs.existsSync(path.join(options.dbPath, 'CURRENT')),
     async open() {
       closed = false;
       // Loaded here: `level` and its native binding cost a command that only checks whether a store exists.
