@@ -66,9 +66,13 @@ export function createResources({ settings, storage, telemetry, logger }: Resour
   async function open(): Promise<void> {
     // Closed even when opening fails half-way: a storage closes whatever part of it did open.
     opened.push(() => storage.close());
+    // The collector's code loads while the database opens: LevelDB's open waits on the disk, not on this thread.
+    const collectorCode = settings.collector ? loadCollectorCode(storage) : undefined;
+    // Should the storage fail to open, a failure to load is not also an unhandled rejection.
+    collectorCode?.catch(() => undefined);
     await openStorage(storage, settings.home);
-    if (!settings.collector) return;
-    collector = await openCollector(settings, storage, logger);
+    if (collectorCode === undefined) return;
+    collector = await openCollector(settings, storage, logger, await collectorCode);
     const served = collector;
     opened.push(() => served.close());
   }
@@ -120,9 +124,14 @@ async function openStorage(storage: Storage, home: string): Promise<void> {
   }
 }
 
-/** The collector on the open storage; its modules are loaded only now, so a server reporting elsewhere never loads them. */
-async function openCollector(settings: Settings, storage: Storage, logger: Logger): Promise<Collector> {
-  const { createCollector } = await import('../collector/collector.js');
+/** The collector's modules and its store's, loaded only for a server that serves it (a server reporting elsewhere never loads them). */
+async function loadCollectorCode(storage: Storage): Promise<typeof import('../collector/collector.js')> {
+  const [collectorModule] = await Promise.all([import('../collector/collector.js'), storage.loadCollectorCode?.()]);
+  return collectorModule;
+}
+
+/** The collector on the open storage. */
+async function openCollector(settings: Settings, storage: Storage, logger: Logger, { createCollector }: typeof import('../collector/collector.js')): Promise<Collector> {
   const collectorLog = logger.child({ component: 'collector' });
   const { idempotencyHours, retentionDays, privacyMinSessions } = settings;
   const storeOptions = { idempotencyHours, retentionDays, privacyMinSessions };

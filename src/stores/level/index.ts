@@ -40,6 +40,7 @@ export function createLevelStorage(options: { home: string; dbPath: string; coll
       await openDatabase(db, options.home);
     },
     // Loaded here: the collector store's twenty-odd modules cost every command that only reads the session.
+    loadCollectorCode: () => import('./collectorStore.js'),
     openCollector: async (collectorOptions) =>
       (await import('./collectorStore.js')).openLevelCollectorStore(opened(), {
         ...collectorOptions,
