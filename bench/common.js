@@ -1,5 +1,6 @@
 // Shared bench helpers: statistics, temp folders, the actor input, row formatting and reporting.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,6 +13,15 @@ export { CLI } from '../test/harness/process.js';
 export { cleanEnv } from '../test/harness/process.js';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a child process told its port up front). */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /** Nearest-rank percentile of numbers (p in 0..100). */
 export function percentile(values, p) {

@@ -1,6 +1,7 @@
 // Helpers for the host-cost figures (H1-H4): a timed process run, the bare server of bench/h1-bare.js,
 // and a memory probe that both servers load so their RSS and heap are read the same way.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -18,13 +19,15 @@ const NO_HOME = path.join(os.tmpdir(), 'telemetry-bench-no-home');
 export const CPU_REPORT = fileURLToPath(new URL('./cpuReport.js', import.meta.url));
 
 /**
- * Runs `node --import CPU_REPORT ...args` to its exit; resolves with the wall time in ms, the CPU time the
- * process reported, its peak RSS in KiB and its stdout (rejects on a non-zero exit or overrun).
+ * Runs `node --import CPU_REPORT ...args` (`cpuReport: false`: `node ...args`) to its exit; resolves with the
+ * wall time in ms, the CPU time the process reported, its peak RSS in KiB and its stdout (rejects on a non-zero
+ * exit or overrun).
  */
-export function timedRun(args, { env = {}, cwd = ROOT, stdout = 'ignore' } = {}) {
+export function timedRun(args, { env = {}, cwd = ROOT, stdout = 'ignore', cpuReport = true } = {}) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', CPU_REPORT, ...args], { cwd, env: cleanEnv({ TELEMETRY_HOME: NO_HOME, ...env }), stdio: ['ignore', stdout, 'pipe'] });
+    // Without the report the process runs exactly as a user's would (its CPU time and RSS are then NaN).
+    const child = spawn(process.execPath, [...(cpuReport ? ['--import', CPU_REPORT] : []), ...args], { cwd, env: cleanEnv({ TELEMETRY_HOME: NO_HOME, ...env }), stdio: ['ignore', stdout, 'pipe'] });
     let err = '';
     let out = '';
     child.stderr.on('data', (chunk) => (err += chunk));
@@ -41,11 +44,15 @@ export function timedRun(args, { env = {}, cwd = ROOT, stdout = 'ignore' } = {})
   });
 }
 
-/** Starts bench/h1-bare.js on a fresh home; resolves once it logs `Server listening`, with the time it took. */
-export async function startBareServer({ nodeArgs = [] } = {}) {
+/**
+ * Starts bench/h1-bare.js on a fresh home (on `port`, else any free one); resolves once it logs `Server
+ * listening`, with the time it took and `spawnedAt` (performance.now() at spawn).
+ */
+export async function startBareServer({ nodeArgs = [], port = 0, onSpawn } = {}) {
   const temp = await tempDir();
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, BARE, temp.dir], { env: cleanEnv({ TELEMETRY_HOME: temp.dir }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, BARE, temp.dir, String(port)], { env: cleanEnv({ TELEMETRY_HOME: temp.dir }), stdio: ['ignore', 'pipe', 'pipe'] });
+  onSpawn?.(spawnedAt);
   const lines = [];
   child.stderr.on('data', (chunk) => lines.push(String(chunk).trim()));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -65,6 +72,7 @@ export async function startBareServer({ nodeArgs = [] } = {}) {
     pid: child.pid,
     url,
     lines,
+    spawnedAt,
     listeningMs,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
@@ -104,4 +112,28 @@ export async function probeMemory(pid, readLines) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`no memory probe answer from ${pid}`);
+}
+
+/** One GET on a fresh connection: its status once the body has ended, 0 when the connection fails. */
+function getStatus(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', () => resolve(0));
+  });
+}
+
+/**
+ * GETs `url` every `everyMs` until it answers 200, as a health check or an impatient user would; resolves with
+ * performance.now() at that answer. A server that accepts the connection but answers late is waited for.
+ */
+export async function firstAnswer(url, { everyMs = 2, limitMs = LIMIT_MS } = {}) {
+  const deadline = performance.now() + limitMs;
+  for (;;) {
+    if ((await getStatus(url)) === 200) return performance.now();
+    if (performance.now() > deadline) throw new Error(`no 200 from ${url} within ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
 }

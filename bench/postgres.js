@@ -3,18 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from './common.js';
 
 /** Makes the shared-library links the platform package's postinstall would have made (as test/helpers/postgres.ts). */
 async function hydrateSymlinks() {

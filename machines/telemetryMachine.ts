@@ -1,7 +1,7 @@
 // The telemetry statechart: pure config, every effect referenced by name and provided from src/.
 // Each send's result is recorded once (recordResult, recordFailure); `waiting` then decides on context, as a
 // transient step when the service stops or sends again at once, and otherwise as the wait for the next run.
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import { notProvided } from './notProvided.js';
 import {
   failureOf,

@@ -1,18 +1,24 @@
 // The heartbeat body: exactly the documented fields, nothing that identifies a host or a person.
 import os from 'node:os';
 
-/** The `payload` object of a heartbeat, key for key as documented in docs/privacy.md. */
-export interface HeartbeatPayload {
-  platform: string;
-  architecture: string;
-  node_version: string;
-  runtime: 'node' | 'bun' | 'deno';
-  environment: string;
-  api_version: string;
-  server_version: string;
-  session_id: string;
-  session_start_timestamp: string;
-}
+/**
+ * The keys of a heartbeat's `payload`, in the order they are sent: exactly these, as documented in
+ * docs/privacy.md. The first-start notice lists them; HeartbeatPayload is typed from them.
+ */
+export const SENT_FIELDS = [
+  'platform',
+  'architecture',
+  'node_version',
+  'runtime',
+  'environment',
+  'api_version',
+  'server_version',
+  'session_id',
+  'session_start_timestamp',
+] as const;
+
+/** The `payload` object of a heartbeat: a string under each of SENT_FIELDS, `runtime` one of three. */
+export type HeartbeatPayload = { [K in (typeof SENT_FIELDS)[number]]: K extends 'runtime' ? 'node' | 'bun' | 'deno' : string };
 
 /** The whole JSON body POSTed to the endpoint. */
 export interface Heartbeat {
@@ -20,6 +26,12 @@ export interface Heartbeat {
   type: 'heartbeat';
   payload: HeartbeatPayload;
 }
+
+/**
+ * The request header that names one heartbeat across its retries (the IETF Idempotency-Key draft's, in
+ * Node's lower case): the sender sets it, the collector counts each key once.
+ */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
 export interface HeartbeatFields {
   source: string;

@@ -1,5 +1,6 @@
 // JSON answers for the reference server's HTTP API: one place that sets the type and the length.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { REFUSALS, type Refusal } from './errors.js';
 
 /** Largest request body the API accepts (a heartbeat), in bytes; larger ones get 413. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -14,7 +15,8 @@ export function isJsonContentType(value: string | undefined): boolean {
   return params.every((p) => p === '' || p === 'charset=utf-8' || p === 'charset="utf-8"');
 }
 
-const TOO_LARGE = JSON.stringify({ error: `Body larger than ${MAX_BODY_BYTES} bytes` });
+const TOO_LARGE = REFUSALS.tooLarge(MAX_BODY_BYTES);
+const TOO_LARGE_TEXT = JSON.stringify({ error: TOO_LARGE.error });
 
 /**
  * Answers 413 and closes the connection without taking the rest of the body: reading stops here, and the
@@ -27,7 +29,7 @@ export function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void 
   req.pause();
   req.socket.pause();
   res.once('finish', () => req.socket.destroy());
-  sendJsonText(res, 413, TOO_LARGE, { connection: 'close' });
+  sendJsonText(res, TOO_LARGE.status, TOO_LARGE_TEXT, { connection: 'close' });
 }
 
 /**
@@ -38,6 +40,12 @@ export function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
   if (res.writableEnded || res.destroyed) return;
   sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** Answers a refusal (src/errors.ts REFUSALS) as `{ error, ...fields }`, with its Retry-After if it has one. */
+export function sendRefusal(res: ServerResponse, refusal: Refusal, fields?: object, headers: OutgoingHttpHeaders = {}): void {
+  const retry = refusal.retryAfter === undefined ? headers : { ...headers, 'retry-after': String(refusal.retryAfter) };
+  sendJson(res, refusal.status, fields === undefined ? { error: refusal.error } : { error: refusal.error, ...fields }, retry);
 }
 
 /** As {@link sendJson}, for a body already serialised (a constant answer on a hot path is made once). */

@@ -11,10 +11,10 @@ export {
   type SendHeartbeatOutput,
   type HeartbeatFailure,
 } from '../machines/telemetryMachine.js';
-export { createTelemetryMachine, SENT_FIELDS, DEFAULT_OPT_OUT_HINT, type TelemetryDeps, type SessionSource } from './actor/createTelemetryMachine.js';
+export { createTelemetryMachine, DEFAULT_OPT_OUT_HINT, type TelemetryDeps, type SessionSource } from './actor/createTelemetryMachine.js';
 export { resolveOptOut, type OptOutLayer, type OptOutSources } from './settings/load.js';
 export { resolveTelemetry, optOutHint, type ResolveTelemetryOptions, type ResolvedTelemetry } from './settings/resolveTelemetry.js';
-export { buildHeartbeat, type Heartbeat, type HeartbeatPayload } from './heartbeat.js';
+export { buildHeartbeat, SENT_FIELDS, type Heartbeat, type HeartbeatPayload } from './heartbeat.js';
 export { createLevelSessionStore, type LevelLike, type SessionStore, type StoredSession, type LoadedStoredSession } from './stores/index.js';
 export { createLogger, silentLogger, type Logger } from './logger.js';
 export { redactUrl } from './redact.js';

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { telemetryMachine } from '../machines/telemetryMachine.js';
-import { SENT_FIELDS } from '../src/actor/createTelemetryMachine.js';
+import { SENT_FIELDS } from '../src/heartbeat.js';
 import { withCommandsTable } from '../scripts/commandsDoc.js';
 import { withSettingsTable } from '../scripts/settingsDoc.js';
 import { NOT_SETTINGS_PREFIX, SETTINGS, serverFlags } from '../src/settings/index.js';

@@ -2,7 +2,9 @@
 // import, and at the first heartbeat only the part of undici a POST needs (not its index: fetch, websocket,
 // cache, mock). Guards the start-up and memory figures of docs/benchmarks.md (H1, H3, H4) from a silent
 // fallback, e.g. an undici release that moves the files the sender requires.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from './harness/limits.js';
@@ -61,5 +63,59 @@ describe('the `.` entry at run time', () => {
     expect(undici.some((file) => file.endsWith('/undici/lib/api/api-request.js'))).toBe(true);
     expect(undici.some((file) => file.endsWith('/undici/index.js'))).toBe(false);
     expect(undici.some((file) => file.includes('/lib/web/fetch/'))).toBe(false);
+  });
+});
+
+const CLI = path.join(dist, 'src', 'cli.js');
+
+/** Runs the built CLI in a fresh process with `script` around it; resolves with what the script printed on stderr. */
+function runCli(args: string[], env: Record<string, string>, options: { closeStdout?: boolean } = {}): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // Node's own module list at exit: which internal modules the command loaded (streams, sockets).
+    // Written with fs.writeSync from CommonJS: process.stderr (or node:fs's ESM namespace) would load streams itself.
+    const report =
+      "import { createRequire } from 'node:module'; const fs = createRequire(process.execPath)('fs');" +
+      "process.on('exit', () => fs.writeSync(2, 'LOADED ' + JSON.stringify(process.moduleLoadList) + '\\n'));";
+    const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(report)}`, CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The reader gone before the command prints (`telemetry-actor status | head -0`).
+    if (options.closeStdout === true) child.stdout.destroy();
+    else child.stdout.resume();
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    // The limit only tells "finished" from "hung".
+    const timer = setTimeout(() => child.kill('SIGKILL'), LIMITS.commandMs);
+    child.once('error', reject);
+    child.once('exit', (code) => (clearTimeout(timer), resolve({ code, stderr })));
+  });
+}
+
+const loadedOf = (stderr: string): string[] => JSON.parse(/LOADED (.*)/.exec(stderr)?.[1] ?? '[]') as string[];
+
+describe('`telemetry-actor status` with no server', () => {
+  it("loads neither Node's stream modules nor node:net (it reads a file or two and prints four lines)", async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'lean-status-'));
+    try {
+      const { code, stderr } = await runCli(['status'], { TELEMETRY_HOME: home });
+      expect(code).toBe(0);
+      const loaded = loadedOf(stderr);
+      expect(loaded).toContain('NativeModule internal/util/parse_args/parse_args');
+      expect(loaded.filter((m) => m === 'NativeModule stream' || m === 'NativeModule net')).toEqual([]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 0 without an error when its reader has gone (EPIPE)', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'lean-status-'));
+    try {
+      const { code, stderr } = await runCli(['status'], { TELEMETRY_HOME: home }, { closeStdout: true });
+      expect(stderr.replace(/LOADED .*\n/, '')).toBe('');
+      expect(code).toBe(0);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });

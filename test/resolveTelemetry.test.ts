@@ -147,7 +147,7 @@ describe('the `.` entry', () => {
 
 describe("the reference server's notice", () => {
   it('names the switches the server honours, its --no-telemetry flag included', async () => {
-    const { serverInput } = await import('../src/server/server.js');
+    const { serverInput } = await import('../src/server/serverInput.js');
     const { loadSettings } = await import('../src/settings/index.js');
     expect(serverInput(loadSettings({ TELEMETRY_HOME: '/nonexistent-home' })).telemetry.optOutHint).toBe('TELEMETRY_ENABLED=false, DO_NOT_TRACK=1 or --no-telemetry');
   });

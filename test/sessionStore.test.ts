@@ -1,7 +1,9 @@
 // The anonymous session in a real LevelDB: created once, reused across reopen, corrupt values replaced, one writer.
+import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validate as validateUuid, version as uuidVersion } from 'uuid';
 import { isStoredSession, SESSION_KEY } from '../src/stores/session.js';
+import type { LevelLike } from '../src/stores/level/levelLike.js';
 import { CONFIGURATION_SUBLEVEL, createLevelSessionStore } from '../src/stores/level/sessionStore.js';
 import { captureLogs } from './helpers/logs.js';
 import { openTempDb, type TempDb } from './helpers/tempDb.js';
@@ -120,5 +122,84 @@ describe('session store', () => {
     await expect(createLevelSessionStore(temp.db).getOrCreate({ signal: controller.signal })).rejects.toThrow();
     const session = await createLevelSessionStore(temp.db).getOrCreate();
     expect(session.created).toBe(true);
+  });
+});
+
+/** temp.db behind a wrapper whose next configuration read, once armed, returns only when released. */
+function heldRead(db: TempDb['db']) {
+  let gate: { armed: boolean; release: () => void; wait: Promise<void> } | undefined;
+  const wrapped: LevelLike = {
+    get status() {
+      return db.status;
+    },
+    sublevel(name, options) {
+      const sub = db.sublevel<string, string>(name, options);
+      return new Proxy(sub, {
+        get(target, property) {
+          const value = (target as unknown as Record<string | symbol, unknown>)[property];
+          if (property !== 'get') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          return async (key: string) => {
+            const found = await target.get(key);
+            if (gate?.armed === true) {
+              gate.armed = false;
+              await gate.wait;
+            }
+            return found;
+          };
+        },
+      });
+    },
+  };
+  const arm = () => {
+    let release!: () => void;
+    const wait = new Promise<void>((resolve) => (release = resolve));
+    gate = { armed: true, release, wait };
+    return release;
+  };
+  return { wrapped, arm };
+}
+
+describe('session stores sharing one database', () => {
+  it("see each other's reset and the session created after it", async () => {
+    const [a, b] = [createLevelSessionStore(temp.db), createLevelSessionStore(temp.db)];
+    const first = await a.getOrCreate();
+    expect(await b.getOrCreate()).toEqual({ ...first, created: false });
+    expect(await b.reset()).toBe(true);
+    expect(await a.read()).toBeUndefined();
+    const second = await a.getOrCreate();
+    expect(second.created).toBe(true);
+    expect(second.session_id).not.toBe(first.session_id);
+    expect(await b.getOrCreate()).toEqual({ ...second, created: false });
+    expect(JSON.parse((await rawValue())!).session_id).toBe(second.session_id);
+  });
+
+  it('read the stored session again once the database has been closed and reopened (another process may have changed it)', async () => {
+    const store = createLevelSessionStore(temp.db);
+    await store.getOrCreate();
+    await temp.db.close();
+    const other = new Level<string, string>(temp.location);
+    const replaced = { session_id: 'b3c3f6a2-3e7a-4d8e-9f2a-1c2b3d4e5f60', session_start_timestamp: '2026-01-01T00:00:00.000Z' };
+    await other.sublevel<string, string>(CONFIGURATION_SUBLEVEL, { valueEncoding: 'utf8' }).put(SESSION_KEY, JSON.stringify(replaced));
+    await other.close();
+    await temp.db.open();
+    expect(await store.getOrCreate()).toEqual({ ...replaced, created: false });
+  });
+
+  it('a read that overlapped a reset does not bring the old session back', async () => {
+    const disk = heldRead(temp.db);
+    const [a, b] = [createLevelSessionStore(disk.wrapped), createLevelSessionStore(disk.wrapped)];
+    const first = await a.getOrCreate();
+    // Reopened: nothing is remembered, so a's read goes to the disk; it gets the session and is held there.
+    await temp.db.close();
+    await temp.db.open();
+    const release = disk.arm();
+    const overlapping = a.read();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await b.reset()).toBe(true);
+    release();
+    expect((await overlapping)?.session_id).toBe(first.session_id);
+    const after = await a.getOrCreate();
+    expect(after.created).toBe(true);
+    expect(after.session_id).not.toBe(first.session_id);
   });
 });

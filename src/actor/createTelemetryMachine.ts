@@ -12,7 +12,9 @@ import {
 } from '../../machines/telemetryMachine.js';
 import { limitRepeats } from '../logLimit.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { SENT_FIELDS } from '../heartbeat.js';
 import { redactUrl } from '../redact.js';
+import { optOutHint } from '../settings/resolveTelemetry.js';
 import { createLevelSessionStore, type HeartbeatLease, type LevelLike, type SessionStore } from '../stores/index.js';
 import { createHeartbeatSend } from './heartbeatSend.js';
 import { createSender } from './sender.js';
@@ -42,19 +44,6 @@ export type TelemetryDeps = SessionSource & {
   /** This replica's id in the lease; default a random one per machine. */
   replicaId?: string;
 };
-
-/** What the first-start notice says is sent. */
-export const SENT_FIELDS = [
-  'platform',
-  'architecture',
-  'node_version',
-  'runtime',
-  'environment',
-  'api_version',
-  'server_version',
-  'session_id',
-  'session_start_timestamp',
-] as const;
 
 /**
  * Returns the telemetry machine with its real actors: `loadSession` (the store's get-or-create) and
@@ -134,7 +123,7 @@ function errorOf(event: unknown): unknown {
 }
 
 /** The opt-outs named when the host does not say which switches it honours (resolveTelemetry's standard ones). */
-export const DEFAULT_OPT_OUT_HINT = 'TELEMETRY_ENABLED=false or DO_NOT_TRACK=1';
+export const DEFAULT_OPT_OUT_HINT = optOutHint();
 
 function logNotice(log: Logger, context: TelemetryContext, session: LoadedSession) {
   // Only switches this host honours: the input's hint comes from resolveTelemetry or the server.

@@ -2,6 +2,7 @@
 // sharing a store), check the claim is still fresh, then POST. Only a POST can fail the attempt: a claim that
 // cannot be decided, or that went stale before the request left, sends nothing and says so (`unknown`).
 import type { HeartbeatIdentity, LoadedSession, SendHeartbeatInput, SendHeartbeatOutput } from '../../machines/telemetryMachine.js';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { HeartbeatClaim, HeartbeatLease, SessionStore, StoredSession } from '../stores/index.js';
 import type { HeartbeatRequest, SentHeartbeat } from './sender.js';
@@ -98,7 +99,7 @@ function createLeasedSend(deps: HeartbeatSendDeps & { lease: HeartbeatLease }, p
       session = input.resend !== null ? resent(input.resend) : claim.session !== undefined ? { ...claim.session, created: false } : await parts.readSession(signal);
     } catch (error) {
       if (signal.aborted) throw error;
-      return skipped(`the heartbeat lease could not be claimed: ${reasonOf(error)}`);
+      return skipped(`the heartbeat lease could not be claimed: ${errorMessage(error)}`);
     }
     if (!loopReported && !claim.claimed && claim.loopMs !== undefined && claim.loopMs !== loopMs) {
       loopReported = true;
@@ -131,8 +132,4 @@ function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal, time
       signal.removeEventListener('abort', onAbort);
     });
   });
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

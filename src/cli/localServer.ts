@@ -1,8 +1,7 @@
 // The CLI's client for the server that owns this TELEMETRY_HOME: found through server.json, asked over
 // loopback with node:http (a JSON request needs nothing more), and trusted only if it is that very server.
 import { UserError } from '../errors.js';
-import { INSTANCE_HEADER } from '../server/httpApi.js';
-import { ROUTES } from '../server/routes.js';
+import { INSTANCE_HEADER, ROUTES } from '../server/routes.js';
 import { liveServerInfo, removeServerInfo } from '../server/serverInfo.js';
 import type { TelemetryStatus } from '../server/status.js';
 import type { StoredSession } from '../stores/index.js';

@@ -1,12 +1,10 @@
 // The telemetry-actor command line: parses arguments, loads settings, runs one command, exits 0, 1 or 2.
 import { parseArgs } from 'node:util';
-import { UserError } from '../errors.js';
+import { errorCode, errorMessage, UserError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
 import { VERSION } from '../version.js';
 import { commandHelp, COMMANDS, mainHelp, type CommandSpec, type OptionSpec } from './commands.js';
-import type { Io } from './io.js';
-
-const io: Io = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
+import { processIo as io } from './io.js';
 
 const isHelp = (arg: string | undefined) => arg === '-h' || arg === '--help' || arg === 'help';
 
@@ -77,11 +75,10 @@ function reportError(error: unknown, command: string): number {
     io.err(`telemetry-actor: ${error.message}`);
     return error.exitCode;
   }
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+  if (errorCode(error)?.startsWith('ERR_PARSE_ARGS') === true) {
     io.err(`telemetry-actor ${command}: ${(error as Error).message}; see telemetry-actor ${command} --help`);
     return 2;
   }
-  io.err(`telemetry-actor ${command}: ${error instanceof Error ? error.message : String(error)}`);
+  io.err(`telemetry-actor ${command}: ${errorMessage(error)}`);
   return 1;
 }

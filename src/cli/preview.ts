@@ -5,7 +5,8 @@ import { resolveEndpoint } from '../server/endpoint.js';
 import type { Settings } from '../settings/index.js';
 import { newSession } from '../stores/session.js';
 import { heartbeatFields } from './fields.js';
-import { owner, readSession, type Io } from './io.js';
+import { owner, readSession } from './home.js';
+import type { Io } from './io.js';
 
 export async function previewCommand(settings: Settings, io: Io): Promise<number> {
   const server = await owner(settings);

@@ -1,6 +1,7 @@
 // `telemetry-actor reset`: forgets the session; the next heartbeat (of a running server, or after a start) creates a new one.
 import type { Settings } from '../settings/index.js';
-import { owner, withHomeStorage, type Io } from './io.js';
+import { owner, withHomeStorage } from './home.js';
+import type { Io } from './io.js';
 
 export async function resetCommand(settings: Settings, io: Io): Promise<number> {
   const server = await owner(settings);

@@ -1,19 +1,19 @@
 // `telemetry-actor send`: one heartbeat now; exit 0 on 2xx, 1 with the reason otherwise. Honours every opt-out.
 import { connect } from 'node:net';
 import { createDefaultDispatcher, createSender, HeartbeatError } from '../actor/sender.js';
+import { errorCode } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { resolveEndpoint } from '../server/endpoint.js';
-import type { Settings } from '../settings/index.js';
+import { PROXY_VARIABLES, type Settings } from '../settings/index.js';
 import { heartbeatFields } from './fields.js';
-import { owner, withHomeStorage, type Io } from './io.js';
+import { owner, withHomeStorage } from './home.js';
+import type { Io } from './io.js';
 
 /** How long the reachability check waits for the endpoint before saying nothing answers. */
 const PROBE_TIMEOUT_MS = 2_000;
 
 const START_HINT = 'start a server with `telemetry-actor server`, or set TELEMETRY_ENDPOINT to a collector URL';
 const ENDPOINT_HINT = 'check that TELEMETRY_ENDPOINT points to a running collector';
-/** The variables undici's EnvHttpProxyAgent routes the heartbeat through. */
-const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'];
 
 export async function sendCommand(settings: Settings, io: Io): Promise<number> {
   if (!settings.enabled) {
@@ -63,6 +63,6 @@ function unreachable(url: string): Promise<string | undefined> {
     const socket = connect({ host, port: Number(port || (url.startsWith('https:') ? 443 : 80)), timeout: PROBE_TIMEOUT_MS });
     socket.once('connect', () => (socket.destroy(), resolve(undefined)));
     socket.once('timeout', () => (socket.destroy(), resolve('ETIMEDOUT')));
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    socket.once('error', (error) => resolve(errorCode(error) ?? error.message));
   });
 }

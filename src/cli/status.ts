@@ -2,7 +2,8 @@
 import { describeSettings, type Settings } from '../settings/index.js';
 import { resolveEndpoint } from '../server/endpoint.js';
 import { storedStatus, type TelemetryStatus } from '../server/status.js';
-import { owner, readSession, type Io } from './io.js';
+import { owner, readSession } from './home.js';
+import type { Io } from './io.js';
 import type { LocalServer } from './localServer.js';
 
 type Status = TelemetryStatus & { server: string | null };

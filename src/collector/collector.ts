@@ -1,14 +1,14 @@
 // The collector: receives heartbeats (POST /api/collector) and serves what they add up to (stats, export, schema).
 // Served by the reference server when TELEMETRY_COLLECTOR is on (or auto with no endpoint set).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { IdempotencyConflictError, StoreUnavailableError } from '../errors.js';
+import { IdempotencyConflictError, REFUSALS, StoreUnavailableError, type Refusal } from '../errors.js';
 import { readLimitedBody } from './body.js';
 import { startPurgeJob } from './purgeJob.js';
 import type { createReads } from './reads.js';
 import { createRejections, type RejectReason, type RejectStatus } from './rejections.js';
 import { heartbeatSchemaText, SCHEMA_CONTENT_TYPE, validateHeartbeat } from './validate.js';
-import type { Heartbeat } from '../heartbeat.js';
-import { isJsonContentType, MAX_BODY_BYTES, refuseTooLarge, sendJson, sendJsonText, sendText } from '../httpJson.js';
+import { IDEMPOTENCY_HEADER, type Heartbeat } from '../heartbeat.js';
+import { isJsonContentType, MAX_BODY_BYTES, refuseTooLarge, sendJsonText, sendRefusal, sendText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
 import { SETTINGS } from '../settings/table.js';
@@ -29,7 +29,7 @@ export function isValidKey(key: unknown): key is string {
   return typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH && /^[\x21-\x7e]+$/.test(key);
 }
 
-export const INVALID_KEY_MESSAGE = `idempotency-key must be 1 to ${MAX_KEY_LENGTH} visible ASCII characters`;
+const INVALID_KEY = REFUSALS.invalidKey(MAX_KEY_LENGTH);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -96,8 +96,6 @@ function boundsOf(deps: CollectorDeps): Bounds {
   };
 }
 
-const UNAVAILABLE = { error: 'The collector cannot store heartbeats right now; retry later' };
-const conflict = (key: string) => ({ error: `idempotency-key ${JSON.stringify(key)} was already used with a different body`, field: 'idempotency-key' });
 // Serialised once: it is the answer to every accepted heartbeat.
 const ACCEPTED = JSON.stringify({ status: 'accepted' });
 
@@ -118,9 +116,9 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
     (reads ??= import('./reads.js').then((m) => m.createReads({ store, now, retentionDays: bounds.retentionDays, privacyMinSessions: bounds.privacyMinSessions })));
 
   /** Answers a refused heartbeat with a JSON error, counting it by reason. */
-  function refuse(res: ServerResponse, status: RejectStatus, body: object, headers?: Record<string, string>): void {
-    rejected.count(status);
-    sendJson(res, status, body, headers);
+  function refuse(res: ServerResponse, refusal: Refusal & { status: RejectStatus }, fields?: { field: string }): void {
+    rejected.count(refusal.status);
+    sendRefusal(res, refusal, fields);
   }
 
   /** Counts one valid heartbeat; a key counted with another body is answered 422 naming it. */
@@ -129,16 +127,16 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       return await store.record(toCounted(heartbeat, new Date(now()), key));
     } catch (err) {
       if (!(err instanceof IdempotencyConflictError) || key === undefined) throw err;
-      refuse(res, 422, conflict(key));
+      refuse(res, REFUSALS.keyConflict(key), { field: IDEMPOTENCY_HEADER });
       return undefined;
     }
   }
 
   /** The body as a valid heartbeat, or undefined once the refusal is answered. */
   async function readHeartbeat(req: IncomingMessage, res: ServerResponse): Promise<Heartbeat | undefined> {
-    if (!isJsonContentType(req.headers['content-type'])) return void refuse(res, 415, { error: 'Content-Type must be application/json' });
+    if (!isJsonContentType(req.headers['content-type'])) return void refuse(res, REFUSALS.notJson);
     const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return void refuse(res, 415, { error: 'Content-Encoding is not supported' });
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return void refuse(res, REFUSALS.encoding);
     const declared = Number(req.headers['content-length']);
     const read = Number.isFinite(declared) && declared > MAX_BODY_BYTES ? ({ kind: 'too-large' } as const) : await readLimitedBody(req, MAX_BODY_BYTES);
     if (read.kind === 'aborted') return undefined;
@@ -147,9 +145,9 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
       return void refuseTooLarge(req, res);
     }
     const parsed = parseJson(read.body);
-    if (!parsed.ok) return void refuse(res, 400, { error: 'Body is not valid JSON', field: 'body' });
+    if (!parsed.ok) return void refuse(res, REFUSALS.bodyNotJson, { field: 'body' });
     const result = validateHeartbeat(parsed.value);
-    if (!result.ok) return void refuse(res, 400, { error: result.message, field: result.field });
+    if (!result.ok) return void refuse(res, { status: 400, error: result.message }, { field: result.field });
     return result.heartbeat;
   }
 
@@ -157,8 +155,8 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
     const heartbeat = await readHeartbeat(req, res);
     if (heartbeat === undefined) return;
     const { session_id: sessionId, server_version: serverVersion } = heartbeat.payload;
-    const key = req.headers['idempotency-key'];
-    if (key !== undefined && !isValidKey(key)) return refuse(res, 400, { error: INVALID_KEY_MESSAGE, field: 'idempotency-key' });
+    const key = req.headers[IDEMPOTENCY_HEADER];
+    if (key !== undefined && !isValidKey(key)) return refuse(res, INVALID_KEY, { field: IDEMPOTENCY_HEADER });
     const outcome = await count(res, heartbeat, key);
     if (outcome === undefined) return;
     if (outcome === 'duplicate') {
@@ -176,10 +174,10 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   function failed(res: ServerResponse, err: unknown, msg: string): void {
     if (err instanceof StoreUnavailableError) {
       limited?.warn({ reason: err.message }, msg);
-      return sendJson(res, 503, UNAVAILABLE, { 'retry-after': '5' });
+      return sendRefusal(res, REFUSALS.cannotRead);
     }
     limited?.error({ err }, msg);
-    sendJson(res, 500, { error: 'Internal server error' });
+    sendRefusal(res, REFUSALS.internal);
   }
 
   return {
@@ -188,7 +186,7 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
         await receive(req, res);
       } catch (err) {
         // The store said so once when it started refusing; each refused request is only answered.
-        if (err instanceof StoreUnavailableError) return refuse(res, 503, UNAVAILABLE, { 'retry-after': '1' });
+        if (err instanceof StoreUnavailableError) return refuse(res, REFUSALS.cannotStore);
         rejected.count(500);
         failed(res, err, 'Failed to record heartbeat');
       }

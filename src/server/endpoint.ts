@@ -1,6 +1,10 @@
 // The one function that says where heartbeats go.
-import { isIPv6 } from 'node:net';
+import { createRequire } from 'node:module';
 import { ROUTES } from './routes.js';
+
+// node:net (and the ~25 stream and socket modules it loads) is required only for a host with a colon: `status`,
+// `preview` and `send` name the endpoint of the default host without it (H2).
+const isIPv6 = (text: string): boolean => (createRequire(import.meta.url)('node:net') as typeof import('node:net')).isIPv6(text);
 
 /**
  * The base URL (`http://host:port`) to reach a server listening on host:port. A wildcard host is replaced

@@ -1,17 +1,15 @@
 // The reference server's HTTP API: health, services, telemetry status and the collector (JSON), and the console.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Collector } from '../collector/collector.js';
-import { sendJson } from '../httpJson.js';
+import { REFUSALS } from '../errors.js';
+import { sendJson, sendRefusal } from '../httpJson.js';
 import type { Logger } from '../logger.js';
 import type { SessionStore } from '../stores/index.js';
 import { consoleAssetHandlers } from './console/assets.js';
 import type { ConsoleFeed } from './console/feed.js';
-import { accessOf, ROUTES } from './routes.js';
+import { accessOf, INSTANCE_HEADER, ROUTES } from './routes.js';
 import type { Guard } from './security/guard.js';
 import type { TelemetryStatus } from './status.js';
-
-/** The header every answer carries, so a CLI can tell this server from another one later on the same port. */
-export const INSTANCE_HEADER = 'x-telemetry-instance';
 
 export interface ApiDeps {
   /** The live telemetry status, read at each request. */
@@ -88,20 +86,20 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const { path } = target;
     const route = routes[path];
     if (route === undefined) {
-      sendJson(res, 404, { error: 'Not found', path });
+      sendRefusal(res, REFUSALS.notFound, { path });
       return closeUnread(req, res);
     }
     const method = req.method === 'HEAD' && route.GET !== undefined ? 'GET' : (req.method ?? 'GET');
     const handler = route[method];
     if (handler === undefined) {
       const allow = Object.keys(route).join(', ');
-      sendJson(res, 405, { error: `Method ${req.method} not allowed`, allow }, { allow });
+      sendRefusal(res, REFUSALS.methodNotAllowed(req.method), { allow }, { allow });
       return closeUnread(req, res);
     }
     if (!guard.authorize(req, res, accessOf(path, method), target)) return closeUnread(req, res);
     const failed = (error: unknown): void => {
       log.error({ err: error, path }, 'Request failed');
-      sendJson(res, 500, { error: 'Internal server error' });
+      sendRefusal(res, REFUSALS.internal);
     };
     // Called at once rather than through a promise chain: the collector answers tens of thousands of
     // requests a second, and a synchronous throw is caught here just the same.

@@ -2,19 +2,20 @@
 // the API answers everything else (JSON with a message), never as Node's bare defaults.
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { REFUSALS, type Refusal } from '../errors.js';
 import { MAX_BODY_BYTES, refuseTooLarge } from '../httpJson.js';
 
-/** What the parser's error codes mean for the client: the status and the message. */
-function rejection(code: string | undefined, reason: string | undefined): [number, string] {
+/** What the parser's error codes mean for the client. */
+function rejection(code: string | undefined, reason: string | undefined): Refusal {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return [431, 'Request header fields too large'];
+      return REFUSALS.headersTooLarge;
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return [413, 'Chunk extensions too large'];
+      return REFUSALS.chunkExtensionsTooLarge;
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return [408, 'Request timed out'];
+      return REFUSALS.requestTimeout;
     default:
-      return [400, `Bad request${reason === undefined ? '' : `: ${reason}`}`];
+      return REFUSALS.badRequest(reason);
   }
 }
 
@@ -25,7 +26,7 @@ function rejection(code: string | undefined, reason: string | undefined): [numbe
 function onClientError(error: Error & { code?: string; reason?: string }, socket: Duplex): void {
   // A reset or a socket already half gone has no one left to read an answer.
   if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-  const [status, message] = rejection(error.code, error.reason);
+  const { status, error: message } = rejection(error.code, error.reason);
   const body = JSON.stringify({ error: message });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\nx-content-type-options: nosniff\r\n` +

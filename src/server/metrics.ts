@@ -6,8 +6,8 @@ import type { ServerResponse } from 'node:http';
 import { telemetryMachine } from '../../machines/telemetryMachine.js';
 import type { Collector } from '../collector/collector.js';
 import type { RejectReason } from '../collector/rejections.js';
-import { StoreUnavailableError } from '../errors.js';
-import { sendJson, sendText } from '../httpJson.js';
+import { REFUSALS, StoreUnavailableError } from '../errors.js';
+import { sendRefusal, sendText } from '../httpJson.js';
 import type { CollectorStats } from '../stores/stats.js';
 import type { TelemetryStatus } from './status.js';
 
@@ -90,7 +90,7 @@ export async function handleMetrics(res: ServerResponse, status: TelemetryStatus
     counts = collector === undefined ? undefined : { stats: await collector.stats(), rejected: collector.rejections() };
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
-    return sendJson(res, 503, { error: 'The collector cannot read its counts right now; retry later' }, { 'retry-after': '5' });
+    return sendRefusal(res, REFUSALS.cannotRead);
   }
   sendText(res, 200, METRICS_CONTENT_TYPE, metricsText(status, counts), { 'cache-control': 'no-store' });
 }

@@ -26,6 +26,9 @@ export const ROUTES = {
   consoleDiagram: '/console/telemetry-machine.svg',
 } as const;
 
+/** The header every answer carries, so a CLI can tell this server from another one later on the same port. */
+export const INSTANCE_HEADER = 'x-telemetry-instance';
+
 /**
  * Who may call a route (docs/security.md):
  * - `public`: anyone (health checks, the console's static files: they hold no data);

@@ -1,8 +1,9 @@
 // The runtime file <home>/server.json: names the live server that owns a home, so commands ask it instead
 // of opening its database. A file whose process is gone, or whose server answers for another home, is stale.
-import { readFileSync, rmSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fs } from '../nodeFs.js';
+import { errorCode, storeLockedText } from '../errors.js';
 
 /** What a running server writes to <home>/server.json. */
 export interface ServerInfo {
@@ -42,8 +43,8 @@ export async function removeServerInfo(home: string): Promise<void> {
  */
 export function removeOwnServerInfoSync(home: string): void {
   try {
-    const info = JSON.parse(readFileSync(serverInfoPath(home), 'utf8')) as Partial<ServerInfo>;
-    if (info.pid === process.pid) rmSync(serverInfoPath(home), { force: true });
+    const info = JSON.parse(fs.readFileSync(serverInfoPath(home), 'utf8')) as Partial<ServerInfo>;
+    if (info.pid === process.pid) fs.rmSync(serverInfoPath(home), { force: true });
   } catch {
     // No file, or not ours to judge: nothing to remove.
   }
@@ -56,7 +57,7 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return errorCode(error) === 'EPERM';
   }
 }
 
@@ -73,5 +74,5 @@ export async function liveServerInfo(home: string): Promise<ServerInfo | undefin
 export async function lockedMessage(home: string, location: string): Promise<string> {
   const info = await liveServerInfo(home);
   const who = info === undefined ? 'another process' : `the telemetry-actor server at ${info.url} (pid ${info.pid})`;
-  return `The database ${location} is in use by ${who}; stop it first or use another TELEMETRY_HOME`;
+  return storeLockedText(location, who);
 }

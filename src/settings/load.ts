@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { redactingReplacer, redactUrl } from '../redact.js';
 import { parseBoolean, parseDoNotTrack, parseProxy } from './parse.js';
-import { SETTINGS, type SettingKey, type SettingSpec } from './table.js';
+import { PROXY_VARIABLES, SETTINGS, type SettingKey, type SettingSpec } from './table.js';
 
 /** Parsed command-line flags by flag name (`port`, `no-telemetry`), as strings or booleans. */
 export type CliFlags = Partial<Record<string, string | boolean>>;
@@ -96,8 +96,14 @@ export function resolveOptOut(sources: OptOutSources): OptOutLayer | null {
   return decided.find(([, isOff]) => isOff)?.[0] ?? null;
 }
 
-/** The proxy variables undici's EnvHttpProxyAgent reads (empty counts as unset there). */
-export const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] as const;
+/**
+ * Checks the proxy variables that are set, as undici would take them. Only telemetry uses the proxy: called only
+ * when telemetry is on, so a proxy other tools accept (host:port) never stops a host whose telemetry is off.
+ * @throws SettingsError naming the first bad one.
+ */
+export function checkProxyVariables(env: NodeJS.ProcessEnv): void {
+  for (const name of PROXY_VARIABLES) if (env[name] !== undefined) parseProxy(name, env[name]);
+}
 
 /** Every row that is not COMPUTED, in table order, under its own key. */
 function readPlain(env: NodeJS.ProcessEnv, flags: CliFlags): { [K in PlainKey]: Value<K> } {
@@ -120,8 +126,7 @@ function resolveInspect(env: NodeJS.ProcessEnv, flags: CliFlags): InspectSetting
  */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, flags: CliFlags = {}): Settings {
   const disabledBy = resolveOptOut({ env, flag: flags['no-telemetry'] === true });
-  // Only telemetry uses the proxy: with it off, a proxy other tools accept (host:port) must not stop the server.
-  if (disabledBy === null) for (const name of PROXY_VARIABLES) if (env[name] !== undefined) parseProxy(name, env[name]);
+  if (disabledBy === null) checkProxyVariables(env);
   const plain = readPlain(env, flags);
   const collector = read('collector', env, flags);
   const home = read('home', env, flags) ?? path.join(os.homedir(), '.telemetry-actor');

@@ -3,8 +3,8 @@
 // PREFECT_SERVER_ANALYTICS_ENABLED=false or DO_NOT_TRACK=1, exactly as the reference server is.
 import type { TelemetryInput } from '../../machines/telemetryTypes.js';
 import { UserError } from '../errors.js';
-import { PROXY_VARIABLES, read, resolveOptOut, type OptOutLayer, type Value } from './load.js';
-import { ACCEPT, parseEndpoint, parseName, parseProxy, parseRetries, parseSeconds } from './parse.js';
+import { checkProxyVariables, read, resolveOptOut, type OptOutLayer, type Value } from './load.js';
+import { ACCEPT, parseEndpoint, parseName, parseRetries, parseSeconds } from './parse.js';
 import { SETTINGS } from './table.js';
 
 /** What the host says about itself and its defaults; the standard TELEMETRY_* variables override the defaults. */
@@ -64,8 +64,7 @@ export function resolveTelemetry(options: ResolveTelemetryOptions): ResolvedTele
   const variables = options.name === undefined ? [] : [options.name];
   const disabledBy = resolveOptOut({ env, flag: options.flag, flagName: options.flagName, variables });
   if (disabledBy !== null) return { enabled: false, disabledBy };
-  // Only telemetry uses the proxy, so the proxy variables are checked only now (as the server does).
-  for (const proxy of PROXY_VARIABLES) if (env[proxy] !== undefined) parseProxy(proxy, env[proxy]);
+  checkProxyVariables(env);
   return { enabled: true, disabledBy: null, input: buildInput(options, env) };
 }
 

@@ -171,6 +171,9 @@ export const SETTINGS = {
 
 export type SettingKey = keyof typeof SETTINGS;
 
+/** The proxy variables undici's EnvHttpProxyAgent reads for the heartbeat (empty counts as unset there). */
+export const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'] as const;
+
 /** Variables read by undici for the heartbeat, not by the table's loader; listed in the docs all the same. */
 export const PROXY_ROW = {
   env: 'HTTPS_PROXY / HTTP_PROXY / NO_PROXY',

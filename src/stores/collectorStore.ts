@@ -22,6 +22,11 @@ export interface CollectorStoreOptions {
   now?: () => number;
 }
 
+/** The idempotency window (TELEMETRY_IDEMPOTENCY_HOURS) in milliseconds: a key is counted once, and kept, this long. */
+export function keyWindowMs(idempotencyHours: number): number {
+  return idempotencyHours * 3_600_000;
+}
+
 /**
  * The collector's counts. What a heartbeat increments is src/stores/groupCounts.ts (one rule for every backend);
  * what is read is folded by src/stores/fold.ts, the privacy floor included, before it leaves the store.

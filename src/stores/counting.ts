@@ -1,6 +1,6 @@
 // What a heartbeat is counted as, written once for every backend: its session, the five breakdown values
 // (capped), the day it was received, and its idempotency key with a fingerprint of its body.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Heartbeat } from '../heartbeat.js';
 
 /** The breakdowns, by payload field: each value is counted by heartbeat and by distinct session. */
@@ -39,7 +39,7 @@ function valueOf(v: unknown): string {
 }
 
 /** Sorted keys, recursively: the same heartbeat has one text, whatever order its sender wrote. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   const entries = Object.keys(value)
@@ -48,9 +48,39 @@ function canonical(value: unknown): string {
   return `{${entries.join(',')}}`;
 }
 
+/** The payload fields a heartbeat of this version sends, in canonical (sorted) order. */
+const PAYLOAD_FIELDS: readonly string[] = ['platform', 'architecture', 'node_version', 'runtime', 'environment', 'api_version', 'server_version', 'session_id', 'session_start_timestamp'].sort();
+const PAYLOAD_FIELD_SET = new Set(PAYLOAD_FIELDS);
+const QUOTED_FIELDS = PAYLOAD_FIELDS.map((name) => JSON.stringify(name));
+const TOP_FIELDS = new Set(['payload', 'source', 'type']);
+
+/**
+ * canonical(heartbeat), character for character, built for the shape the validator lets through (source, type,
+ * and a payload of scalars): the payload's keys in a fixed order when they are exactly this version's fields,
+ * else sorted. Anything else (never the case after validation) takes the general form. The text, and so every
+ * stored fingerprint, is the same as before: a retry across an upgrade is still a retry.
+ */
+export function canonicalHeartbeat(heartbeat: Heartbeat): string {
+  const payload = heartbeat.payload as unknown as Record<string, unknown>;
+  const top = Object.keys(heartbeat);
+  const shaped = top.length === 3 && top.every((key) => TOP_FIELDS.has(key)) && typeof payload === 'object' && payload !== null && !Array.isArray(payload);
+  if (!shaped) return canonical(heartbeat);
+  const keys = Object.keys(payload);
+  const known = keys.length === PAYLOAD_FIELDS.length && keys.every((name) => PAYLOAD_FIELD_SET.has(name));
+  const names = known ? PAYLOAD_FIELDS : keys.sort();
+  let text = '{"payload":{';
+  for (let i = 0; i < names.length; i += 1) {
+    const name = names[i] as string;
+    const value = payload[name];
+    if (value !== null && typeof value === 'object') return canonical(heartbeat);
+    text += `${i === 0 ? '' : ','}${known ? QUOTED_FIELDS[i] : JSON.stringify(name)}:${JSON.stringify(value)}`;
+  }
+  return `${text}},"source":${canonical(heartbeat.source)},"type":${canonical(heartbeat.type)}}`;
+}
+
 /** The fingerprint of a heartbeat's body, for telling a retry (same body) from a reused key (another body). */
 export function fingerprintOf(heartbeat: Heartbeat): string {
-  return createHash('sha256').update(canonical(heartbeat)).digest('base64url');
+  return hash('sha256', canonicalHeartbeat(heartbeat), 'base64url');
 }
 
 /** A validated heartbeat as counted; `key` is its idempotency-key header, when it had one. */

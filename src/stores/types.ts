@@ -80,5 +80,7 @@ export interface Storage {
   open(): Promise<void>;
   /** Opens the collector's store on this backend (migrates what an older version stored, loads its caches). */
   openCollector(options: CollectorStoreOptions): Promise<CollectorStore>;
+  /** Loads the collector store's code ahead of openCollector, e.g. while the database opens (optional: it loads anyway). */
+  loadCollectorCode?(): Promise<unknown>;
   close(): Promise<void>;
 }

@@ -8,7 +8,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { sendJson } from '../../httpJson.js';
+import { REFUSALS } from '../../errors.js';
+import { sendRefusal } from '../../httpJson.js';
 import type { Logger } from '../../logger.js';
 import { createHostPolicy } from '../security/hosts.js';
 import { bridgePage } from './bridgePage.js';
@@ -68,10 +69,10 @@ export async function startBridge(port: number, logger: Logger): Promise<Inspect
 function servePage(req: IncomingMessage, res: ServerResponse, websocketUrl: string, consoleUrl: string | undefined): void {
   res.setHeader('x-content-type-options', 'nosniff');
   res.setHeader('x-frame-options', 'DENY');
-  if (!hosts.allows(req.headers.host)) return sendJson(res, 403, { error: `Host not allowed: ${req.headers.host ?? '(none)'}` });
+  if (!hosts.allows(req.headers.host)) return sendRefusal(res, REFUSALS.hostNotAllowed(req.headers.host));
   const path = (req.url ?? '/').split('?')[0];
-  if (path !== '/') return sendJson(res, 404, { error: 'Not found', path });
-  if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: `Method ${req.method} not allowed`, allow: 'GET' }, { allow: 'GET' });
+  if (path !== '/') return sendRefusal(res, REFUSALS.notFound, { path });
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendRefusal(res, REFUSALS.methodNotAllowed(req.method), { allow: 'GET' }, { allow: 'GET' });
   const html = bridgePage(websocketUrl, consoleUrl);
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : html);

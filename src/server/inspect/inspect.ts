@@ -10,6 +10,7 @@ import { WebSocket } from 'undici';
 import type { InspectionEvent } from 'xstate';
 import { startBridge, within, type InspectorBridge } from './bridge.js';
 import { createReplayBuffer } from './replay.js';
+import { errorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { redactUrlsIn } from '../../redact.js';
 import type { InspectSetting } from '../../settings/index.js';
@@ -53,7 +54,7 @@ export async function startInspector(setting: InspectSetting, logger: Logger): P
   try {
     bridge = await startBridge(setting.port, log);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    const reason = errorCode(error) ?? String(error);
     log.warn({ port: setting.port, reason }, 'Inspector bridge not started; the server runs without it');
     return undefined;
   }

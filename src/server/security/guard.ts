@@ -2,7 +2,8 @@
 // the headers every answer carries, the Host (DNS rebinding), the requesting site (CSRF and cross-site reads),
 // then the route's access rule (rate limit, read token, the CLI's local writes).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isJsonContentType, sendJson } from '../../httpJson.js';
+import { REFUSALS, type Refusal } from '../../errors.js';
+import { isJsonContentType, sendJson, sendRefusal } from '../../httpJson.js';
 import { limitRepeats } from '../../logLimit.js';
 import type { Logger } from '../../logger.js';
 import type { Access } from '../routes.js';
@@ -37,17 +38,13 @@ export interface Guard {
 
 /** Echoed in a refusal, cut short: a header may be 16 KiB. */
 const SHOWN_CHARS = 200;
-const UNAUTHORIZED = { error: 'This read needs the server\'s read token: send Authorization: Bearer <TELEMETRY_READ_TOKEN>' };
-const NOT_LOCAL = { error: 'Only a client on this machine may change the session' };
-const NOT_JSON = { error: 'Content-Type must be application/json' };
-
-function deny(res: ServerResponse, status: number, body: object): false {
-  sendJson(res, status, body);
+function deny(res: ServerResponse, refusal: Refusal): false {
+  sendRefusal(res, refusal);
   return false;
 }
 
 function unauthorized(res: ServerResponse): false {
-  sendJson(res, 401, UNAUTHORIZED, { 'www-authenticate': 'Bearer' });
+  sendRefusal(res, REFUSALS.noReadToken, undefined, { 'www-authenticate': 'Bearer' });
   return false;
 }
 
@@ -69,7 +66,7 @@ export function createGuard(settings: GuardSettings, logger: Logger, onRateLimit
   // No address in the line, ever (docs/privacy.md): how often, not who.
   const limited = limitRepeats(log, { perWindow: 1 });
 
-  function refuse(res: ServerResponse, status: number, error: string): undefined {
+  function refuse(res: ServerResponse, { status, error }: Refusal): undefined {
     sendJson(res, status, { error: error.length > SHOWN_CHARS ? `${error.slice(0, SHOWN_CHARS)}…` : error });
     return undefined;
   }
@@ -79,15 +76,15 @@ export function createGuard(settings: GuardSettings, logger: Logger, onRateLimit
     if (wait === 0) return true;
     limited.warn({ perMinute: settings.rateLimit, burst: settings.rateBurst }, 'Rate limit reached; heartbeats answered 429');
     onRateLimited?.();
-    sendJson(res, 429, { error: `Too many heartbeats from this client; retry in ${wait} s` }, { 'retry-after': String(wait) });
+    sendRefusal(res, REFUSALS.rateLimited(wait));
     return false;
   }
 
   function local(req: IncomingMessage, res: ServerResponse): boolean {
-    if (!isDirectLocal(req)) return deny(res, 403, NOT_LOCAL);
+    if (!isDirectLocal(req)) return deny(res, REFUSALS.notLocal);
     if (!reads.allows(req)) return unauthorized(res);
     // A browser can send text/plain, a form or multipart to any address without asking; JSON it must preflight.
-    return isJsonContentType(req.headers['content-type']) || deny(res, 415, NOT_JSON);
+    return isJsonContentType(req.headers['content-type']) || deny(res, REFUSALS.notJson);
   }
 
   return {
@@ -95,10 +92,10 @@ export function createGuard(settings: GuardSettings, logger: Logger, onRateLimit
       res.setHeader('x-content-type-options', 'nosniff');
       res.setHeader('x-frame-options', 'DENY');
       const target = parseTarget(req.url, req.headers.host);
-      if (target === undefined) return refuse(res, 400, 'Bad request target');
-      if (!hosts.allows(target.authority)) return refuse(res, 403, `Host not allowed: ${target.authority ?? '(none)'}`);
+      if (target === undefined) return refuse(res, REFUSALS.badTarget);
+      if (!hosts.allows(target.authority)) return refuse(res, REFUSALS.hostNotAllowed(target.authority));
       const crossSite = crossSiteRefusal(req, target.authority);
-      return crossSite === undefined ? target : refuse(res, 403, crossSite);
+      return crossSite === undefined ? target : refuse(res, crossSite);
     },
     authorize(req, res, access, target) {
       switch (access) {

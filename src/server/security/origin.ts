@@ -5,6 +5,7 @@
 // `Origin` on every cross-origin request but a plain GET, and `Sec-Fetch-Site` on all of them (Chromium,
 // Firefox, Safari 16.4+). CLI and server clients send neither, so nothing they do changes.
 import type { IncomingMessage } from 'node:http';
+import { REFUSALS, type Refusal } from '../../errors.js';
 
 /**
  * True when `origin` is this server's own: an http(s) origin whose host (and port) is the authority the
@@ -33,10 +34,10 @@ function isNavigation(req: IncomingMessage): boolean {
  * this server's own, or `Sec-Fetch-Site: cross-site`/`same-site` on anything but a top-level navigation (a
  * link to the console from another page still opens it; framing it is refused by its headers).
  */
-export function crossSiteRefusal(req: IncomingMessage, authority: string | undefined): string | undefined {
+export function crossSiteRefusal(req: IncomingMessage, authority: string | undefined): Refusal | undefined {
   const { origin } = req.headers;
-  if (origin !== undefined && !isOwnOrigin(origin, authority)) return `Origin not allowed: ${origin}`;
+  if (origin !== undefined && !isOwnOrigin(origin, authority)) return REFUSALS.originNotAllowed(origin);
   const site = req.headers['sec-fetch-site'];
-  if ((site === 'cross-site' || site === 'same-site') && !isNavigation(req)) return `Request from another site refused (Sec-Fetch-Site: ${site})`;
+  if ((site === 'cross-site' || site === 'same-site') && !isNavigation(req)) return REFUSALS.otherSite(site);
   return undefined;
 }

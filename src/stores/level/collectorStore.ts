@@ -10,10 +10,10 @@ import { COLLECTOR_SUBLEVEL, LAYOUT_KEY, LAYOUT_VERSION } from './keys.js';
 import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
 import { migrateLayout } from './migrate.js';
 import { createPurge } from './purge.js';
-import { readCounters } from './reader.js';
+import { createCounterReads } from './reader.js';
 import { createRecoveryGuard } from './recovery.js';
 import { loadPending, loadState, type CacheSizes } from './state.js';
-import { createWriter } from './writer.js';
+import { createWriter, type FoldBounds } from './writer.js';
 
 export { COLLECTOR_SUBLEVEL } from './keys.js';
 export { KNOWN_SESSIONS_CACHE } from './state.js';
@@ -26,6 +26,8 @@ export interface LevelCollectorOptions extends CollectorStoreOptions, CacheSizes
   reopen?: () => Promise<void>;
   /** Bounds of the queue of heartbeats waiting for a write (groupCommit.ts's defaults). */
   queue?: Partial<QueueBounds>;
+  /** When pending groups are folded into the counters (writer.ts's FOLD_AFTER_* by default; tests fold sooner). */
+  foldAfter?: FoldBounds;
 }
 
 /** Runs async work one piece at a time, in call order: group writes, folds and purge batches never interleave. */
@@ -69,7 +71,7 @@ export async function openLevelCollectorStore(db: LevelLike, options: LevelColle
     logger?.warn({ key }, 'A stored collector record is not valid; counting it as absent');
   };
   const turn = createTurns();
-  const writer = createWriter({ store: () => store, state, idempotencyHours: options.idempotencyHours, corrupt });
+  const writer = createWriter({ store: () => store, state, idempotencyHours: options.idempotencyHours, corrupt, foldAfter: options.foldAfter });
   const reopen = options.reopen ?? (async () => (await db.close?.(), await db.open?.()));
   const guard = createRecoveryGuard({
     store: COLLECTOR_SUBLEVEL,
@@ -80,9 +82,11 @@ export async function openLevelCollectorStore(db: LevelLike, options: LevelColle
       store = utf8Sublevel(db, COLLECTOR_SUBLEVEL);
       // Synced, so it also proves the disk takes writes again.
       await store.batch([...(writer.failed()?.operations ?? []), { type: 'put', key: LAYOUT_KEY, value: LAYOUT_VERSION }], { sync: true });
-      writer.recovered();
-      // A fold that failed may have landed: what is pending is what the disk holds.
+      // A fold that failed may have landed: what is pending is what the disk holds. Loaded before the failure is
+      // cleared, so no read takes memory's view while it is being reloaded.
       await loadPending(store, state, corrupt);
+      state.dayRowsVersion += 1;
+      writer.recovered();
     },
   });
   /** Runs a write in the writer's turn; a failed one starts recovery. */
@@ -114,6 +118,7 @@ export async function openLevelCollectorStore(db: LevelLike, options: LevelColle
   const purgeAll = createPurge({ ...options, store: () => store, state, exclusive: write, fold: writer.fold });
   // The collector's timer may fire after the owner closed the database: nothing to purge then (and no recovery).
   const purge = async (at: Date) => (db.status === 'open' ? purgeAll(at) : { deleted: 0 });
+  const readCounters = createCounterReads({ store: () => store, state, turn, failed: writer.failed });
   /** A read while the database is being reopened is refused like a write (503, try again). */
   const read = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
@@ -132,13 +137,13 @@ export async function openLevelCollectorStore(db: LevelLike, options: LevelColle
     stats: (asked = {}) =>
       read(async () => {
         const asOf = asked.asOf === undefined ? dayNumber(now()) : dayOf(asked.asOf);
-        const snapshot = await readCounters(store, asOf - DAYS_SHOWN + 1, asOf, writer.failed()?.seq);
+        const snapshot = await readCounters(asOf - DAYS_SHOWN + 1, asOf);
         return buildStats(snapshot, { asOf, floor: options.privacyMinSessions });
       }),
     export: (range) =>
       read(async () => {
         const [from, to] = [dayOf(range.from), dayOf(range.to)];
-        const snapshot = await readCounters(store, from, to, writer.failed()?.seq);
+        const snapshot = await readCounters(from, to);
         return buildExport(snapshot, { from, to, floor: options.privacyMinSessions });
       }),
     purge,

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
-import { StoreLockedError, UserError } from '../../errors.js';
+import { errorCode, StoreLockedError, UserError } from '../../errors.js';
 
 /** Creates the server's database handle (not yet open). */
 export function createDatabase(dbPath: string): Level<string, string> {
@@ -11,8 +11,7 @@ export function createDatabase(dbPath: string): Level<string, string> {
 }
 
 function isLocked(error: unknown): boolean {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  return cause?.code === 'LEVEL_LOCKED';
+  return errorCode((error as { cause?: unknown } | null)?.cause) === 'LEVEL_LOCKED';
 }
 
 /** What the codes a folder cannot be made with mean, for the one-line error. */
@@ -26,7 +25,7 @@ const FOLDER_ERRORS: Record<string, string> = {
 };
 
 function describeFolderError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
+  const code = errorCode(error);
   if (code === undefined) return String(error);
   return FOLDER_ERRORS[code] === undefined ? code : `${code} (${FOLDER_ERRORS[code]})`;
 }

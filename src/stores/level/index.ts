@@ -1,15 +1,13 @@
 // The LevelDB backend: both stores in one database at <TELEMETRY_HOME>/db (the embedded default).
-import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fs } from '../../nodeFs.js';
 import type { QueueBounds } from '../groupCommit.js';
 import type { Storage } from '../types.js';
-import { openLevelCollectorStore } from './collectorStore.js';
 import type { createDatabase } from './database.js';
 import type { LevelLike } from './levelLike.js';
 import { createLevelSessionStore } from './sessionStore.js';
 
 export { createLevelSessionStore, CONFIGURATION_SUBLEVEL } from './sessionStore.js';
-export { openLevelCollectorStore } from './collectorStore.js';
 export type { LevelLike } from './levelLike.js';
 
 /** The LevelDB storage of a home: created on open(), process-exclusive (a second opener gets StoreLockedError). */
@@ -33,7 +31,7 @@ export function createLevelStorage(options: { home: string; dbPath: string; coll
     location: options.dbPath,
     sessions: createLevelSessionStore(lazy),
     // LevelDB writes CURRENT when it creates a database: without it there is nothing to read.
-    exists: async () => existsSync(path.join(options.dbPath, 'CURRENT')),
+    exists: async () => fs.existsSync(path.join(options.dbPath, 'CURRENT')),
     async open() {
       closed = false;
       // Loaded here: `level` and its native binding cost a command that only checks whether a store exists.
@@ -41,8 +39,10 @@ export function createLevelStorage(options: { home: string; dbPath: string; coll
       db ??= createDatabase(options.dbPath);
       await openDatabase(db, options.home);
     },
-    openCollector: (collectorOptions) =>
-      openLevelCollectorStore(opened(), {
+    // Loaded here: the collector store's twenty-odd modules cost every command that only reads the session.
+    loadCollectorCode: () => import('./collectorStore.js'),
+    openCollector: async (collectorOptions) =>
+      (await import('./collectorStore.js')).openLevelCollectorStore(opened(), {
         ...collectorOptions,
         queue: options.collectorQueue,
         // Recovery after a failed write; never once the owner has closed the storage.

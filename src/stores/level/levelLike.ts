@@ -31,6 +31,12 @@ export interface ReadOptions {
 
 export type BatchOperation = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
+/** An iterator: entries one at a time, or up to `size` per call (one call into the database for many entries). */
+export interface LevelIterator extends AsyncIterable<[string, string]> {
+  nextv(size: number): Promise<Array<[string, string]>>;
+  close(): Promise<void>;
+}
+
 /** The utf8 key-value calls the stores use on a sublevel. */
 export interface Utf8Sublevel {
   /** `open` while usable; a sublevel is closed for good once its database closes. */
@@ -43,7 +49,7 @@ export interface Utf8Sublevel {
   hasMany(keys: string[]): Promise<boolean[]>;
   batch(operations: BatchOperation[], options?: WriteOptions): Promise<void>;
   keys(options: ReadOptions): AsyncIterable<string>;
-  iterator(options: ReadOptions): AsyncIterable<[string, string]>;
+  iterator(options: ReadOptions): LevelIterator;
   snapshot?(): LevelSnapshot;
 }
 

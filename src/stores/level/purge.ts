@@ -1,6 +1,7 @@
 // Retention on LevelDB: day counters older than TELEMETRY_RETENTION_DAYS, session records last seen before that,
 // and idempotency keys older than TELEMETRY_IDEMPOTENCY_HOURS are deleted, PURGE_BATCH keys per write, each batch
 // taking the writer's turn only briefly so ingest does not stall. Lifetime counters stay.
+import { keyWindowMs } from '../collectorStore.js';
 import { dayNumber } from '../presence.js';
 import { decodeSessionState } from '../sessionState.js';
 import { dayRange, idempotencyBefore, prefixRange, SESSION, sessionIdOf } from './keys.js';
@@ -9,7 +10,6 @@ import type { LevelState } from './state.js';
 
 /** Keys deleted per write: small enough that a heartbeat waiting behind it is not delayed noticeably. */
 export const PURGE_BATCH = 1_000;
-const HOUR_MS = 3_600_000;
 
 export interface PurgeContext {
   store(): Utf8Sublevel;
@@ -68,9 +68,10 @@ export function createPurge(ctx: PurgeContext) {
     await ctx.exclusive(ctx.fold);
     const today = dayNumber(now);
     const cutoff = today - ctx.retentionDays;
+    ctx.state.dayRowsVersion += 1;
     let deleted = await deleteWhere(ctx, dayRange(0, cutoff));
     // A key counted on day d is older than its window once the window starts after d ends.
-    const firstKept = dayNumber(now.getTime() - ctx.idempotencyHours * HOUR_MS);
+    const firstKept = dayNumber(now.getTime() - keyWindowMs(ctx.idempotencyHours));
     deleted += await deleteWhere(ctx, idempotencyBefore(firstKept));
     for (const day of ctx.state.keyDays) if (day < firstKept) ctx.state.keyDays.delete(day);
     for (const [key, entry] of ctx.state.recentKeys.entries()) if (entry.day < firstKept) ctx.state.recentKeys.delete(key);

@@ -32,6 +32,8 @@ export interface LevelState {
   pendingSeqs: number[];
   /** The size of their records (text), which reads parse. */
   pendingBytes: number;
+  /** Changes before every write that may change the stored day counters (a fold, a purge, a recovery). */
+  dayRowsVersion: number;
   /** The latest heartbeat time acknowledged, in ms (null before the first). */
   lastAt: number | null;
   nextSeq: number;
@@ -97,6 +99,7 @@ export async function loadState(store: Utf8Sublevel, sizes: CacheSizes, logger?:
     pending: createGroupCounts(),
     pendingSeqs: [],
     pendingBytes: 0,
+    dayRowsVersion: 0,
     lastAt: null,
     nextSeq: 0,
     knownSessions: createLru(sizes.knownSessions ?? KNOWN_SESSIONS_CACHE, () => void (state.sessionsComplete = false)),

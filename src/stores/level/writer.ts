@@ -3,6 +3,7 @@
 // about one small key. The pending deltas are folded into the counters in one batch now and then (FOLD_AFTER_*).
 // Whatever a failed batch might have left on disk is remembered as an undo, for recovery to write.
 import { classifyKeys, createCap, toCount } from '../admission.js';
+import { keyWindowMs } from '../collectorStore.js';
 import type { CountedHeartbeat } from '../counting.js';
 import { countGroup, createGroupCounts, type CountedGroup } from '../groupCounts.js';
 import type { RecordResult } from '../admission.js';
@@ -15,12 +16,11 @@ import { addLifetime, type LevelState } from './state.js';
 
 /**
  * Group records kept before they are folded into the counters. A fold rewrites about 30 days x the values the
- * groups touched, whatever their number, so folding less often is cheaper; reads and opening parse the records
- * not yet folded, so they are bounded in count and in bytes.
+ * groups touched, whatever their number, so folding less often is cheaper. Opening parses the records not yet
+ * folded (reads take their deltas from memory), so they are bounded in count and in bytes.
  */
 export const FOLD_AFTER_GROUPS = 1_024;
 export const FOLD_AFTER_BYTES = 1024 * 1024;
-const HOUR_MS = 3_600_000;
 
 export interface WriterContext {
   /** The current sublevel (a fresh one after each reopen). */
@@ -29,6 +29,13 @@ export interface WriterContext {
   idempotencyHours: number;
   /** Says once that a stored record is not valid (it is then counted as absent). */
   corrupt(key: string): void;
+  /** When to fold (default FOLD_AFTER_GROUPS and FOLD_AFTER_BYTES; a test folds sooner). */
+  foldAfter?: FoldBounds;
+}
+
+export interface FoldBounds {
+  groups: number;
+  bytes: number;
 }
 
 /** What a failed write may have left on disk (LevelDB may or may not replay a record whose sync failed), to take back. */
@@ -43,7 +50,8 @@ const del = (key: string): BatchOperation => ({ type: 'del', key });
 
 export function createWriter(ctx: WriterContext) {
   const { state } = ctx;
-  const windowMs = ctx.idempotencyHours * HOUR_MS;
+  const windowMs = keyWindowMs(ctx.idempotencyHours);
+  const foldAfter = ctx.foldAfter ?? { groups: FOLD_AFTER_GROUPS, bytes: FOLD_AFTER_BYTES };
   let failed: Undo | undefined;
 
   /** The fingerprints the group's keys were counted with: from the cache, else looked up on the days of their window. */
@@ -153,6 +161,8 @@ export function createWriter(ctx: WriterContext) {
     for (const { scope, value } of state.pending.lifetimeRows()) operations.push(put(lifetimeKey(scope, value), encodeLifetime(state.lifetime.get(scope)!.get(value)!)));
     if (state.lastAt !== null) operations.push(put(LAST_KEY, new Date(state.lastAt).toISOString()));
     for (const seq of state.pendingSeqs) operations.push(del(groupKey(seq)));
+    // Before the write: should it fail, it may still have landed.
+    state.dayRowsVersion += 1;
     try {
       await ctx.store().batch(operations);
     } catch (error) {
@@ -168,7 +178,7 @@ export function createWriter(ctx: WriterContext) {
     commit,
     fold,
     /** Fold when enough groups are pending. */
-    foldDue: () => state.pendingSeqs.length >= FOLD_AFTER_GROUPS || state.pendingBytes >= FOLD_AFTER_BYTES,
+    foldDue: () => state.pendingSeqs.length >= foldAfter.groups || state.pendingBytes >= foldAfter.bytes,
     /** The undo of the last failed write (for recovery), if any. */
     failed: () => failed,
     /** Called once recovery has written the undo. */

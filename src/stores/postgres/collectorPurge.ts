@@ -1,6 +1,7 @@
 // Retention on PostgreSQL: day counters older than TELEMETRY_RETENTION_DAYS, session records last seen before
 // that, and idempotency keys older than TELEMETRY_IDEMPOTENCY_HOURS are deleted PURGE_BATCH rows per statement,
 // by one process at a time (an advisory lock; a process finding it taken skips this run). Lifetime totals stay.
+import { keyWindowMs } from '../collectorStore.js';
 import { dayNumber } from '../presence.js';
 import { watchCheckedOut, type Pool, type PoolClient } from './pool.js';
 
@@ -8,7 +9,6 @@ import { watchCheckedOut, type Pool, type PoolClient } from './pool.js';
 export const PURGE_BATCH = 1_000;
 /** The advisory lock of the purge ("tpur"). */
 const PURGE_LOCK = 0x74707572;
-const HOUR_MS = 3_600_000;
 
 /** Deletes the rows of `table` that `where` picks, PURGE_BATCH at a time; returns how many. */
 async function deleteBatches(client: PoolClient, table: string, where: string, params: unknown[]): Promise<number> {
@@ -32,7 +32,7 @@ export function createPostgresPurge(options: { main: Pool; retentionDays: number
         const cutoff = dayNumber(now) - options.retentionDays;
         let deleted = await deleteBatches(client, 'collector_days', `day <= date '1970-01-01' + $1::int`, [cutoff]);
         deleted += await deleteBatches(client, 'collector_session_states', `last_day <= date '1970-01-01' + $1::int`, [cutoff]);
-        deleted += await deleteBatches(client, 'collector_keys', 'counted_at < $1', [new Date(now.getTime() - options.idempotencyHours * HOUR_MS)]);
+        deleted += await deleteBatches(client, 'collector_keys', 'counted_at < $1', [new Date(now.getTime() - keyWindowMs(options.idempotencyHours))]);
         return { deleted };
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [PURGE_LOCK]);

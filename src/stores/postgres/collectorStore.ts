@@ -2,7 +2,7 @@
 // (lifetime and per day) in per-process shards, one record per session, the admitted values, idempotency keys.
 // Writes: collectorWrite.ts; reads: collectorRead.ts; retention: collectorPurge.ts; tables: collectorSchema.ts.
 import { randomInt } from 'node:crypto';
-import { StoreUnavailableError } from '../../errors.js';
+import { postgresUnavailable, type StoreUnavailableError } from '../../errors.js';
 import type { CollectorStore, CollectorStoreOptions, CountedHeartbeat, RecordOutcome } from '../collectorStore.js';
 import { buildExport, buildStats, DAYS_SHOWN, type CounterSnapshot } from '../fold.js';
 import { createGroupCommit, type QueueBounds } from '../groupCommit.js';
@@ -49,7 +49,7 @@ export async function openPostgresCollectorStore(options: PostgresCollectorOptio
     if (!isUnavailable(error)) return undefined;
     const reason = describePgError(error, url);
     limited?.warn({ reason }, msg);
-    return new StoreUnavailableError(`PostgreSQL is unavailable: ${reason}`, { cause: error });
+    return postgresUnavailable(reason, error);
   };
   const record = createGroupCommit<CountedHeartbeat, RecordOutcome>({
     commit: writer.commit,

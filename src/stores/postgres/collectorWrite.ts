@@ -3,6 +3,7 @@
 // upserted into this process's shard, its last time into the shard's row), aborted by the keys' unique index when
 // any key was counted before. Otherwise, one short transaction: keys inserted first (a key another process is writing is
 // waited for), the taken ones classified, session records locked in id order and rewritten, counters upserted.
+import { errorCode } from '../../errors.js';
 import { classifyKeys, toCount, type RecordResult } from '../admission.js';
 import type { CountedHeartbeat } from '../counting.js';
 import { countGroup, createSightingCache, type CountedGroup, type GroupIO } from '../groupCounts.js';
@@ -75,7 +76,7 @@ function counterParams(shard: number, group: readonly CountedHeartbeat[], counte
 
 const keyColumns = (keyed: readonly CountedHeartbeat[]) => [keyed.map((h) => h.idempotency!.key), keyed.map((h) => h.idempotency!.fingerprint), keyed.map((h) => h.receivedAt)];
 const hasNul = (h: CountedHeartbeat) => [h.sessionId, h.idempotency?.key ?? '', ...Object.values(h.values)].some((text) => text.includes('\u0000'));
-const retryable = (error: unknown) => ['40P01', '40001'].includes((error as { code?: unknown })?.code as string);
+const retryable = (error: unknown) => ['40P01', '40001'].includes(errorCode(error) ?? '');
 
 export interface WriterOptions {
   writer: Pool;
@@ -108,8 +109,7 @@ export function createPostgresWriter(options: WriterOptions) {
       // Named: PostgreSQL parses and plans it once per connection, not once per group.
       await writer.query({ name: 'collector_fast', text: FAST_SQL, values: [...counterParams(shard, group, counted), keyed.map((h) => h.idempotency!.key), keyed.map((h) => h.idempotency!.fingerprint)] });
     } catch (error) {
-      const { code, constraint } = error as { code?: unknown; constraint?: unknown };
-      if (code === '23505' && constraint === KEYS_PKEY) return false;
+      if (errorCode(error) === '23505' && (error as { constraint?: unknown }).constraint === KEYS_PKEY) return false;
       throw error;
     }
     acknowledge(counted);

@@ -1,6 +1,6 @@
 // The PostgreSQL connection pools: created lazily, every wait bounded, errors made safe to show (never the password).
 import pg from 'pg';
-import { StoreUnavailableError, UserError } from '../../errors.js';
+import { errorCode, postgresUnavailable, StoreUnavailableError, UserError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../redact.js';
 
@@ -47,10 +47,10 @@ export function createPool(url: string, logger?: Logger, max = 2): Pool {
 
 /** A short reason: the error code (ECONNREFUSED, 28P01) and message, with the URL's password removed. */
 export function describePgError(error: unknown, url: string): string {
-  const e = error as { code?: unknown; message?: unknown };
-  const message = typeof e?.message === 'string' && e.message !== '' ? e.message : String(error);
-  const code = typeof e?.code === 'string' && !message.includes(e.code) ? `${e.code} ` : '';
-  return scrub(`${code}${message}`, url);
+  const given = (error as { message?: unknown } | null)?.message;
+  const message = typeof given === 'string' && given !== '' ? given : String(error);
+  const code = errorCode(error);
+  return scrub(`${code !== undefined && !message.includes(code) ? `${code} ` : ''}${message}`, url);
 }
 
 /** Removes the URL's password (and the whole URL) from text, in case a driver message ever echoes them. */
@@ -125,8 +125,9 @@ const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when tryi
  * value or statement PostgreSQL rejects, a bug) is false: the collector answers it 500 and logs it.
  */
 export function isUnavailable(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
+  const code = errorCode(error);
+  if (code !== undefined && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
+  const message = (error as { message?: unknown } | null)?.message;
   if (error instanceof AggregateError) return error.errors.some(isUnavailable);
   return typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message);
 }
@@ -134,5 +135,5 @@ export function isUnavailable(error: unknown): boolean {
 /** The error as callers should see it: an unreachable PostgreSQL becomes StoreUnavailableError with a safe message. */
 export function asStoreError(error: unknown, url: string): unknown {
   if (error instanceof StoreUnavailableError || (error as { name?: unknown })?.name === 'AbortError' || !isUnavailable(error)) return error;
-  return new StoreUnavailableError(`PostgreSQL is unavailable: ${describePgError(error, url)}`, { cause: error });
+  return postgresUnavailable(describePgError(error, url), error);
 }
