@@ -20,6 +20,7 @@
 // known (a process killed before it recovered may replay a refused batch: docs/reliability.md, known limits).
 import { describe, expect, it } from 'vitest';
 import type { CollectorStats } from '../src/collector/collector.js';
+import { StoreUnavailableError } from '../src/errors.js';
 import { BACKENDS, type BackendName } from './helpers/collectorBackends.js';
 import { closeFaultWorld, keysIn, openFaultWorld, restartCollector, startSenders, type FaultWorld, type Sender, type SenderShape } from './helpers/faultWorld.js';
 import { waitFor } from './helpers/httpServer.js';
@@ -101,9 +102,9 @@ async function check(world: FaultWorld, senders: Sender[], label: string): Promi
   const neverLearned = (key: string) => unheard.includes(key) || exchanges.some((e) => keyOf(e) === key && e.fate !== 'reset' && !e.delivered);
   expect(abandoned.filter((key) => !neverLearned(key)), `${label}: committed and not counted by its actor, yet its answer reached it`).toEqual([]);
 
-  const before = await world.served.collector.stats();
+  const before = await statsOnceAvailable(world);
   await restartCollector(world);
-  const stats = await world.served.collector.stats();
+  const stats = await statsOnceAvailable(world);
   expect(JSON.stringify(stats), `${label}: stats across a restart`).toBe(JSON.stringify(before));
   expect((await world.backend.storedKeys()).sort(), `${label}: the stored keys are S ⊎ A`).toEqual([...commits].sort());
   expect(stats.heartbeats_total, `${label}: heartbeats_total = |S| + |A|`).toBe(sent.length + abandoned.length);
@@ -119,6 +120,22 @@ async function check(world: FaultWorld, senders: Sender[], label: string): Promi
     'store answers failed': world.served.answers.filter((a) => a.outcome === 'failed').length,
     'commits answered 503': unheard.length,
   };
+}
+
+/**
+ * The stats, once the store answers them: a LevelDB store still reopening after a failed write refuses reads with
+ * StoreUnavailableError (the documented 503) for as long as the disk, or a busy machine, makes it take.
+ */
+async function statsOnceAvailable(world: FaultWorld): Promise<CollectorStats> {
+  const deadline = Date.now() + LIMITS.waitMs;
+  for (;;) {
+    try {
+      return await world.served.collector.stats();
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 }
 
 function expectSums(stats: CollectorStats, label: string): void {
