@@ -9,6 +9,7 @@ import type { TelemetryContext } from '../../machines/telemetryMachine.js';
 import { createTelemetryMachine } from '../actor/createTelemetryMachine.js';
 import type { Collector } from '../collector/collector.js';
 import { StoreLockedError, UserError } from '../errors.js';
+import { makeHome } from '../folders.js';
 import { buildHeartbeat, type Heartbeat } from '../heartbeat.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { Settings } from '../settings/index.js';
@@ -162,6 +163,8 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
   });
 
   async function open(): Promise<void> {
+    // Every backend: server.json goes into the home, and a home that cannot be made fails here, in one line.
+    await makeHome(settings.home);
     await openStorage(storage, settings.home);
     if (!settings.collector) return;
     // Loaded only when served: a server reporting elsewhere starts without the collector's modules.
