@@ -5,20 +5,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCliSandbox, getJson, startCountingEndpoint, type CliEnv, type CliSandbox } from './helpers/cli.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { usePostgres } from './helpers/postgres.js';
 
-let postgres: TestPostgres;
+const postgres = usePostgres();
 let cli: CliSandbox;
 const undo: Array<() => void> = [];
 
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
 beforeEach(() => {
   cli = createCliSandbox();
 });
@@ -55,7 +49,7 @@ const SHAPES = [
 
 async function shapeEnv(shape: (typeof SHAPES)[number], home: string, endpoint: string): Promise<CliEnv> {
   const env: CliEnv = { TELEMETRY_HOME: home, TELEMETRY_ENDPOINT: endpoint, TELEMETRY_COLLECTOR: 'on' };
-  if (shape.postgres) env.TELEMETRY_DATABASE_URL = await postgres.freshDatabase();
+  if (shape.postgres) env.TELEMETRY_DATABASE_URL = await postgres().freshDatabase();
   return env;
 }
 
@@ -88,7 +82,7 @@ async function expectStartFailure(env: CliEnv, line: RegExp) {
 }
 
 describe('a TELEMETRY_HOME that cannot be made, on PostgreSQL: exit 1, one clear line', () => {
-  const onPostgres = async (home: string): Promise<CliEnv> => ({ TELEMETRY_HOME: home, TELEMETRY_DATABASE_URL: await postgres.freshDatabase() });
+  const onPostgres = async (home: string): Promise<CliEnv> => ({ TELEMETRY_HOME: home, TELEMETRY_DATABASE_URL: await postgres().freshDatabase() });
 
   it('below a regular file (ENOTDIR)', async () => {
     const dir = await cli.makeTemp();

@@ -28,5 +28,8 @@ export interface EmbeddedPostgres {
   remove(): Promise<void>;
 }
 
-/** Starts a new cluster (initdb, then postgres on a free port of 127.0.0.1); rejects with one line saying why it could not. */
-export declare function startEmbeddedPostgres(options: { binaries: string; timeoutMs: number }): Promise<EmbeddedPostgres>;
+/**
+ * Starts a new cluster (initdb, then postgres on a free port of 127.0.0.1); rejects with one line saying why it could
+ * not. `durable` keeps PostgreSQL's flushes to disk (default off: a throwaway server).
+ */
+export declare function startEmbeddedPostgres(options: { binaries: string; timeoutMs: number; durable?: boolean }): Promise<EmbeddedPostgres>;

@@ -159,16 +159,15 @@ async function giveTo(user, file, mode) {
 }
 
 /** Makes a new cluster in a data folder inside `binaries` (initdb, password auth for user postgres). */
-async function initialise(binaries, password, user, timeoutMs) {
+async function initialise(binaries, password, user, { timeoutMs, durable }) {
   const data = await mkdtemp(path.join(binaries, 'data-'));
   await giveTo(user, data, 0o700);
   const pwfile = path.join(binaries, `pw-${randomBytes(6).toString('hex')}`);
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
   await giveTo(user, pwfile, 0o600);
   try {
-    // --no-sync and fsync=off below: a throwaway server; nothing here survives a crash of the machine anyway.
-    const args = ['-D', data, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=password', '--no-locale', '-E', 'UTF8', '--no-sync', '--no-instructions'];
-    await run(binaries, 'initdb', args, { user, timeoutMs });
+    const args = ['-D', data, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=password', '--no-locale', '-E', 'UTF8', '--no-instructions'];
+    await run(binaries, 'initdb', durable ? args : [...args, '--no-sync'], { user, timeoutMs });
   } finally {
     await rm(pwfile, { force: true });
   }
@@ -184,15 +183,19 @@ async function freePort() {
   return port;
 }
 
+/** Without `durable`, nothing is flushed to disk: a throwaway test server survives anything but a crash of the machine. */
+const NO_FLUSH = ['-c', 'fsync=off', '-c', 'full_page_writes=off'];
+
 /**
  * Starts a new PostgreSQL from prepared binaries (prepareBinaries) on 127.0.0.1, TCP only, with a random password.
  * stop() keeps the data and start() starts it again on the same port; remove() stops it and deletes its data.
+ * `durable` keeps PostgreSQL's flushes to disk (the bench measures real commits); tests go without.
  */
-export async function startEmbeddedPostgres({ binaries, timeoutMs }) {
+export async function startEmbeddedPostgres({ binaries, timeoutMs, durable = false }) {
   const user = runUser();
   const password = `pw-${randomBytes(8).toString('hex')}`;
-  const [data, port] = await Promise.all([initialise(binaries, password, user, timeoutMs), freePort()]);
-  const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'];
+  const [data, port] = await Promise.all([initialise(binaries, password, user, { timeoutMs, durable }), freePort()]);
+  const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300', ...(durable ? [] : NO_FLUSH)];
   let server;
   const start = async () => {
     server = await run(binaries, 'postgres', ['-D', data, '-p', String(port), ...flags], { user, timeoutMs, done: (output) => output.includes(READY) });

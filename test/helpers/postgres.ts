@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { prepareBinaries, startEmbeddedPostgres } from '../harness/embeddedPostgres.js';
 import { LIMITS } from '../harness/limits.js';
 
@@ -94,6 +94,22 @@ export async function startTestPostgres(options: { restartable?: boolean } = {})
     if (shared !== undefined) return onServer(shared.adminUrl);
   }
   return startOwn();
+}
+
+/**
+ * Starts the test PostgreSQL in beforeAll and stops it (dropping its databases) in afterAll; call it at the top
+ * of a file and the returned function from tests.
+ */
+export function usePostgres(options: { restartable?: boolean } = {}): () => TestPostgres {
+  let postgres: TestPostgres | undefined;
+  beforeAll(async () => {
+    postgres = await startTestPostgres(options);
+  }, POSTGRES_START_TIMEOUT_MS);
+  afterAll(() => postgres?.stop(), POSTGRES_START_TIMEOUT_MS);
+  return () => {
+    if (postgres === undefined) throw new Error('usePostgres: PostgreSQL is not started yet (use it inside tests)');
+    return postgres;
+  };
 }
 
 /** An embedded server for this file alone, from the run's prepared binaries (or its own copy of them). */
