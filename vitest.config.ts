@@ -3,7 +3,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { LIMITS } from './test/harness/limits.js';
 
 // The files that use PostgreSQL: one embedded server is started for them when (and only when) one of them runs.
-const POSTGRES_FILES = ['test/postgres.*.test.ts', 'test/home.test.ts'];
+const POSTGRES_FILES = ['test/postgres.*.test.ts', 'test/home.test.ts', 'test/security.fleet.test.ts'];
 
 // The files that take longest, mostly waiting on real time (a heartbeat a second for 20 s, the 10 s header
 // timeout, npm and tsc): started first, so they overlap the rest instead of trailing it. Vitest's own order

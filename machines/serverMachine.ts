@@ -1,7 +1,7 @@
 // The reference server's statechart: opens its resources, hosts the telemetry actor, shuts down cleanly.
 import { assign, sendTo, setup, spawnChild, stopChild } from 'xstate';
 import { notProvided } from './notProvided.js';
-import { telemetryMachine, type TelemetryInput } from './telemetryMachine.js';
+import { telemetryMachine, type TelemetryInput, type TelemetryOutput } from './telemetryMachine.js';
 
 /** Plain-data input of the server machine. */
 export interface ServerInput {
@@ -30,7 +30,7 @@ export type ServerEvent =
   // Sent by XState when the spawned telemetry child throws (it handles its own failures, so this is a bug path).
   | { type: 'xstate.error.actor.telemetry'; error: unknown }
   // Sent by XState when the telemetry child reaches its final state on its own (failed, completed, rejected).
-  | { type: 'xstate.done.actor.telemetry'; output: unknown };
+  | { type: 'xstate.done.actor.telemetry'; output: TelemetryOutput };
 
 /** What the `startListener` actor resolves with. */
 export interface ListenerInfo {
@@ -58,6 +58,8 @@ export const serverMachine = setup({
     context: {} as ServerContext,
     events: {} as ServerEvent,
     output: {} as ServerOutput,
+    // The spawned child, by id: the host reads `snapshot.children.telemetry` typed as the telemetry actor.
+    children: {} as { telemetry: 'telemetry' },
   },
   actors: {
     openDatabase: notProvided<void>('openDatabase', HOW),

@@ -1,11 +1,13 @@
 // The telemetry statechart: pure config, every effect referenced by name and provided from src/.
-import { assign, setup } from 'xstate';
+// Each send's result is recorded once (recordResult, recordFailure); `waiting` then decides on context, as a
+// transient step when the service stops or sends again at once, and otherwise as the wait for the next run.
+import { assign, enqueueActions, setup } from 'xstate';
 import { notProvided } from './notProvided.js';
 import {
   failureOf,
   nextDueAt,
   retryDelayMs,
-  sentBySelf,
+  sentByOf,
   type HeartbeatFailure,
   type LoadedSession,
   type SendHeartbeatInput,
@@ -21,19 +23,34 @@ export * from './telemetryTypes.js';
 
 const HOW = 'build the machine with createTelemetryMachine() or machine.provide()';
 
-// The params of every action and guard that looks at an invoke's result, written once.
+// The params of every action that takes an invoke's result, and the send's input: written once, named.
 const output = <T>({ event }: { event: { output: T } }): T => event.output;
 const failure = ({ event }: { event: { error: unknown } }): HeartbeatFailure => failureOf(event.error);
+const heartbeatInput = ({ context }: { context: TelemetryContext }): SendHeartbeatInput => ({
+  endpoint: context.endpoint,
+  loopSeconds: context.loopSeconds,
+  timeoutSeconds: context.timeoutSeconds,
+  source: context.source,
+  environment: context.environment,
+  serverVersion: context.serverVersion,
+  apiVersion: context.apiVersion,
+  attempt: context.consecutiveFailures,
+  // A retry resends the heartbeat that failed; a new one reads the session stored now.
+  resend: context.lastFailure?.heartbeat ?? null,
+});
 
-/** The end of every failure that stops the service: count it, log it with `log`, stop with `reason`. */
-const stopAfterFailure = (log: 'logLoadFailure' | 'logSendFailure' | 'logRejected', reason: StopReason) =>
-  [
-    { type: 'recordFailure', params: failure },
-    { type: log, params: failure },
-    { type: 'markStopped', params: reason },
-  ] as const;
+// Pure readings of the recorded result, shared by the guards.
+const selfSent = (c: TelemetryContext) => c.lastResult !== null && sentByOf(c.lastResult) === 'self';
+const gone = (c: TelemetryContext) => c.lastFailure?.statusCode === 410;
+const outOfRetries = (c: TelemetryContext) => c.lastFailure !== null && c.consecutiveFailures > c.retries;
+const heldSession = (c: TelemetryContext): LoadedSession | undefined =>
+  c.sessionId === null || c.sessionStartTimestamp === null
+    ? undefined
+    : { session_id: c.sessionId, session_start_timestamp: c.sessionStartTimestamp, created: c.sessionCreated };
+const overran = ({ lastResult: sent, loopSeconds }: TelemetryContext) =>
+  sent !== null && sentByOf(sent) === 'self' && sent.finishedAt - sent.startedAt > loopSeconds * 1000;
 
-export const telemetryMachine = setup({
+const base = setup({
   types: {
     input: {} as TelemetryInput,
     context: {} as TelemetryContext,
@@ -53,169 +70,167 @@ export const telemetryMachine = setup({
     logRejected: (_, _failure: HeartbeatFailure) => {},
     logSent: (_, _sent: SendHeartbeatOutput) => {},
     logOverrun: (_, _sent: SendHeartbeatOutput) => {},
+    logPeerSent: (_, _sent: SendHeartbeatOutput) => {},
+    logSkipped: (_, _sent: SendHeartbeatOutput) => {},
     logStopped: () => {},
     storeSession: assign((_, session: LoadedSession) => ({
       sessionId: session.session_id,
       sessionStartTimestamp: session.session_start_timestamp,
+      sessionCreated: session.created,
     })),
-    recordSuccess: assign(({ context }, sent: SendHeartbeatOutput) => {
+    recordResult: assign(({ context }, sent: SendHeartbeatOutput) => {
+      const by = sentByOf(sent);
       // Fixed rate: the next send is due loopSeconds after this one started, at once if overdue.
       const dueAt = nextDueAt(sent, context.loopSeconds);
       return {
-        heartbeatsSent: context.heartbeatsSent + (sentBySelf(sent) ? 1 : 0),
-        lastSentBy: sentBySelf(sent) ? ('self' as const) : ('peer' as const),
+        ...(sent.session === undefined
+          ? {}
+          : { sessionId: sent.session.session_id, sessionStartTimestamp: sent.session.session_start_timestamp }),
+        // Announced once: only the send that created the session (after a reset) says so.
+        sessionCreated: sent.session?.created === true,
+        heartbeatsSent: context.heartbeatsSent + (by === 'self' ? 1 : 0),
+        lastSentBy: by,
+        // Unknown: nothing new was seen, so the deployment's last heartbeat is still the one known before.
+        lastSentAt: by === 'unknown' ? context.lastSentAt : new Date(sent.startedAt).toISOString(),
         consecutiveFailures: 0,
-        lastError: null,
-        lastSentAt: new Date(sent.startedAt).toISOString(),
+        lastError: sent.reason ?? null,
         nextRunAt: new Date(Math.max(dueAt, sent.finishedAt)).toISOString(),
         waitMs: Math.max(0, dueAt - sent.finishedAt),
+        lastResult: sent,
+        lastFailure: null,
       };
     }),
-    recordFailure: assign(({ context }, failure: HeartbeatFailure) => ({
-      consecutiveFailures: context.consecutiveFailures + 1,
-      lastError: failure.reason,
-    })),
-    scheduleRetry: assign(({ context }, failure: HeartbeatFailure) => {
-      const waitMs = retryDelayMs(context.consecutiveFailures, context.loopSeconds, failure.retryAfterMs);
-      const nextRunAt = failure.failedAt === undefined ? null : new Date(failure.failedAt + waitMs).toISOString();
-      return { waitMs, nextRunAt };
+    recordFailure: assign(({ context }, failure: HeartbeatFailure) => {
+      const consecutiveFailures = context.consecutiveFailures + 1;
+      const waitMs = retryDelayMs(consecutiveFailures, context.loopSeconds, failure.retryAfterMs);
+      return {
+        consecutiveFailures,
+        lastError: failure.reason,
+        waitMs,
+        nextRunAt: failure.failedAt === undefined ? null : new Date(failure.failedAt + waitMs).toISOString(),
+        lastResult: null,
+        lastFailure: failure,
+      };
     }),
     markStopped: assign((_, reason: StopReason) => ({ stopReason: reason, nextRunAt: null })),
   },
   guards: {
-    isNewSession: (_, session: LoadedSession) => session.created,
-    isGone: (_, failure: HeartbeatFailure) => failure.statusCode === 410,
-    canRetry: ({ context }) => context.consecutiveFailures < context.retries,
-    isLastLoop: ({ context }, sent: SendHeartbeatOutput) =>
-      context.maxLoops !== undefined && sentBySelf(sent) && context.heartbeatsSent + 1 >= context.maxLoops,
-    overran: ({ context }, sent: SendHeartbeatOutput) =>
-      sentBySelf(sent) && sent.finishedAt - sent.startedAt > context.loopSeconds * 1000,
+    isNewSession: ({ context }) => context.sessionCreated,
+    sentBySelf: ({ context }) => selfSent(context),
+    sentByPeer: ({ context }) => context.lastResult !== null && sentByOf(context.lastResult) === 'peer',
+    isGone: ({ context }) => gone(context),
+    outOfRetries: ({ context }) => outOfRetries(context),
+    isLastLoop: ({ context }) => context.maxLoops !== undefined && selfSent(context) && context.heartbeatsSent >= context.maxLoops,
+    overran: ({ context }) => overran(context),
     // Timers cannot wait under 1 ms (Node makes a 0 ms setTimeout wait 1 ms): a send due that soon goes at once.
-    isDueNow: ({ context }, sent: SendHeartbeatOutput) => nextDueAt(sent, context.loopSeconds) - sent.finishedAt < 1,
+    isDueNow: ({ context }) => context.lastFailure === null && context.waitMs < 1,
   },
   delays: {
     loopInterval: ({ context }) => context.waitMs,
   },
-}).createMachine({
-  id: 'telemetry',
-  initial: 'idle',
-  context: ({ input }) => ({
-    ...input,
-    sessionId: null,
-    sessionStartTimestamp: null,
-    heartbeatsSent: 0,
-    consecutiveFailures: 0,
-    lastSentAt: null,
-    lastSentBy: null,
-    nextRunAt: null,
-    lastError: null,
-    stopReason: null,
-    waitMs: 0,
-  }),
-  on: {
-    'telemetry.stop': { target: '.stopped', actions: { type: 'markStopped', params: 'requested' } },
-  },
-  states: {
-    idle: {
-      on: { 'telemetry.start': 'loadingSession' },
+});
+
+export const telemetryMachine = base
+  .extend({
+    actions: {
+      /** The first-start notice, when this actor created the session it holds (at start, or after a reset). */
+      announceSession: base.enqueueActions(({ context, enqueue, check }) => {
+        const session = heldSession(context);
+        if (session !== undefined && check('isNewSession')) enqueue({ type: 'logNewSession', params: session });
+      }),
+      /** Says what the recorded result was: one decision for every log line of a send. */
+      reportResult: base.enqueueActions(({ context, enqueue, check }) => {
+        const { lastResult: sent, lastFailure: failed } = context;
+        if (failed !== null) {
+          if (check('isGone')) enqueue({ type: 'logRejected', params: failed });
+          else if (check('outOfRetries')) enqueue({ type: 'logSendFailure', params: failed });
+          else enqueue({ type: 'logRetry', params: failed });
+        } else if (sent !== null) {
+          const session = heldSession(context);
+          if (session !== undefined && check('isNewSession')) enqueue({ type: 'logNewSession', params: session });
+          if (check('sentBySelf')) enqueue({ type: 'logSent', params: sent });
+          else if (check('sentByPeer')) enqueue({ type: 'logPeerSent', params: sent });
+          else enqueue({ type: 'logSkipped', params: sent });
+          if (check('overran')) enqueue({ type: 'logOverrun', params: sent });
+        }
+      }),
     },
-    loadingSession: {
-      invoke: {
-        id: 'loadSession',
-        src: 'loadSession',
-        onDone: [
-          {
-            guard: { type: 'isNewSession', params: output },
+  })
+  .createMachine({
+    id: 'telemetry',
+    initial: 'idle',
+    context: ({ input }) => ({
+      ...input,
+      sessionId: null,
+      sessionStartTimestamp: null,
+      sessionCreated: false,
+      heartbeatsSent: 0,
+      consecutiveFailures: 0,
+      lastSentAt: null,
+      lastSentBy: null,
+      nextRunAt: null,
+      lastError: null,
+      stopReason: null,
+      waitMs: 0,
+      lastResult: null,
+      lastFailure: null,
+    }),
+    on: {
+      'telemetry.stop': { target: '.stopped', actions: { type: 'markStopped', params: 'requested' } },
+    },
+    states: {
+      idle: {
+        on: { 'telemetry.start': 'loadingSession' },
+      },
+      loadingSession: {
+        invoke: {
+          id: 'loadSession',
+          src: 'loadSession',
+          onDone: {
             target: 'sending',
             actions: [
               { type: 'storeSession', params: output },
-              { type: 'logNewSession', params: output },
+              'announceSession',
             ],
           },
-          { target: 'sending', actions: { type: 'storeSession', params: output } },
-        ],
-        onError: { target: 'stopped', actions: stopAfterFailure('logLoadFailure', 'failed') },
-      },
-    },
-    sending: {
-      invoke: {
-        id: 'sendHeartbeat',
-        src: 'sendHeartbeat',
-        input: ({ context }) => ({
-          endpoint: context.endpoint,
-          loopSeconds: context.loopSeconds,
-          timeoutSeconds: context.timeoutSeconds,
-          source: context.source,
-          environment: context.environment,
-          serverVersion: context.serverVersion,
-          apiVersion: context.apiVersion,
-          sessionId: context.sessionId ?? '',
-          sessionStartTimestamp: context.sessionStartTimestamp ?? '',
-          attempt: context.consecutiveFailures,
-        }),
-        onDone: [
-          {
-            guard: { type: 'isLastLoop', params: ({ event }) => event.output },
+          onError: {
             target: 'stopped',
             actions: [
-              { type: 'recordSuccess', params: output },
-              { type: 'logSent', params: output },
-              { type: 'markStopped', params: 'completed' },
-            ],
-          },
-          {
-            guard: { type: 'overran', params: output },
-            target: 'sending',
-            reenter: true,
-            actions: [
-              { type: 'recordSuccess', params: output },
-              { type: 'logSent', params: output },
-              { type: 'logOverrun', params: output },
-            ],
-          },
-          {
-            guard: { type: 'isDueNow', params: output },
-            target: 'sending',
-            reenter: true,
-            actions: [
-              { type: 'recordSuccess', params: output },
-              { type: 'logSent', params: output },
-            ],
-          },
-          {
-            target: 'waiting',
-            actions: [
-              { type: 'recordSuccess', params: output },
-              { type: 'logSent', params: output },
-            ],
-          },
-        ],
-        onError: [
-          { guard: { type: 'isGone', params: failure }, target: 'stopped', actions: stopAfterFailure('logRejected', 'rejected') },
-          {
-            guard: 'canRetry',
-            target: 'waiting',
-            actions: [
               { type: 'recordFailure', params: failure },
-              { type: 'scheduleRetry', params: failure },
-              { type: 'logRetry', params: failure },
+              { type: 'logLoadFailure', params: failure },
+              { type: 'markStopped', params: 'failed' },
             ],
           },
-          { target: 'stopped', actions: stopAfterFailure('logSendFailure', 'failed') },
+        },
+      },
+      sending: {
+        invoke: {
+          id: 'sendHeartbeat',
+          src: 'sendHeartbeat',
+          input: heartbeatInput,
+          onDone: { target: 'waiting', actions: { type: 'recordResult', params: output } },
+          onError: { target: 'waiting', actions: { type: 'recordFailure', params: failure } },
+        },
+      },
+      // Entered after every send with its result recorded: stops, sends again at once, or waits loopInterval.
+      waiting: {
+        entry: 'reportResult',
+        always: [
+          { guard: 'isGone', target: 'stopped', actions: { type: 'markStopped', params: 'rejected' } },
+          { guard: 'outOfRetries', target: 'stopped', actions: { type: 'markStopped', params: 'failed' } },
+          { guard: 'isLastLoop', target: 'stopped', actions: { type: 'markStopped', params: 'completed' } },
+          { guard: 'isDueNow', target: 'sending' },
         ],
+        after: { loopInterval: 'sending' },
+      },
+      stopped: {
+        type: 'final',
+        entry: 'logStopped',
       },
     },
-    waiting: {
-      after: { loopInterval: 'sending' },
-    },
-    stopped: {
-      type: 'final',
-      entry: 'logStopped',
-    },
-  },
-  output: ({ context }) => ({
-    stopReason: context.stopReason,
-    heartbeatsSent: context.heartbeatsSent,
-    lastError: context.lastError,
-  }),
-});
+    output: ({ context }) => ({
+      stopReason: context.stopReason,
+      heartbeatsSent: context.heartbeatsSent,
+      lastError: context.lastError,
+    }),
+  });

@@ -37,32 +37,44 @@ export interface LoadedSession {
   created: boolean;
 }
 
-/** What the `sendHeartbeat` actor receives. */
+/** One heartbeat as its retries resend it: the session it carries and its idempotency key. */
+export interface HeartbeatIdentity {
+  sessionId: string;
+  sessionStartTimestamp: string;
+  idempotencyKey: string;
+}
+
+/** What the `sendHeartbeat` actor receives: the settings of one attempt. */
 export interface SendHeartbeatInput {
   endpoint: string;
   /** The interval, so a replica sharing its store can tell a peer's recent heartbeat from a stale one. */
-  loopSeconds?: number;
+  loopSeconds: number;
   timeoutSeconds: number;
   source: string;
   environment: string;
   serverVersion: string;
   apiVersion: string;
-  sessionId: string;
-  sessionStartTimestamp: string;
+  /** 0 for a new heartbeat, N for its N-th retry. */
+  attempt: number;
   /**
-   * 0 (or absent) for a new heartbeat, N for its N-th retry: a retry resends the same heartbeat, under the
-   * same idempotency key, so a collector counts it once even when an earlier attempt did arrive.
+   * A retry resends this heartbeat as it first went out, under the same idempotency key, so a collector counts
+   * it once even when an earlier attempt did arrive. Null for a new heartbeat: the actor then reads the session
+   * stored now (so a reset reaches a running actor) and makes a new key.
    */
-  attempt?: number;
+  resend: HeartbeatIdentity | null;
 }
 
-/** Who sent the deployment's last heartbeat: this replica, or a peer sharing its store. */
-export type SentBy = 'self' | 'peer';
+/**
+ * Who sent the deployment's last heartbeat: this replica, a peer sharing its store, or `unknown` when this
+ * replica could not tell (its lease claim could not be decided, or its claim went stale before the request
+ * left) and so sent nothing.
+ */
+export type SentBy = 'self' | 'peer' | 'unknown';
 
-/** What a successful `sendHeartbeat` resolves with; times are epoch milliseconds. */
+/** What a `sendHeartbeat` that did not fail resolves with; times are epoch milliseconds. */
 export interface SendHeartbeatOutput {
-  /** The HTTP status; 0 when a peer sent it. */
-  statusCode: number;
+  /** The HTTP status; only when this replica sent the heartbeat. */
+  statusCode?: number;
   /** When this send started, or (sentBy `peer`) when the peer's last one did. */
   startedAt: number;
   finishedAt: number;
@@ -70,6 +82,10 @@ export interface SendHeartbeatOutput {
   sentBy?: SentBy;
   /** When the next attempt is due, if not loopSeconds after startedAt (a peer: when its lease would go stale). */
   nextDueAt?: number;
+  /** The session this send used (or, from a peer, the one stored now); absent: the session did not change. */
+  session?: LoadedSession;
+  /** sentBy `unknown`: why nothing was sent (short, safe to log). */
+  reason?: string;
 }
 
 /** When the next heartbeat is due after this one (fixed rate: loopSeconds after it started). */
@@ -77,9 +93,9 @@ export function nextDueAt(sent: SendHeartbeatOutput, loopSeconds: number): numbe
   return sent.nextDueAt ?? sent.startedAt + loopSeconds * 1000;
 }
 
-/** True when this replica sent the heartbeat itself. */
-export function sentBySelf(sent: SendHeartbeatOutput): boolean {
-  return sent.sentBy !== 'peer';
+/** Who sent it (`self` unless the output says otherwise). */
+export function sentByOf(sent: SendHeartbeatOutput): SentBy {
+  return sent.sentBy ?? 'self';
 }
 
 /** The fields the machine reads from a failed `sendHeartbeat` (any thrown value may carry them). */
@@ -89,24 +105,33 @@ export interface HeartbeatFailure {
   retryAfterMs?: number;
   /** When the attempt failed (epoch ms), to show when the retry is due. */
   failedAt?: number;
+  /** The heartbeat that failed, when its request was made: a retry resends exactly it. */
+  heartbeat?: HeartbeatIdentity;
 }
 
 /** JSON-safe context: what the status API and the inspector show. */
 export interface TelemetryContext extends TelemetryInput {
+  /** The session of the last heartbeat (or the one loaded at start); null only before the first load. */
   sessionId: string | null;
   sessionStartTimestamp: string | null;
+  /** True when this actor created that session (its first start, or its first heartbeat after a reset). */
+  sessionCreated: boolean;
   /** Heartbeats this replica sent itself. */
   heartbeatsSent: number;
   consecutiveFailures: number;
   /** The deployment's last heartbeat, by this replica or a peer (see lastSentBy). */
   lastSentAt: string | null;
-  /** Whether this replica or a peer sharing its store sent the last heartbeat; null before the first. */
+  /** Who sent the deployment's last heartbeat as this replica last saw it; null before the first. */
   lastSentBy: SentBy | null;
   nextRunAt: string | null;
   lastError: string | null;
   stopReason: StopReason | null;
   /** How long the current stay in `waiting` lasts (read by the `loopInterval` delay). */
   waitMs: number;
+  /** The last send's result, recorded once; null after a failure. The next steps are decided on it. */
+  lastResult: SendHeartbeatOutput | null;
+  /** The last failure, recorded once; null after a result. A retry resends its heartbeat. */
+  lastFailure: HeartbeatFailure | null;
 }
 
 /** Output of the actor once stopped. */
@@ -131,6 +156,7 @@ export function failureOf(error: unknown): HeartbeatFailure {
       statusCode: typeof e.statusCode === 'number' ? e.statusCode : undefined,
       retryAfterMs: typeof e.retryAfterMs === 'number' ? e.retryAfterMs : undefined,
       failedAt: typeof e.failedAt === 'number' ? e.failedAt : undefined,
+      heartbeat: isHeartbeatIdentity(e.heartbeat) ? e.heartbeat : undefined,
     };
   }
   return { reason: String(error) };
@@ -142,4 +168,9 @@ export function retryDelayMs(failures: number, loopSeconds: number, retryAfterMs
   if (retryAfterMs !== undefined) return Math.min(Math.max(0, retryAfterMs), cap);
   const base = Math.min(cap, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
   return Math.round(base / 2 + (base / 2) * random);
+}
+
+function isHeartbeatIdentity(value: unknown): value is HeartbeatIdentity {
+  const v = value as Partial<HeartbeatIdentity> | null | undefined;
+  return typeof v?.sessionId === 'string' && typeof v.sessionStartTimestamp === 'string' && typeof v.idempotencyKey === 'string';
 }

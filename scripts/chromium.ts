@@ -47,14 +47,14 @@ export interface LaunchedChromium {
   close(): Promise<void>;
 }
 
-/** Launches Chromium headless with CHROMIUM_ARGS; throws, saying how to install it, when there is none. */
-export async function launchChromium(executablePath = findChromium()): Promise<LaunchedChromium> {
+/** Launches Chromium headless with CHROMIUM_ARGS (and `extraArgs`); throws, saying how to install it, when there is none. */
+export async function launchChromium(executablePath = findChromium(), extraArgs: readonly string[] = []): Promise<LaunchedChromium> {
   if (executablePath === undefined) throw new Error(`Chromium not found; ${HOW_TO_ENABLE}`);
   const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'telemetry-actor-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     viewport: { width: 1280, height: 900 },
   });
   return {

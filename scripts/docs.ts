@@ -1,7 +1,9 @@
-// `npm run docs`: regenerates the docs that are derived from code (statecharts, settings table).
+// `npm run docs`: regenerates the docs that are derived from code (statecharts, settings table, command table).
+import { writeCommandsDoc } from './commandsDoc.js';
 import { writeStatechartsDoc } from './diagram.js';
 import { writeSettingsDoc } from './settingsDoc.js';
 
 writeStatechartsDoc('docs/statecharts.md');
 writeSettingsDoc('docs/settings.md');
-process.stdout.write('wrote docs/statecharts.md and docs/settings.md\n');
+writeCommandsDoc('README.md');
+process.stdout.write('wrote docs/statecharts.md, docs/settings.md and the command table of README.md\n');

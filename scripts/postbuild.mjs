@@ -1,5 +1,12 @@
-// After tsc: the bin is executable, and the console's static files sit beside the compiled server.
+// After tsc: the bin is executable, and the console's static files sit beside the compiled server, Chart.js's
+// browser build among them (a devDependency, shipped as a built asset with its license, never installed by users).
 import { chmodSync, cpSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 
+const STATIC = 'dist/src/server/console/static';
 chmodSync('dist/src/cli.js', 0o755);
-cpSync('src/server/console/static', 'dist/src/server/console/static', { recursive: true });
+cpSync('src/server/console/static', STATIC, { recursive: true });
+const chart = path.dirname(createRequire(import.meta.url).resolve('chart.js'));
+cpSync(path.join(chart, 'chart.umd.min.js'), path.join(STATIC, 'chart.umd.min.js'));
+cpSync(path.join(chart, '..', 'LICENSE.md'), path.join(STATIC, 'chart.js-LICENSE.md'));

@@ -26,6 +26,20 @@ export class SettingsError extends UserError {
   }
 }
 
+/**
+ * A feature asked for needs an optional package that is not installed (pg for TELEMETRY_DATABASE_URL,
+ * @statelyai/inspect and ws for --inspect): one line naming what to install, exit code 1.
+ */
+export class MissingPackageError extends UserError {
+  readonly packages: readonly string[];
+  constructor(feature: string, packages: readonly string[], options: { cause?: unknown } = {}) {
+    const names = packages.length === 1 ? `the package ${packages[0]}` : `the packages ${packages.slice(0, -1).join(', ')} and ${packages.at(-1)}`;
+    super(`${feature} needs ${names}, which this installation lacks: npm install ${packages.join(' ')}`, options);
+    this.name = 'MissingPackageError';
+    this.packages = packages;
+  }
+}
+
 /** A store is held by another process (LevelDB allows one); the host says who, if it knows. */
 export class StoreLockedError extends UserError {
   /** Where the store lives (a folder for LevelDB). */
@@ -46,5 +60,16 @@ export class StoreUnavailableError extends Error {
   constructor(message = 'The store is recovering from a failed write; nothing is accepted until it has', options: { cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * An idempotency key already counted with another body (the IETF Idempotency-Key draft's 422): the sender
+ * reused a key, and the heartbeat is neither counted nor acknowledged.
+ */
+export class IdempotencyConflictError extends Error {
+  constructor(message = 'This idempotency-key was already used with a different body') {
+    super(message);
+    this.name = 'IdempotencyConflictError';
   }
 }

@@ -4,6 +4,16 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 /** Largest request body the API accepts (a heartbeat), in bytes; larger ones get 413. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
+/** application/json, with no parameter but an optional utf-8 charset. */
+export function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  // What every client we know sends: answered without splitting the header.
+  if (value === 'application/json') return true;
+  const [type, ...params] = value.split(';').map((part) => part.trim().toLowerCase());
+  if (type !== 'application/json') return false;
+  return params.every((p) => p === '' || p === 'charset=utf-8' || p === 'charset="utf-8"');
+}
+
 /**
  * Writes `body` as JSON with the given status, content-type application/json and content-length.
  * RFC 8259 makes JSON UTF-8 and application/json defines no charset, so none is added.

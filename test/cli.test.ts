@@ -114,6 +114,22 @@ describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_M
     });
   });
 
+  it('a mistyped variable gets one warning line naming the close match, from a command and at server start', async (context) => {
+    const { cli, env } = await setUp(context);
+    const status = await cli.runCli(['status'], { ...env, TELEMETRY_ENABLE: 'false', TELEMETRY_LOOPSECONDS: '5', TELEMETRY_TEST_TIME_SCALE: '1' });
+    context.expect(status.code).toBe(0);
+    context.expect(status.stderr).toBe(
+      'telemetry-actor: warning: ignoring TELEMETRY_ENABLE (did you mean TELEMETRY_ENABLED?), TELEMETRY_LOOPSECONDS (did you mean TELEMETRY_LOOP_SECONDS?): not settings; see docs/settings.md\n',
+    );
+    // Ignored, as it says: the misspelt opt-out leaves telemetry on.
+    context.expect(status.stdout).toMatch(/^Telemetry:\s+on$/m);
+    const server = await cli.startServerProcess({ ...env, DO_NOT_TRACK: '1', PREFECT_SERVER_ANALYTICS_ENABLE: 'false' });
+    context.expect(await server.stop()).toMatchObject({ code: 0 });
+    context.expect(server.stderr().trim().split('\n')).toEqual([
+      'telemetry-actor: warning: ignoring PREFECT_SERVER_ANALYTICS_ENABLE (did you mean PREFECT_SERVER_ANALYTICS_ENABLED?): not a setting; see docs/settings.md',
+    ]);
+  });
+
   it('server --help shows the --inspect forms the setting accepts (host:port included)', async (context) => {
     const { cli, env } = await setUp(context);
     const help = await cli.runCli(['server', '--help'], env);
@@ -250,6 +266,25 @@ describe.concurrent('status and reset', { timeout: MULTI_PROCESS_TEST_MS }, () =
     expect(storedHuman.code).toBe(0);
     expect(storedHuman.stdout).toMatch(/State:\s+not running/);
     expect(storedHuman.stdout).toContain(String(notice.sessionId));
+  });
+
+  it('status of a running telemetry-off server tells its stored session from none', async (context) => {
+    const { expect } = context;
+    const { cli, env } = await setUp(context);
+    const first = await cli.startServerProcess(env);
+    const notice = await first.waitForLine(isNotice);
+    expect(await first.stop()).toMatchObject({ code: 0 });
+
+    // Off: the actor is never spawned, so only the stored session can say there is one.
+    const off = await cli.startServerProcess({ ...env, DO_NOT_TRACK: '1' });
+    const human = await cli.runCli(['status'], env);
+    expect(human.stdout).toContain(`(server at ${off.url})`);
+    expect(human.stdout).toMatch(new RegExp(`Session:\\s+${String(notice.sessionId)} \\(since [^)]+\\), stored; not used while telemetry is off`));
+    expect(JSON.parse((await cli.runCli(['status', '--json'], env)).stdout)).toMatchObject({ server: off.url, enabled: false, session_id: notice.sessionId });
+
+    expect((await cli.runCli(['reset'], env)).stdout).toContain('Session forgotten');
+    expect((await cli.runCli(['status'], env)).stdout).toMatch(/Session:\s+none stored\n/);
+    expect(await off.stop()).toMatchObject({ code: 0 });
   });
 
   it('after a killed server (stale server.json) status says not running and reset works', async (context) => {

@@ -104,11 +104,13 @@ describe('the project statecharts', () => {
     expect(diagram).toContain('loadingSession : invoke loadSession');
     expect(diagram).toContain('sending : invoke sendHeartbeat');
     expect(diagram).toContain('waiting --> sending : after loopInterval');
+    // The result of a send is recorded once; `waiting` decides on it: stop, send again at once, or wait.
+    expect(diagram).toContain('sending --> waiting : done#58; sendHeartbeat<br/>error#58; sendHeartbeat');
     expect(diagram).toContain('idle --> loadingSession : telemetry.start');
     expect(diagram).toContain('loadingSession --> stopped : error#58; loadSession');
-    expect(diagram).toContain('sending --> stopped : done#58; sendHeartbeat [isLastLoop]<br/>');
-    // Both self-transitions on one arrow, a label line each.
-    expect(diagram).toContain('sending --> sending : done#58; sendHeartbeat [overran]<br/>done#58; sendHeartbeat [isDueNow]');
+    expect(diagram).toContain('waiting --> stopped : always [isGone]<br/>always [outOfRetries]<br/>always [isLastLoop]');
+    // Both ways back to sending on one arrow, a label line each.
+    expect(diagram).toContain('waiting --> sending : after loopInterval<br/>always [isDueNow]');
     // The root-level stop: once, from the box around every state it leaves.
     expect(diagram).toMatch(/state telemetry \{\n {4}\[\*\] --> idle\n/);
     expect(diagram.match(/telemetry\.stop/g)).toHaveLength(1);

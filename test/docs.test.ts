@@ -1,11 +1,12 @@
 // Docs that match the code: every setting, command and state the code has is documented.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { telemetryMachine } from '../machines/telemetryMachine.js';
 import { SENT_FIELDS } from '../src/actor/createTelemetryMachine.js';
+import { withCommandsTable } from '../scripts/commandsDoc.js';
 import { withSettingsTable } from '../scripts/settingsDoc.js';
-import { SETTINGS } from '../src/settings/index.js';
+import { NOT_SETTINGS_PREFIX, SETTINGS, serverFlags } from '../src/settings/index.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const read = (file: string) => readFile(path.join(root, file), 'utf8');
@@ -20,6 +21,17 @@ describe('docs', () => {
     }
   });
 
+  it('the README holds the command table generated from src/cli/commands.ts (run npm run docs if not)', async () => {
+    const readme = await read('README.md');
+    expect(readme).toBe(withCommandsTable(readme));
+    // Every server flag of the settings table (--inspect-port and --database-url were once missing by hand).
+    for (const flag of Object.values(serverFlags())) expect(readme, flag.usage).toContain(`[${flag.usage}]`);
+  });
+
+  it('settings.md names the TELEMETRY_ prefix that is no setting (never warned about)', async () => {
+    expect(await read('docs/settings.md')).toContain(`\`${NOT_SETTINGS_PREFIX}*\``);
+  });
+
   it('privacy.md names every payload field that is sent', async () => {
     const doc = await read('docs/privacy.md');
     for (const field of SENT_FIELDS) expect(doc, field).toContain(`| \`${field}\` |`);
@@ -32,9 +44,9 @@ describe('docs', () => {
 
   it('the README links every doc in docs/', async () => {
     const readme = await read('README.md');
-    for (const doc of ['architecture', 'statecharts', 'settings', 'privacy', 'operations', 'reliability', 'benchmarks']) {
-      expect(readme, doc).toContain(`(docs/${doc}.md)`);
-    }
+    const docs = (await readdir(path.join(root, 'docs'))).filter((file) => file.endsWith('.md'));
+    expect(docs).toContain('security.md');
+    for (const doc of docs) expect(readme, doc).toContain(`(docs/${doc})`);
   });
 });
 

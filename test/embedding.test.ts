@@ -97,6 +97,19 @@ describe.concurrent('each recipe, run', { timeout: 3 * WAIT_MS }, () => {
     });
   }
 
+  it('node-http.ts under a bad TELEMETRY_LOOP_SECONDS: logs one warning naming it, serves without telemetry, stops on SIGTERM', async (context) => {
+    const { expect } = context;
+    const endpoint = await countingEndpoint(context);
+    const recipe = await startRecipe(context, 'node-http.ts', { TELEMETRY_ENDPOINT: endpoint.url, TELEMETRY_LOOP_SECONDS: 'abc' });
+    expect(await (await fetch(await recipe.url())).text()).toBe('hello\n');
+    const warnings = recipe.logs().filter((line) => line.level === 40);
+    expect(warnings).toEqual([expect.objectContaining({ msg: 'Telemetry is off: a setting is not valid', variable: 'TELEMETRY_LOOP_SECONDS' })]);
+    recipe.child.kill('SIGTERM');
+    expect(await recipe.exit, recipe.stderr()).toBe(0);
+    expect(endpoint.connections()).toBe(0);
+    expect(existsSync(path.join(recipe.cwd, 'data'))).toBe(false);
+  });
+
   it('node-http.ts under DO_NOT_TRACK=1: serves, opens no socket to the endpoint, writes nothing, stops on SIGTERM', async (context) => {
     const { expect } = context;
     const endpoint = await countingEndpoint(context);

@@ -91,7 +91,7 @@ describe.concurrent('storage faults', () => {
     expect(await server.stop()).toMatchObject({ code: 0 });
     expect(server.stderr()).toBe('');
     const stored = JSON.parse((await storedRaw(home))!) as unknown;
-    expect(isStoredSession(stored)).toBe(true);
+    expect(await isStoredSession(stored)).toBe(true);
     expect((stored as { session_id: string }).session_id).toBe(status.session_id);
   });
 
@@ -176,7 +176,7 @@ describe('SIGKILL during the first start', () => {
           : after(i === 0 ? 0 : (span * i) / KILLS + Math.random() * 20);
       const first = await killWhen(home, moment);
       if (first === undefined) return false;
-      expect(isStoredSession(JSON.parse(first))).toBe(true);
+      expect(await isStoredSession(JSON.parse(first))).toBe(true);
       // Again, at a random moment: a written session must survive any later start untouched.
       expect(await killWhen(home, after(Math.random() * span))).toBe(first);
       return true;

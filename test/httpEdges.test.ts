@@ -70,7 +70,7 @@ function firstResponse(text: string): { statusLine: string; headers: string; bod
 
 describe('parser-level rejections are JSON errors', { timeout: LIMITS.testMs }, () => {
   it('headers over the 16 KiB limit: 431 as JSON, then the connection closes', async () => {
-    const result = await exchange((socket) => socket.write(`GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    const result = await exchange((socket) => socket.write(`GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
     const response = firstResponse(result.text);
     expect(response.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
     expect(response.headers).toMatch(/content-type: application\/json/i);
@@ -80,7 +80,7 @@ describe('parser-level rejections are JSON errors', { timeout: LIMITS.testMs }, 
 
   it('both Content-Length and Transfer-Encoding: 400 as JSON', async () => {
     const result = await exchange((socket) =>
-      socket.write('POST /api/collector HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'),
+      socket.write('POST /api/collector HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'),
     );
     const response = firstResponse(result.text);
     expect(response.statusLine).toBe('HTTP/1.1 400 Bad Request');
@@ -93,7 +93,7 @@ describe('Expect: 100-continue', { timeout: LIMITS.testMs }, () => {
   it('a declared 10 MB body: 413 and no `100 Continue` first', async () => {
     const result = await exchange((socket) =>
       socket.write(
-        'POST /api/collector HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\nExpect: 100-continue\r\n\r\n',
+        'POST /api/collector HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\nExpect: 100-continue\r\n\r\n',
       ),
     );
     expect(result.text).not.toContain('100 Continue');
@@ -106,7 +106,7 @@ describe('Expect: 100-continue', { timeout: LIMITS.testMs }, () => {
     const body = JSON.stringify(sampleHeartbeat());
     const result = await exchange((socket, received) => {
       socket.write(
-        `POST /api/collector HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+        `POST /api/collector HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
       );
       const wait = setInterval(() => {
         if (!received().includes('100 Continue')) return;
@@ -122,7 +122,7 @@ describe('Expect: 100-continue', { timeout: LIMITS.testMs }, () => {
 describe('an oversized chunked body', { timeout: LIMITS.testMs }, () => {
   it('is answered 413 the client can read, then closed without a reset', async () => {
     const result = await exchange(async (socket) => {
-      socket.write('POST /api/collector HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+      socket.write('POST /api/collector HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
       // A client that writes its whole request before it reads (as simple clients do): 512 KiB in 4 KiB
       // chunks, a little at a time. Were the server to close while bytes still arrive, the kernel would
       // answer them with a reset, which throws away the 413 waiting unread on this side.

@@ -39,11 +39,14 @@ describe('the import graph of this repository', () => {
     expect(importCycles(edges), 'import cycles').toEqual([]);
   });
 
-  it('the `.` entry loads neither the server, the CLI, the collector nor a database driver', () => {
+  it('the `.` entry loads neither the server, the CLI, the collector, a database driver, nor uuid before a session is made', () => {
     const reach = staticReach('src/index.ts', edges);
     expect(reach.has('src/actor/createTelemetryMachine.ts')).toBe(true);
+    // uuid is imported at the first session made or checked (src/stores/session.ts), the rest only by the server.
+    expect(edges).toContainEqual(expect.objectContaining({ from: 'src/stores/session.ts', to: 'uuid', kind: 'dynamic' }));
+    const notAtImport = ['level', 'classic-level', 'pg', 'uuid', 'ws', '@statelyai/inspect', 'pino-pretty', 'chart.js'];
     const forbidden = [...reach.entries()]
-      .filter(([target]) => /^src\/(server|cli|collector)\/|^src\/cli\.ts$/.test(target) || ['level', 'classic-level', 'pg'].includes(target))
+      .filter(([target]) => /^src\/(server|cli|collector)\/|^src\/cli\.ts$/.test(target) || notAtImport.includes(target))
       .map(([target, chain]) => `${target} is loaded by the . entry through ${chain.join(' -> ')}`);
     expect(forbidden).toEqual([]);
   });

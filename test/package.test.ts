@@ -4,6 +4,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -110,11 +111,45 @@ function runExample(cwd: string, env: Record<string, string>) {
   return { child, exit };
 }
 
+/** Not installed with the package: the server loads each only for the feature that needs it. */
+const OPTIONAL_PEERS = ['pg', '@statelyai/inspect', 'ws', 'pino-pretty'];
+/**
+ * What `npm install telemetry-actor` may bring. Measured: 31 (the package, xstate, undici, uuid, pino with its 12
+ * and level with its 13); 68 before pg, chart.js, ws, @statelyai/inspect and pino-pretty left the dependencies.
+ * One to spare for a new dependency of a dependency; a heavy one of ours fails here.
+ */
+const LIBRARY_MAX_PACKAGES = 32;
+/** The same install on disk: 17 MB when measured, most of it classic-level's prebuilt binaries (34 MB before). */
+const LIBRARY_MAX_MB = 20;
+
+/** Packages and megabytes of `npm install <tarball>` in an empty folder. */
+async function installWeight(tarball: string, dir: string): Promise<{ packages: string[]; megabytes: number }> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'library-user', private: true }));
+  await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], dir);
+  const listed = await sh('npm', ['ls', '--all', '--parseable'], dir);
+  const packages = listed.trim().split('\n').slice(1).map((file) => path.relative(path.join(dir, 'node_modules'), file).split(path.sep).join('/'));
+  const megabytes = Number((await sh('du', ['-sm', 'node_modules'], dir)).split('\t')[0]);
+  return { packages: [...new Set(packages)].sort(), megabytes };
+}
+
+/** Runs file with args in cwd under childEnv(env) to its exit; never rejects. */
+function runIn(file: string, args: string[], env: Record<string, string>, cwd = os.tmpdir()): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd, env: childEnv(env), timeout: STEP_TIMEOUT_MS }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
+    });
+  });
+}
+
 describe('the packed package in a consumer project', () => {
   let tmp: string;
   let consumer: string;
   let packed: PackedFile[];
   let unpacked: string;
+  let tarball: string;
+  const installedBin = () => path.join(consumer, 'node_modules', 'telemetry-actor', 'dist', 'src', 'cli.js');
+  const runBin = (args: string[], env: Record<string, string>) => runIn(process.execPath, [installedBin(), ...args], env, consumer);
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'telemetry-actor-pack-'));
@@ -123,7 +158,7 @@ describe('the packed package in a consumer project', () => {
     // `npm pack` runs prepack, which builds into the copy's dist/ (the repo's own dist/ is left alone).
     const [result] = JSON.parse(await sh('npm', ['pack', '--json', '--pack-destination', tmp], clone)) as Array<{ filename: string; files: PackedFile[] }>;
     packed = result!.files;
-    const tarball = path.join(tmp, result!.filename);
+    tarball = path.join(tmp, result!.filename);
     unpacked = path.join(tmp, 'unpacked');
     await mkdir(unpacked);
     await sh('tar', ['-xzf', tarball, '-C', unpacked], tmp);
@@ -141,7 +176,9 @@ describe('the packed package in a consumer project', () => {
       expect(paths, file).toContain(file);
     }
     // The console's files (copied into dist/ by the build) and the statechart pictures it and the README show.
-    for (const file of ['index.html', 'console.js', 'console.css']) expect(paths, file).toContain(`dist/src/server/console/static/${file}`);
+    // Chart.js's browser build is shipped as a built asset with its license, not installed as a dependency.
+    for (const file of ['index.html', 'console.js', 'console.css', 'chart.umd.min.js', 'chart.js-LICENSE.md']) expect(paths, file).toContain(`dist/src/server/console/static/${file}`);
+    expect(await readFile(path.join(unpacked, 'package', 'dist/src/server/console/static/chart.js-LICENSE.md'), 'utf8')).toMatch(/The MIT License[\s\S]*Chart\.js Contributors/);
     for (const file of ['docs/telemetry-machine.svg', 'docs/server-machine.svg', 'docs/console.png']) expect(paths, file).toContain(file);
     expect(paths.filter((file) => /^(src|test|bench|scripts|machines)\//.test(file) || file.endsWith('.tsbuildinfo'))).toEqual([]);
     expect(packed.find((file) => file.path === 'dist/src/cli.js')?.mode).toBe(0o755);
@@ -177,7 +214,8 @@ describe('the packed package in a consumer project', () => {
     expect((await sh('npx', ['--offline', 'telemetry-actor', '--version'], consumer)).trim()).toBe(version);
   }, STEP_TIMEOUT_MS);
 
-  it('serves the console from the installed package: the page, its files, Chart.js from node_modules, the statechart', async () => {
+  it('serves the console from the installed package: the page, its files, Chart.js from dist (no chart.js installed), the statechart', async () => {
+    expect(existsSync(path.join(consumer, 'node_modules', 'chart.js'))).toBe(false);
     const home = await mkdtemp(path.join(tmp, 'home-'));
     const bin = path.join(consumer, 'node_modules', 'telemetry-actor', 'dist', 'src', 'cli.js');
     const child = spawn(process.execPath, [bin, 'server'], { cwd: consumer, env: childEnv({ TELEMETRY_HOME: home, TELEMETRY_PORT: '0', DO_NOT_TRACK: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -193,6 +231,40 @@ describe('the packed package in a consumer project', () => {
     } finally {
       child.kill('SIGKILL');
       await exited;
+    }
+  }, STEP_TIMEOUT_MS);
+
+  it('installs light for library use: only what the `.` entry needs, and level for the server and CLI', async () => {
+    const weight = await installWeight(tarball, path.join(tmp, 'library'));
+    // The optional peers and the browser asset are not installed; the runtime dependencies are.
+    for (const name of OPTIONAL_PEERS) expect(weight.packages, name).not.toContain(name);
+    for (const name of ['chart.js', 'partysocket', 'pg-pool']) expect(weight.packages, name).not.toContain(name);
+    for (const name of ['telemetry-actor', 'xstate', 'undici', 'uuid', 'pino', 'level']) expect(weight.packages, name).toContain(name);
+    expect(weight.packages.length, weight.packages.join(' ')).toBeLessThanOrEqual(LIBRARY_MAX_PACKAGES);
+    expect(weight.megabytes).toBeLessThanOrEqual(LIBRARY_MAX_MB);
+    console.log(`npm install <tarball>: ${weight.packages.length} packages, ${weight.megabytes} MB`);
+  }, STEP_TIMEOUT_MS);
+
+  it('without its optional peers the server says what to install in one line: pg, the inspector, pino-pretty', async () => {
+    for (const name of OPTIONAL_PEERS) expect(existsSync(path.join(consumer, 'node_modules', name)), name).toBe(false);
+    const home = await mkdtemp(path.join(tmp, 'home-'));
+    const env = { TELEMETRY_HOME: home, TELEMETRY_PORT: '0', DO_NOT_TRACK: '1' };
+    const postgres = await runBin(['server'], { ...env, TELEMETRY_DATABASE_URL: 'postgres://127.0.0.1:1/telemetry' });
+    expect(postgres).toEqual({ code: 1, stdout: '', stderr: 'telemetry-actor: TELEMETRY_DATABASE_URL (PostgreSQL) needs the package pg, which this installation lacks: npm install pg\n' });
+    const inspect = await runBin(['server', '--inspect'], env);
+    expect(inspect.code).toBe(1);
+    expect(inspect.stderr).toBe('telemetry-actor: --inspect (TELEMETRY_INSPECT) needs the packages @statelyai/inspect and ws, which this installation lacks: npm install @statelyai/inspect ws\n');
+    // In a terminal (util-linux `script` gives it one): JSON lines and one line naming pino-pretty; a busy port ends it.
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const command = [process.execPath, installedBin(), 'server'].map((word) => `'${word}'`).join(' ');
+      const terminal = await runIn('script', ['-qec', command, '/dev/null'], { ...env, TELEMETRY_PORT: String((busy.address() as { port: number }).port) });
+      expect(terminal.code).toBe(1);
+      expect(terminal.stdout).toContain('telemetry-actor: logs are JSON lines: readable ones need the package pino-pretty (npm install pino-pretty)');
+      expect(terminal.stdout).toContain('{"level":50');
+    } finally {
+      busy.close();
     }
   }, STEP_TIMEOUT_MS);
 

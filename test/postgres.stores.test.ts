@@ -115,19 +115,19 @@ describe('PostgreSQL storage', () => {
     const s = await storage(url);
     await s.open();
     const lease = s.lease!;
-    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => lease.claim({ holder: `r${i}`, staleMs: 60_000 })));
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => lease.claim({ holder: `r${i}`, loopMs: 50_000, staleMs: 60_000 })));
     expect(claims.filter((c) => c.claimed)).toHaveLength(1);
     const winner = `r${claims.findIndex((c) => c.claimed)}`;
     // The holder renews at will; a peer is told how long ago the holder sent.
-    expect((await lease.claim({ holder: winner, staleMs: 60_000 })).claimed).toBe(true);
-    const peer = await lease.claim({ holder: 'other', staleMs: 60_000 });
+    expect((await lease.claim({ holder: winner, loopMs: 50_000, staleMs: 60_000 })).claimed).toBe(true);
+    const peer = await lease.claim({ holder: 'other', loopMs: 50_000, staleMs: 60_000 });
     expect(peer.claimed).toBe(false);
     expect(peer.ageMs).toBeGreaterThanOrEqual(0);
     expect(peer.ageMs).toBeLessThan(60_000);
     // The holder went silent: its last heartbeat is older than staleMs, so a peer takes over.
     await query(url, "UPDATE heartbeat_lease SET last_sent_at = now() - interval '2 minutes'");
-    expect((await lease.claim({ holder: 'other', staleMs: 60_000 })).claimed).toBe(true);
-    expect((await lease.claim({ holder: winner, staleMs: 60_000 })).claimed).toBe(false);
+    expect((await lease.claim({ holder: 'other', loopMs: 50_000, staleMs: 60_000 })).claimed).toBe(true);
+    expect((await lease.claim({ holder: winner, loopMs: 50_000, staleMs: 60_000 })).claimed).toBe(false);
   });
 });
 

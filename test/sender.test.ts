@@ -1,8 +1,7 @@
 // The heartbeat POST against real node:http servers: wire format, failure reasons, timeouts, abort, dumping.
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SendHeartbeatInput } from '../machines/telemetryMachine.js';
-import { HeartbeatError, createSender, parseRetryAfter } from '../src/actor/sender.js';
+import { HeartbeatError, createSender, parseRetryAfter, type HeartbeatRequest } from '../src/actor/sender.js';
 import { VERSION } from '../src/version.js';
 import { LIMITS } from './harness/limits.js';
 import { deadPort, headersOnly, never, reply, startServer, streamBytes, type TestServer } from './helpers/httpServer.js';
@@ -18,7 +17,7 @@ async function server(...args: Parameters<typeof startServer>) {
   return s;
 }
 
-function heartbeatInput(endpoint: string, overrides: Partial<SendHeartbeatInput> = {}): SendHeartbeatInput {
+function heartbeatInput(endpoint: string, overrides: Partial<HeartbeatRequest> = {}): HeartbeatRequest {
   return {
     endpoint,
     timeoutSeconds: 5,

@@ -65,7 +65,7 @@ describe('session store', () => {
     const logs = captureLogs();
     const session = await createLevelSessionStore(temp.db).getOrCreate({ logger: logs.logger });
     expect(session.created).toBe(true);
-    expect(isStoredSession(JSON.parse((await rawValue())!))).toBe(true);
+    expect(await isStoredSession(JSON.parse((await rawValue())!))).toBe(true);
     expect(JSON.parse((await rawValue())!).session_id).toBe(session.session_id);
     expect(logs.at('warn')).toHaveLength(1);
     expect(logs.at('warn')[0]!.msg).toContain('not valid');

@@ -39,7 +39,40 @@ describe('defaults', () => {
       logLevel: 'info',
       collector: true,
       inspect: { mode: 'off' },
+      allowedHosts: [],
+      trustProxy: false,
+      readToken: undefined,
+      publicStats: false,
+      rateLimit: 6,
+      rateBurst: 20,
     });
+  });
+});
+
+describe('the HTTP surface settings', () => {
+  it('reads the allowed hosts as a Host header names them: lowercased, IPv6 in brackets, `*` alone', () => {
+    expect(loadSettings({ TELEMETRY_ALLOWED_HOSTS: 'Collector.Example.com, .example.org,::1,[fd00::7], 10.0.0.5,' }).allowedHosts).toEqual([
+      'collector.example.com',
+      '.example.org',
+      '[::1]',
+      '[fd00::7]',
+      '10.0.0.5',
+    ]);
+    expect(loadSettings({ TELEMETRY_ALLOWED_HOSTS: ' * ' }).allowedHosts).toBe('*');
+  });
+
+  it('never echoes a read token, neither in a settings error nor in status --json', () => {
+    const short = 'secret-but-short';
+    const err = settingsError({ TELEMETRY_READ_TOKEN: short.slice(0, 15) });
+    expect(err.variable).toBe('TELEMETRY_READ_TOKEN');
+    expect(err.message).not.toContain('secret');
+    expect(err.message).toBe('TELEMETRY_READ_TOKEN="<redacted>" is not valid: expected at least 16 visible ASCII characters, no spaces');
+    expect(settingsError({ TELEMETRY_READ_TOKEN: 'a token with spaces in it' }).message).not.toContain('spaces in');
+    const token = 'a-long-enough-read-token-0123';
+    const described = describeSettings(loadSettings({ TELEMETRY_READ_TOKEN: token }));
+    expect(described.TELEMETRY_READ_TOKEN).toBe('<redacted>');
+    expect(JSON.stringify(described)).not.toContain(token);
+    expect(describeSettings(loadSettings({})).TELEMETRY_READ_TOKEN).toBeNull();
   });
 });
 
@@ -62,6 +95,11 @@ describe('bad values', () => {
     ['TELEMETRY_COLLECTOR', ['', ' ', 'maybe', 'sometimes', 'yes', 'true', '0']],
     ['TELEMETRY_INSPECT', ['', ' ', 'maybe', 'http://127.0.0.1:4242', 'ws//x']],
     ['TELEMETRY_INSPECT_PORT', ['', 'abc', '0', '-1', '65536']],
+    ['TELEMETRY_ALLOWED_HOSTS', ['', ' ', ',', 'evil.example:8080', 'http://x', 'a b', '*,localhost', '.', 'x/y']],
+    ['TELEMETRY_TRUST_PROXY', ['', 'maybe']],
+    ['TELEMETRY_PUBLIC_STATS', ['', 'maybe']],
+    ['TELEMETRY_RATE_LIMIT', ['', 'abc', '-1', '1e3', 'Infinity', '10/min']],
+    ['TELEMETRY_RATE_BURST', ['', '0', '1.5', '-1']],
   ];
   for (const [variable, values] of bad) {
     it.each(values)(`${variable}=%j throws a SettingsError naming it`, (value) => {

@@ -1,6 +1,6 @@
 // "Did you mean": edit distance and the two-edit limit.
 import { describe, expect, it } from 'vitest';
-import { closest, editDistance } from '../src/cli/suggest.js';
+import { closest, editDistance } from '../src/suggest.js';
 
 describe('suggest', () => {
   it('counts insertions, deletions and substitutions', () => {

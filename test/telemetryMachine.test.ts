@@ -26,7 +26,7 @@ describe('telemetry machine: schedule', () => {
     expect(h.errors).toEqual([]);
   });
 
-  it('passes the session and settings to sendHeartbeat', async () => {
+  it('passes the settings to sendHeartbeat; a new heartbeat resends nothing (the send reads the session stored now)', async () => {
     const h = startMachine({ environment: 'staging' });
     await startAndLoad(h);
     const { input } = h.fakes.sends[0]!;
@@ -38,9 +38,12 @@ describe('telemetry machine: schedule', () => {
       environment: 'staging',
       serverVersion: '0.1.0',
       apiVersion: '0.1.0',
+      attempt: 0,
+      resend: null,
+    });
+    expect(h.actor.getSnapshot().context).toMatchObject({
       sessionId: fakeSession().session_id,
       sessionStartTimestamp: fakeSession().session_start_timestamp,
-      attempt: 0,
     });
     expect(h.logged.newSession).toHaveLength(0); // an existing session gives no notice
   });

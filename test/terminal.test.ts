@@ -1,4 +1,4 @@
-// What a person at a terminal sees: pretty lines (pino-pretty, a runtime dependency) and each failure once.
+// What a person at a terminal sees: pretty lines (pino-pretty, an optional peer dependency) and each failure once.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -35,13 +35,17 @@ async function busyPort(context: TestContext): Promise<number> {
 }
 
 describe('in a terminal', { timeout: LIMITS.testMs }, () => {
-  it('pino-pretty is a runtime dependency, so installed users get pretty lines too', async () => {
+  it('pino-pretty is an optional peer dependency and a devDependency: `npm start` here gets pretty lines', async () => {
     const pkg = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
       devDependencies: Record<string, string>;
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
     };
-    expect(pkg.dependencies['pino-pretty']).toEqual(expect.any(String));
-    expect(pkg.devDependencies['pino-pretty']).toBeUndefined();
+    // A library user does not install it; a server user who wants pretty lines does (test/package.test.ts runs without it).
+    expect(pkg.dependencies['pino-pretty']).toBeUndefined();
+    expect(pkg.peerDependencies['pino-pretty']).toBe(pkg.devDependencies['pino-pretty']);
+    expect(pkg.peerDependenciesMeta['pino-pretty']).toEqual({ optional: true });
   });
 
   it('a start-up failure shows pretty lines and its reason once, and exits 1', async (context) => {

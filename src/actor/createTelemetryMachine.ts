@@ -14,6 +14,7 @@ import { limitRepeats } from '../logLimit.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { redactUrl } from '../redact.js';
 import { createLevelSessionStore, type HeartbeatLease, type LevelLike, type SessionStore } from '../stores/index.js';
+import { createHeartbeatSend } from './heartbeatSend.js';
 import { createSender } from './sender.js';
 
 /** Where the session lives: a SessionStore, or (the convenience) any abstract-level database. */
@@ -33,7 +34,9 @@ export type TelemetryDeps = SessionSource & {
   now?: () => number;
   /**
    * Replicas sharing a store (Storage.lease, PostgreSQL): claimed before each send, so one heartbeat per
-   * interval goes out between them; a replica that loses the claim sends nothing and records `peer`.
+   * interval goes out between them; a replica that loses the claim sends nothing and records `peer`, one whose
+   * claim cannot be decided (the store unreachable) or went stale before its request left sends nothing and
+   * records `unknown`.
    */
   lease?: HeartbeatLease;
   /** This replica's id in the lease; default a random one per machine. */
@@ -59,8 +62,15 @@ export const SENT_FIELDS = [
  */
 export function createTelemetryMachine(deps: TelemetryDeps) {
   const log = (deps.logger ?? silentLogger()).child({ component: 'telemetry' });
-  const send = leased(createSender({ dispatcher: deps.dispatcher, now: deps.now }), deps);
   const sessions = deps.sessions ?? createLevelSessionStore(deps.db);
+  const send = createHeartbeatSend({
+    sessions,
+    post: createSender({ dispatcher: deps.dispatcher, now: deps.now }),
+    lease: deps.lease,
+    holder: deps.replicaId ?? randomUUID(),
+    now: deps.now,
+    log,
+  });
   // Retries and overruns can repeat for as long as a fault lasts: a few lines a minute, then a summary.
   const limited = limitRepeats(log);
   const withStack = (error: unknown) => (deps.debug === true && error instanceof Error ? { err: error } : {});
@@ -95,13 +105,17 @@ export function createTelemetryMachine(deps: TelemetryDeps) {
           'Telemetry endpoint answered 410 Gone. Shutting down telemetry service...',
         ),
       logSent: ({ context }, sent: SendHeartbeatOutput) =>
+        log.debug({ statusCode: sent.statusCode, durationMs: durationOf(sent), heartbeatsSent: context.heartbeatsSent }, 'Heartbeat sent'),
+      logPeerSent: ({ context }, sent: SendHeartbeatOutput) =>
         log.debug(
-          { statusCode: sent.statusCode, durationMs: sent.finishedAt - sent.startedAt, heartbeatsSent: context.heartbeatsSent },
-          'Heartbeat sent',
+          { peerSentMsAgo: durationOf(sent), nextCheckAt: context.nextRunAt },
+          'A peer replica sent the heartbeat; this replica sent none and checks again when its lease would go stale',
         ),
+      logSkipped: ({ context }, sent: SendHeartbeatOutput) =>
+        limited.warn({ reason: sent.reason, nextRunAt: context.nextRunAt }, 'Telemetry heartbeat skipped this interval; trying again at the next one'),
       logOverrun: ({ context }, sent: SendHeartbeatOutput) =>
         limited.warn(
-          { durationMs: sent.finishedAt - sent.startedAt, loopSeconds: context.loopSeconds },
+          { durationMs: durationOf(sent), loopSeconds: context.loopSeconds },
           'Telemetry heartbeat took longer than the loop interval; sending the next one at once',
         ),
       logStopped: ({ context }) =>
@@ -110,29 +124,9 @@ export function createTelemetryMachine(deps: TelemetryDeps) {
   });
 }
 
-type Send = (input: SendHeartbeatInput, signal: AbortSignal) => Promise<SendHeartbeatOutput>;
-
-// Below this a peer's heartbeat is never re-checked, so a lease row that looks stale but is not can't spin.
-const MIN_PEER_WAIT_MS = 50;
-
-/**
- * The send, behind the lease when there is one. The lease goes stale one timeout after the holder's next
- * heartbeat was due; a peer checks again exactly then, so a dead holder is replaced within an interval
- * plus the timeout, and a live one is never doubled.
- */
-function leased(send: Send, deps: TelemetryDeps): Send {
-  const { lease } = deps;
-  if (lease === undefined) return send;
-  const holder = deps.replicaId ?? randomUUID();
-  const now = deps.now ?? Date.now;
-  return async (input, signal) => {
-    const staleMs = ((input.loopSeconds ?? 600) + input.timeoutSeconds) * 1000;
-    const claim = await lease.claim({ holder, staleMs, signal });
-    if (claim.claimed) return { ...(await send(input, signal)), sentBy: 'self' };
-    const at = now();
-    const peerSentAt = at - claim.ageMs;
-    return { statusCode: 0, sentBy: 'peer', startedAt: peerSentAt, finishedAt: at, nextDueAt: Math.max(at + MIN_PEER_WAIT_MS, peerSentAt + staleMs) };
-  };
+/** Whole milliseconds from a result's start to its end (for a peer: how long ago it sent). */
+function durationOf(sent: SendHeartbeatOutput): number {
+  return Math.round(sent.finishedAt - sent.startedAt);
 }
 
 function errorOf(event: unknown): unknown {

@@ -3,8 +3,8 @@
 // (see docs/benchmarks.md, H1 and H4), and a host with telemetry off never sends at all.
 import { createRequire } from 'node:module';
 import type { Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentClass } from 'undici';
-import type { SendHeartbeatInput, SendHeartbeatOutput } from '../../machines/telemetryMachine.js';
-import { buildHeartbeat } from '../heartbeat.js';
+import type { HeartbeatIdentity } from '../../machines/telemetryMachine.js';
+import { buildHeartbeat, type HeartbeatFields } from '../heartbeat.js';
 import { redactUrl } from '../redact.js';
 import { VERSION } from '../version.js';
 
@@ -18,8 +18,13 @@ export class HeartbeatError extends Error {
   readonly retryAfterMs?: number;
   readonly code?: string;
   readonly failedAt: number;
+  /** The heartbeat that failed (its session and idempotency key): a retry resends exactly it. */
+  readonly heartbeat: HeartbeatIdentity;
 
-  constructor(reason: string, fields: { statusCode?: number; retryAfterMs?: number; code?: string; failedAt: number; cause?: unknown }) {
+  constructor(
+    reason: string,
+    fields: { statusCode?: number; retryAfterMs?: number; code?: string; failedAt: number; heartbeat: HeartbeatIdentity; cause?: unknown },
+  ) {
     super(reason, { cause: fields.cause });
     this.name = 'HeartbeatError';
     this.reason = reason;
@@ -27,7 +32,23 @@ export class HeartbeatError extends Error {
     this.retryAfterMs = fields.retryAfterMs;
     this.code = fields.code;
     this.failedAt = fields.failedAt;
+    this.heartbeat = fields.heartbeat;
   }
+}
+
+/** One heartbeat request: its fields, where it goes, its limit and its idempotency key. */
+export interface HeartbeatRequest extends HeartbeatFields {
+  endpoint: string;
+  timeoutSeconds: number;
+  /** The key a collector counts once; default a new one (a retry passes the key of the heartbeat it resends). */
+  idempotencyKey?: string;
+}
+
+/** A heartbeat the endpoint accepted (2xx); times are epoch milliseconds. */
+export interface SentHeartbeat {
+  statusCode: number;
+  startedAt: number;
+  finishedAt: number;
 }
 
 type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Dispatcher };
@@ -130,23 +151,20 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
  * Creates the send function the `sendHeartbeat` actor runs, on the given dispatcher or the shared proxy-aware one.
  *
  * Delivery is at least once: a 2xx that arrives just after the deadline counts as a failure, and a retry
- * sends the heartbeat again. Every heartbeat therefore carries a random `idempotency-key` header (a header,
- * not a payload field: the payload is exactly the documented fields), kept for its retries, new for the next
- * heartbeat; the collector counts a key once.
+ * sends the heartbeat again. Every heartbeat therefore carries an `idempotency-key` header (a header, not a
+ * payload field: the payload is exactly the documented fields). The caller owns the key: the telemetry actor
+ * makes a new one for every heartbeat and passes it again for that heartbeat's retries (a failure carries it
+ * back in `HeartbeatError.heartbeat`); the collector counts a key once.
  */
 export function createSender(options: SenderOptions = {}) {
   const now = options.now ?? Date.now;
-  // Per session, the key of the heartbeat being sent: a retry (attempt > 0) reuses it.
-  const keys = new Map<string, string>();
-  const keyFor = (input: SendHeartbeatInput): string => {
-    const current = keys.get(input.sessionId);
-    if (current !== undefined && (input.attempt ?? 0) > 0) return current;
-    const key = globalThis.crypto.randomUUID();
-    keys.set(input.sessionId, key);
-    return key;
-  };
 
-  return async function sendHeartbeat(input: SendHeartbeatInput, signal?: AbortSignal): Promise<SendHeartbeatOutput> {
+  return async function sendHeartbeat(input: HeartbeatRequest, signal?: AbortSignal): Promise<SentHeartbeat> {
+    const heartbeat: HeartbeatIdentity = {
+      sessionId: input.sessionId,
+      sessionStartTimestamp: input.sessionStartTimestamp,
+      idempotencyKey: input.idempotencyKey ?? globalThis.crypto.randomUUID(),
+    };
     // Made at the first send, not here: a server with telemetry off never loads undici or builds the proxy agents.
     const dispatcher = options.dispatcher ?? defaultDispatcher();
     const { request } = loadUndici();
@@ -171,7 +189,7 @@ export function createSender(options: SenderOptions = {}) {
           'content-type': 'application/json',
           'x-telemetry-event': input.source,
           'user-agent': `telemetry-actor/${VERSION}`,
-          [IDEMPOTENCY_HEADER]: keyFor(input),
+          [IDEMPOTENCY_HEADER]: heartbeat.idempotencyKey,
         },
         body: JSON.stringify(buildHeartbeat(input)),
       });
@@ -184,6 +202,7 @@ export function createSender(options: SenderOptions = {}) {
           statusCode,
           retryAfterMs: parseRetryAfter(response.headers['retry-after'], failedAt),
           failedAt,
+          heartbeat,
         });
       }
       if (bodyFailure !== undefined) throw bodyFailure;
@@ -191,7 +210,7 @@ export function createSender(options: SenderOptions = {}) {
     } catch (error) {
       if (error instanceof HeartbeatError) throw error;
       if (signal?.aborted) throw signal.reason ?? error;
-      throw toHeartbeatError(error, controller.signal.reason, input.timeoutSeconds, url, now());
+      throw toHeartbeatError(error, controller.signal.reason, { timeoutSeconds: input.timeoutSeconds, url, failedAt: now(), heartbeat });
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -201,14 +220,21 @@ export function createSender(options: SenderOptions = {}) {
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
-function toHeartbeatError(error: unknown, abortReason: unknown, timeoutSeconds: number, url: string, failedAt: number) {
+interface FailedAttempt {
+  timeoutSeconds: number;
+  url: string;
+  failedAt: number;
+  heartbeat: HeartbeatIdentity;
+}
+
+function toHeartbeatError(error: unknown, abortReason: unknown, { timeoutSeconds, url, failedAt, heartbeat }: FailedAttempt) {
   const code = (error as { code?: unknown } | null)?.code;
   const codeText = typeof code === 'string' ? code : undefined;
   if (abortReason instanceof TimeoutReason || (codeText !== undefined && TIMEOUT_CODES.has(codeText))) {
-    return new HeartbeatError(`timed out after ${timeoutSeconds} s sending to ${url}`, { code: 'ETIMEDOUT', failedAt, cause: error });
+    return new HeartbeatError(`timed out after ${timeoutSeconds} s sending to ${url}`, { code: 'ETIMEDOUT', failedAt, heartbeat, cause: error });
   }
   const what = codeText?.startsWith('E') ? codeText : errorText(error, codeText);
-  return new HeartbeatError(`${what} sending to ${url}`, { code: codeText, failedAt, cause: error });
+  return new HeartbeatError(`${what} sending to ${url}`, { code: codeText, failedAt, heartbeat, cause: error });
 }
 
 function errorText(error: unknown, code: string | undefined): string {

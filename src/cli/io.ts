@@ -28,7 +28,7 @@ export async function withHomeStorage<T>(settings: Settings, work: (storage: Sto
 
 /** The home's owner when a live server runs on it (ask it, never open its database), else undefined. */
 export function owner(settings: Settings): Promise<LocalServer | undefined> {
-  return findLocalServer(settings.home);
+  return findLocalServer(settings.home, settings.readToken);
 }
 
 /** Reads the stored session without creating one: from the owning server, else from storage if it exists. */

@@ -1,74 +1,10 @@
 // The telemetry-actor command line: parses arguments, loads settings, runs one command, exits 0, 1 or 2.
 import { parseArgs } from 'node:util';
 import { UserError } from '../errors.js';
-import type { serverFlagOptions } from '../settings/index.js';
+import { didYouMean } from '../suggest.js';
 import { VERSION } from '../version.js';
+import { commandHelp, COMMANDS, mainHelp, type CommandSpec, type OptionSpec } from './commands.js';
 import type { Io } from './io.js';
-import { didYouMean } from './suggest.js';
-
-const MAIN_HELP = `Usage: telemetry-actor <command> [options]
-
-Anonymous heartbeat telemetry for Node.js servers, as an XState v5 actor.
-
-Commands:
-  server    Run the reference server: HTTP API, collector and the telemetry actor
-  status    Show whether telemetry is on, which setting decided, the session and the endpoint
-  preview   Print the exact heartbeat that would be sent; sends nothing, writes nothing
-  send      Send one heartbeat now; exit 0 on a 2xx answer, 1 with the reason otherwise
-  reset     Forget the anonymous session; the next start creates a new one
-
-Options:
-  -h, --help     Show this help; \`telemetry-actor <command> --help\` (or \`--help <command>\`) for a command
-  -v, --version  Print the version
-
-Settings come from TELEMETRY_* variables (DO_NOT_TRACK=1 turns telemetry off); see docs/settings.md.
-Exit codes: 0 ok, 1 failure, 2 bad usage or settings.`;
-
-/** The command help texts; the server's lists its flags from the settings table, loaded only for a command. */
-const helpTexts = (serverFlagHelp: () => string): Record<string, string> => ({
-  server: `Usage: telemetry-actor server [--host H] [--port N] [--no-telemetry] [--inspect[=HOST:PORT]] [--inspect-port N]
-                              [--database-url URL]
-
-Runs the reference server until SIGINT or SIGTERM (a second signal exits at once with 1).
-Serves /api/health, /api/services, /api/telemetry and, unless TELEMETRY_ENDPOINT points elsewhere,
-the collector at /api/collector, to which its own telemetry reports. Logs go to stdout: pretty lines
-in a terminal, pino JSON otherwise (TELEMETRY_LOG_LEVEL=debug adds a line per heartbeat).
-
-Options:
-${serverFlagHelp()}`,
-  status: `Usage: telemetry-actor status [--json]
-
-Shows whether telemetry is on and which setting decided, the session id, the endpoint, and the live
-state from the server running on this TELEMETRY_HOME (else what its database holds).
-
-Options:
-  --json  Print the status as JSON (the shape of GET /api/telemetry, plus "server")`,
-  preview: `Usage: telemetry-actor preview
-
-Prints the exact JSON body of the next heartbeat to stdout (where it would go, on stderr).
-Sends nothing and writes nothing: with no stored session it shows a made-up one.`,
-  send: `Usage: telemetry-actor send
-
-Sends one heartbeat now to the configured endpoint (default: the local server's collector).
-Exits 0 on a 2xx answer, 1 with the reason otherwise, and 1 when telemetry is turned off. When nothing
-answers at the endpoint, it says how to start a server or set TELEMETRY_ENDPOINT, and writes no session.`,
-  reset: `Usage: telemetry-actor reset
-
-Forgets the anonymous session stored in TELEMETRY_HOME; the next start creates a new one.
-Stop the server first: its database is locked while it runs.`,
-});
-
-const commandOptions = (serverOptions: ReturnType<typeof serverFlagOptions>) =>
-  ({
-    server: serverOptions,
-    status: { json: { type: 'boolean' } },
-    preview: {},
-    send: {},
-    reset: {},
-  }) as const;
-
-const COMMANDS = ['server', 'status', 'preview', 'send', 'reset'] as const;
-type Command = (typeof COMMANDS)[number];
 
 const io: Io = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
 
@@ -76,26 +12,27 @@ const isHelp = (arg: string | undefined) => arg === '-h' || arg === '--help' || 
 
 /** Runs the CLI with the given arguments (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined) {
-    io.out(MAIN_HELP);
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.out(mainHelp());
     return 2;
   }
   // `-h status` asks for the same page as `status -h`.
-  if (isHelp(command)) return rest[0] === undefined ? (io.out(MAIN_HELP), 0) : main([rest[0], '--help']);
-  if (command === '-v' || command === '--version') {
+  if (isHelp(name)) return rest[0] === undefined ? (io.out(mainHelp()), 0) : main([rest[0], '--help']);
+  if (name === '-v' || name === '--version') {
     io.out(VERSION);
     return 0;
   }
-  if (!(COMMANDS as readonly string[]).includes(command)) {
-    io.err(`telemetry-actor: unknown command "${command}"${didYouMean(command, [...COMMANDS])}; see telemetry-actor --help`);
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    io.err(`telemetry-actor: unknown command "${name}"${didYouMean(name, COMMANDS.map((c) => c.name))}; see telemetry-actor --help`);
     return 2;
   }
-  return runCommand(command as Command, rest);
+  return runCommand(command, rest);
 }
 
-/** The first `--flag` that `command` does not know, with a suggestion; parseArgs would only say "unknown". */
-function unknownFlag(command: Command, args: string[], options: Record<string, unknown>): string | undefined {
+/** The first `--flag` that the command does not know, with a suggestion; parseArgs would only say "unknown". */
+function unknownFlag(args: string[], options: Record<string, OptionSpec>): string | undefined {
   const known = [...Object.keys(options), 'help'];
   for (const arg of args) {
     if (arg === '--') return undefined;
@@ -106,44 +43,36 @@ function unknownFlag(command: Command, args: string[], options: Record<string, u
   return undefined;
 }
 
-async function runCommand(command: Command, args: string[]): Promise<number> {
+async function runCommand(command: CommandSpec, args: string[]): Promise<number> {
   // Loaded here, not at start: `--version` and the main help answer without the settings table.
-  const { loadSettings, serverFlagHelp, serverFlagOptions } = await import('../settings/index.js');
+  const settingsModule = await import('../settings/index.js');
+  const options = command.options(settingsModule);
   if (args.includes('--help') || args.includes('-h')) {
-    io.out(helpTexts(serverFlagHelp)[command] ?? MAIN_HELP);
+    io.out(commandHelp(command, options));
     return 0;
   }
-  const options = commandOptions(serverFlagOptions())[command];
-  const unknown = unknownFlag(command, args, options);
+  const unknown = unknownFlag(args, options);
   if (unknown !== undefined) {
-    io.err(`telemetry-actor ${command}: ${unknown}; see telemetry-actor ${command} --help`);
+    io.err(`telemetry-actor ${command.name}: ${unknown}; see telemetry-actor ${command.name} --help`);
     return 2;
   }
   try {
     // parseArgs has no optional values: a bare --inspect means "start a local bridge".
     const normalised = args.map((arg) => (arg === '--inspect' ? '--inspect=true' : arg));
-    const { values } = parseArgs({ args: normalised, options, strict: true, allowPositionals: false });
-    const v = values as Record<string, string | boolean | undefined>;
-    const settings = loadSettings(process.env, v);
-    switch (command) {
-      // Loaded only now: help, a usage error or a bad setting answers without loading xstate, level and undici.
-      case 'server':
-        return await (await import('./server.js')).serverCommand(settings);
-      case 'status':
-        return await (await import('./status.js')).statusCommand(settings, v.json === true, io);
-      case 'preview':
-        return await (await import('./preview.js')).previewCommand(settings, io);
-      case 'send':
-        return await (await import('./send.js')).sendCommand(settings, io);
-      case 'reset':
-        return await (await import('./reset.js')).resetCommand(settings, io);
-    }
+    const parseOptions = Object.fromEntries(Object.entries(options).map(([name, option]) => [name, { type: option.type }]));
+    const { values } = parseArgs({ args: normalised, options: parseOptions, strict: true, allowPositionals: false });
+    const flags = values as Record<string, string | boolean | undefined>;
+    const settings = settingsModule.loadSettings(process.env, flags);
+    // One line, after the settings loaded: a bad value's error stays the only line when start-up stops.
+    const mistyped = settingsModule.mistypedWarning(process.env);
+    if (mistyped !== undefined) io.err(`telemetry-actor: warning: ${mistyped}`);
+    return await command.run(settings, flags, io);
   } catch (error) {
-    return reportError(error, command);
+    return reportError(error, command.name);
   }
 }
 
-function reportError(error: unknown, command: Command): number {
+function reportError(error: unknown, command: string): number {
   if (error instanceof UserError) {
     io.err(`telemetry-actor: ${error.message}`);
     return error.exitCode;

@@ -12,7 +12,7 @@ export async function previewCommand(settings: Settings, io: Io): Promise<number
   let session = await readSession(settings, server);
   if (session === undefined) {
     io.err('No session is stored yet: the first start creates one. This preview shows a made-up one.');
-    session = newSession();
+    session = await newSession();
   }
   const where = settings.enabled
     ? `Would POST to ${redactUrl(resolveEndpoint(settings, server?.url))}`

@@ -1,24 +1,35 @@
 // `telemetry-actor server`: hosts the server machine in this process until SIGINT, SIGTERM, SIGHUP or SIGUSR2.
 import { createLogger, type Logger } from '../logger.js';
+import { importOptional, isMissingPackage } from '../optionalPackages.js';
 import type { RunningInspector } from '../server/inspect/inspect.js';
+import { checkExposure } from '../server/security/exposure.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { removeOwnServerInfoSync } from '../server/serverInfo.js';
 import type { Settings } from '../settings/index.js';
+import { SHUTDOWN_SIGNALS } from './signals.js';
 
 /**
  * Pretty lines for a person at a terminal, pino JSON for everything else (a pipe, a file, a log shipper).
- * pino-pretty is a runtime dependency, imported only in a terminal so piped start-up does not pay for it.
+ * pino-pretty is an optional peer dependency, imported only in a terminal so piped start-up does not pay for
+ * it; where it is not installed the terminal gets JSON and one line saying how to get pretty lines.
  */
 async function processLogger(settings: Settings, terminal: boolean): Promise<Logger> {
   if (!terminal) return createLogger({ level: settings.logLevel });
-  const { default: pretty } = await import('pino-pretty');
-  return createLogger({ level: settings.logLevel, destination: pretty({ colorize: true, sync: true }) });
+  try {
+    const { default: pretty } = await import('pino-pretty');
+    return createLogger({ level: settings.logLevel, destination: pretty({ colorize: true, sync: true }) });
+  } catch (error) {
+    if (!isMissingPackage(error, ['pino-pretty'])) throw error;
+    process.stderr.write('telemetry-actor: logs are JSON lines: readable ones need the package pino-pretty (npm install pino-pretty)\n');
+    return createLogger({ level: settings.logLevel });
+  }
 }
 
-// Loaded only when asked for: @statelyai/inspect and its socket code add ~80 ms to every start-up.
+// Loaded only when asked for: @statelyai/inspect and its socket code add ~80 ms to every start-up, and both are
+// optional peer dependencies.
 async function startInspectorIfOn(settings: Settings, logger: Logger): Promise<RunningInspector | undefined> {
   if (settings.inspect.mode === 'off') return undefined;
-  const { startInspector } = await import('../server/inspect/inspect.js');
+  const { startInspector } = await importOptional(() => import('../server/inspect/inspect.js'), '--inspect (TELEMETRY_INSPECT)', ['@statelyai/inspect', 'ws']);
   return startInspector(settings.inspect, logger);
 }
 
@@ -33,15 +44,10 @@ function isEcho(first: { signal: NodeJS.Signals; at: number }, signal: NodeJS.Si
   return signal === first.signal && performance.now() - first.at < ECHO_WINDOW_MS;
 }
 
-/**
- * The signals that mean "shut down cleanly". SIGHUP (the terminal went away, or a manager's reload) and
- * SIGUSR2 (nodemon's restart) used to kill the process outright and leave server.json behind; a server
- * with no configuration to reload treats them like SIGTERM.
- */
-export const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'] as const;
-
 /** Runs the server; resolves to the exit code once it has stopped. */
 export async function serverCommand(settings: Settings): Promise<number> {
+  // Before anything starts (the inspector bridge would hold the process open): a refusal is one line, exit 2.
+  checkExposure(settings);
   const terminal = process.stdout.isTTY === true;
   const logger = await processLogger(settings, terminal);
   const serverLog = logger.child({ component: 'server' });

@@ -7,13 +7,12 @@ import { createIdempotency, INVALID_KEY_MESSAGE, isValidKey } from './idempotenc
 
 export { readLimitedBody, DRAIN_LIMIT_BYTES } from './body.js';
 import type { Heartbeat } from '../heartbeat.js';
-import { MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
+import { isJsonContentType, MAX_BODY_BYTES, sendJson, sendJsonText } from '../httpJson.js';
 import { limitRepeats, type LimitedLog } from '../logLimit.js';
 import type { Logger } from '../logger.js';
-import { isUuid } from '../uuid.js';
-import { openLevelCollectorStore, type CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
+import { openLevelCollectorStore, type LegacyCollectorStats as CollectorStats, type CollectorStore, type LevelLike } from '../stores/index.js';
 
-export type { CollectorStats } from '../stores/index.js';
+export type { LegacyCollectorStats as CollectorStats } from '../stores/index.js';
 
 export { MAX_BODY_BYTES };
 export const MAX_SOURCE_LENGTH = 64;
@@ -22,6 +21,10 @@ export const MAX_VALUE_LENGTH = 200;
 export type ValidationResult = { ok: true; heartbeat: Heartbeat } | { ok: false; field: string; message: string };
 
 const TOP_LEVEL_KEYS = new Set(['source', 'type', 'payload']);
+// payload.session_id on the wire: any RFC 9562 UUID, nil and max included (the rule of uuid's `validate`). A
+// synchronous format check at the edge, so validateHeartbeat stays pure and sync; stored sessions are checked by
+// the uuid package itself (src/stores/session.ts), which this hot path does not wait to import.
+const UUID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/i;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -46,7 +49,7 @@ const fail = (field: string, message: string): ValidationResult => ({ ok: false,
 
 function validatePayload(payload: unknown): ValidationResult | undefined {
   if (!isPlainObject(payload)) return fail('payload', 'payload must be an object');
-  if (typeof payload.session_id !== 'string' || !isUuid(payload.session_id)) {
+  if (typeof payload.session_id !== 'string' || !UUID.test(payload.session_id)) {
     return fail('payload.session_id', 'payload.session_id must be a UUID');
   }
   if (!isIsoDateTime(payload.session_start_timestamp)) {
@@ -77,16 +80,6 @@ export function validateHeartbeat(body: unknown): ValidationResult {
   }
   if (type !== 'heartbeat') return fail('type', 'type must be "heartbeat"');
   return validatePayload(payload) ?? { ok: true, heartbeat: body as unknown as Heartbeat };
-}
-
-/** application/json, with no parameter but an optional utf-8 charset. */
-function isJsonContentType(value: string | undefined): boolean {
-  if (value === undefined) return false;
-  // What every client we know sends: answered without splitting the header.
-  if (value === 'application/json') return true;
-  const [type, ...params] = value.split(';').map((part) => part.trim().toLowerCase());
-  if (type !== 'application/json') return false;
-  return params.every((p) => p === '' || p === 'charset=utf-8' || p === 'charset="utf-8"');
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

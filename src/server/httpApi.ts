@@ -6,7 +6,8 @@ import type { Logger } from '../logger.js';
 import type { SessionStore } from '../stores/index.js';
 import { consoleAssetHandlers } from './console/assets.js';
 import type { ConsoleFeed } from './console/feed.js';
-import { ROUTES } from './routes.js';
+import { accessOf, ROUTES } from './routes.js';
+import type { Guard } from './security/guard.js';
 import type { TelemetryStatus } from './status.js';
 
 /** The header every answer carries, so a CLI can tell this server from another one later on the same port. */
@@ -23,6 +24,8 @@ export interface ApiDeps {
   instance: string;
   /** The console's live-updates stream (GET /api/events); told of every heartbeat the collector takes. */
   feed: ConsoleFeed;
+  /** The defences every request passes before its handler (src/server/security/). */
+  guard: Guard;
   logger: Logger;
 }
 
@@ -34,16 +37,17 @@ function buildRoutes(deps: ApiDeps): Routes {
   const routes: Routes = {
     ...Object.fromEntries(Object.entries(consoleAssetHandlers()).map(([path, GET]) => [path, { GET }])),
     [ROUTES.events]: { GET: (req, res) => deps.feed.handle(req, res) },
+    [ROUTES.eventsTicket]: { POST: (_req, res) => sendJson(res, 200, { ticket: deps.guard.ticket() }, { 'cache-control': 'no-store' }) },
     [ROUTES.health]: { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     [ROUTES.services]: { GET: (_req, res) => sendJson(res, 200, [serviceEntry(deps.telemetryStatus())]) },
     [ROUTES.telemetry]: { GET: (_req, res) => sendJson(res, 200, deps.telemetryStatus()) },
     [ROUTES.session]: {
       GET: async (_req, res) => sendJson(res, 200, { session: (await sessions.read()) ?? null }),
-      POST: loopbackOnly(async (_req, res) => {
+      POST: async (_req, res) => {
         const { created, ...session } = await sessions.getOrCreate();
         sendJson(res, 200, { session, created });
-      }),
-      DELETE: loopbackOnly(async (_req, res) => sendJson(res, 200, { reset: await sessions.reset() })),
+      },
+      DELETE: async (_req, res) => sendJson(res, 200, { reset: await sessions.reset() }),
     },
   };
   const { collector } = deps;
@@ -60,27 +64,24 @@ function buildRoutes(deps: ApiDeps): Routes {
   return routes;
 }
 
-/** Changes to the session are for the CLI on this machine, even when the API listens on every interface. */
-function loopbackOnly(handler: Handler): Handler {
-  return (req, res) => {
-    const from = req.socket.remoteAddress ?? '';
-    if (from === '::1' || from.startsWith('127.') || from.startsWith('::ffff:127.')) return handler(req, res);
-    return sendJson(res, 403, { error: 'Only a client on this machine may change the session' });
-  };
-}
-
 function serviceEntry(status: TelemetryStatus) {
   return { name: 'telemetry', state: status.state, enabled: status.enabled, disabled_by: status.disabled_by, stop_reason: status.stop_reason };
 }
 
-/** Creates the request listener for node:http. Unknown paths answer 404, wrong methods 405, both as JSON. */
+/**
+ * Creates the request listener for node:http. Every request passes the guard first (Host, requesting site,
+ * then the route's access rule); unknown paths answer 404, wrong methods 405, all as JSON.
+ */
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const routes = buildRoutes(deps);
   const log = deps.logger.child({ component: 'http' });
+  const { guard } = deps;
 
   return (req, res) => {
     res.setHeader(INSTANCE_HEADER, deps.instance);
-    const path = pathOf(req.url);
+    const target = guard.admit(req, res);
+    if (target === undefined) return;
+    const { path } = target;
     const route = routes[path];
     if (route === undefined) return sendJson(res, 404, { error: 'Not found', path });
     const method = req.method === 'HEAD' && route.GET !== undefined ? 'GET' : (req.method ?? 'GET');
@@ -89,6 +90,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       const allow = Object.keys(route).join(', ');
       return sendJson(res, 405, { error: `Method ${req.method} not allowed`, allow }, { allow });
     }
+    if (!guard.authorize(req, res, accessOf(path, method), target)) return;
     const failed = (error: unknown): void => {
       log.error({ err: error, path }, 'Request failed');
       sendJson(res, 500, { error: 'Internal server error' });
@@ -102,11 +104,4 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       failed(error);
     }
   };
-}
-
-function pathOf(url: string | undefined): string {
-  const full = url ?? '/';
-  const query = full.indexOf('?');
-  const raw = query === -1 ? full : full.slice(0, query);
-  return raw.length > 1 && raw.endsWith('/') ? raw.slice(0, -1) : raw;
 }

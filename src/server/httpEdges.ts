@@ -28,18 +28,28 @@ function onClientError(error: Error & { code?: string; reason?: string }, socket
   const [status, message] = rejection(error.code, error.reason);
   const body = JSON.stringify({ error: message });
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\nx-content-type-options: nosniff\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 
 /**
- * Installs the edges on `server`: JSON for parser rejections, and for `Expect: 100-continue` a 413 before
- * any `100 Continue` when the declared body is over the limit (the client then never sends it).
+ * Installs the edges on `server`: JSON for parser rejections, and for `Expect: 100-continue` the guard's
+ * refusal (a Host not allowed, another site) or a 413 when the declared body is over the limit, both before
+ * any `100 Continue` (the client then never sends the body).
  */
-export function installHttpEdges(server: Server, handler: (req: IncomingMessage, res: ServerResponse) => void): void {
+export function installHttpEdges(
+  server: Server,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  admit: (req: IncomingMessage, res: ServerResponse) => unknown,
+): void {
   server.on('clientError', onClientError);
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    // Refused before the body comes: the connection closes rather than wait for a body it would have to read.
+    const keepAlive = res.shouldKeepAlive;
+    res.shouldKeepAlive = false;
+    if (admit(req, res) === undefined) return;
+    res.shouldKeepAlive = keepAlive;
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
       return sendJson(res, 413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` }, { connection: 'close' });

@@ -3,9 +3,9 @@
 // depends on it: a telemetry failure leaves the API serving.
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { createActor, fromPromise, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, fromPromise, type ActorRefFrom, type InspectionEvent } from 'xstate';
 import { serverMachine, type ListenerInfo, type ServerInput, type ServerOutput } from '../../machines/serverMachine.js';
-import type { TelemetryContext } from '../../machines/telemetryMachine.js';
+import type { telemetryMachine } from '../../machines/telemetryMachine.js';
 import { createTelemetryMachine } from '../actor/createTelemetryMachine.js';
 import type { Collector } from '../collector/collector.js';
 import { StoreLockedError, UserError } from '../errors.js';
@@ -20,6 +20,8 @@ import { resolveEndpoint, serverUrl } from './endpoint.js';
 import { createConsoleFeed, type ConsoleFeed } from './console/feed.js';
 import { createApiHandler } from './httpApi.js';
 import { installHttpEdges } from './httpEdges.js';
+import { checkExposure } from './security/exposure.js';
+import { createGuard } from './security/guard.js';
 import { liveServerInfo, lockedMessage, removeServerInfo, writeServerInfo } from './serverInfo.js';
 import { liveStatus, type TelemetryStatus } from './status.js';
 
@@ -73,6 +75,7 @@ export function serverInput(settings: Settings): ServerInput {
 /** Starts the server machine; resolve `done` for its exit code. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { settings } = options;
+  checkExposure(settings);
   const log = options.logger ?? createLogger({ level: settings.logLevel });
   const resources = createResources(settings, await createStorage({ ...settings, logger: log.child({ component: 'storage' }) }), log);
 
@@ -92,12 +95,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     actions: serverLogActions(log),
   });
   const actor = createActor(machine, { input: serverInput(settings), inspect: options.inspect });
-  // Kept once seen: a child that reached `stopped` leaves the system, but its final snapshot is the status.
-  let telemetryRef: AnyActorRef | undefined;
+  // Kept once seen: a child that reached `stopped` leaves the machine's children, but its final snapshot is the status.
+  let telemetryRef: TelemetryRef | undefined;
   const telemetryStatus = () => {
-    const child = (telemetryRef ??= actor.system.get('telemetry') as AnyActorRef | undefined);
+    const child = (telemetryRef ??= actor.getSnapshot().children.telemetry);
     const endpoint = resolveEndpoint(settings, actor.getSnapshot().context.url ?? undefined);
-    return liveStatus({ ...settings, endpoint }, child?.getSnapshot() as { value: unknown; context: TelemetryContext } | undefined);
+    return liveStatus({ ...settings, endpoint }, child?.getSnapshot());
   };
   resources.setStatus(telemetryStatus, () => previewOf(telemetryRef));
 
@@ -105,7 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     actor.subscribe({
       next: (snapshot) => {
         if (telemetryRef === undefined) {
-          telemetryRef = actor.system.get('telemetry') as AnyActorRef | undefined;
+          telemetryRef = snapshot.children.telemetry;
           // The console follows the child's every step, not only the server's.
           telemetryRef?.subscribe({ next: () => resources.feed.changed(), error: () => resources.feed.changed() });
         }
@@ -123,9 +126,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return { actor, done, shutdown: () => actor.send({ type: 'server.shutdown' }), telemetryStatus };
 }
 
+type TelemetryRef = ActorRefFrom<typeof telemetryMachine>;
+
 /** The exact body the telemetry child sends now (as `telemetry-actor preview` shows it), once it has a session. */
-function previewOf(child: AnyActorRef | undefined): Heartbeat | null {
-  const context = (child?.getSnapshot() as { context?: TelemetryContext } | undefined)?.context;
+function previewOf(child: TelemetryRef | undefined): Heartbeat | null {
+  const context = child?.getSnapshot().context;
   if (context?.sessionId == null || context.sessionStartTimestamp == null) return null;
   return buildHeartbeat({ ...context, sessionId: context.sessionId, sessionStartTimestamp: context.sessionStartTimestamp });
 }
@@ -174,12 +179,13 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
   }
 
   async function listen(): Promise<ListenerInfo> {
-    const handler = createApiHandler({ telemetryStatus: () => status(), sessions: storage.sessions, collector, instance, feed, logger: log });
+    const guard = createGuard(settings, log);
+    const handler = createApiHandler({ telemetryStatus: () => status(), sessions: storage.sessions, collector, instance, feed, guard, logger: log });
     const server = createServer(
       { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
       handler,
     );
-    installHttpEdges(server, handler);
+    installHttpEdges(server, handler, guard.admit);
     httpServer = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, settings)));

@@ -1,5 +1,5 @@
 // The telemetry status as the API, the CLI and the docs show it: one shape, built from settings and a snapshot.
-import type { TelemetryContext } from '../../machines/telemetryMachine.js';
+import type { SentBy, TelemetryContext } from '../../machines/telemetryMachine.js';
 import type { StoredSession } from '../stores/index.js';
 import { redactUrl } from '../redact.js';
 
@@ -12,8 +12,12 @@ export interface TelemetryStatus {
   session_start_timestamp: string | null;
   heartbeats_sent: number;
   last_sent_at: string | null;
-  /** `self` when this replica sent the last heartbeat, `peer` when a replica sharing its database did. */
-  last_sent_by: 'self' | 'peer' | null;
+  /**
+   * `self` when this replica sent the last heartbeat, `peer` when a replica sharing its database did, `unknown`
+   * when this replica skipped the last interval because it could not tell (its lease claim could not be decided,
+   * or went stale before the request left); null before the first.
+   */
+  last_sent_by: SentBy | null;
   next_run_at: string | null;
   last_error: string | null;
   stop_reason: string | null;

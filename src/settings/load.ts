@@ -142,7 +142,8 @@ export function describeSettings(s: Settings): Record<string, unknown> {
   for (const [key, spec] of Object.entries(SETTINGS)) {
     if (!(key in s)) continue;
     const value = s[key as keyof Settings];
-    if (typeof value === 'string') out[spec.env] = /^[a-z]+:\/\//i.test(value) ? redactUrl(value) : value;
+    if ((spec as SettingSpec<unknown>).secret === true) out[spec.env] = value === undefined ? null : '<redacted>';
+    else if (typeof value === 'string') out[spec.env] = /^[a-z]+:\/\//i.test(value) ? redactUrl(value) : value;
     // TELEMETRY_INSPECT is an object that may hold a ws:// URL.
     else out[spec.env] = value === undefined ? null : (JSON.parse(JSON.stringify(value, redactingReplacer)) as unknown);
   }

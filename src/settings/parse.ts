@@ -16,6 +16,8 @@ export const MAX_SECONDS = 2_147_483;
  * a busy one: a core at 99%, thousands of heartbeats a second. The library's machine input has no floor.
  */
 export const MIN_LOOP_SECONDS = 1;
+/** The shortest read token accepted: a guessable one would be worse than none, since it looks like protection. */
+export const MIN_TOKEN_LENGTH = 16;
 /** Words that keep DO_NOT_TRACK from turning telemetry off. */
 export const OPT_OUT_WORDS = ['', '0', 'false', 'no', 'off'];
 
@@ -37,6 +39,10 @@ export const ACCEPT = {
   doNotTrack: 'anything; unset, empty, 0, false, no or off keep telemetry on',
   proxy: 'an http:// or https:// proxy URL, or empty',
   databaseUrl: 'a postgres:// or postgresql:// URL with a host',
+  allowedHosts: 'a comma list of host names or IP addresses (a leading dot allows every subdomain: .example.com), or *',
+  token: `at least ${MIN_TOKEN_LENGTH} visible ASCII characters, no spaces`,
+  ratePerMinute: 'a number of heartbeats a minute, 0 (no limit) or greater',
+  burst: 'an integer 1 or greater',
 } as const;
 
 /** Reads one layer's text; throws SettingsError naming `name` when the text does not fit. */
@@ -79,6 +85,7 @@ function integerIn(min: number, max: number, accepted: string): Parser<number> {
 }
 
 export const parseRetries = integerIn(0, Number.MAX_SAFE_INTEGER, ACCEPT.retries);
+export const parseBurst = integerIn(1, Number.MAX_SAFE_INTEGER, ACCEPT.burst);
 export const parsePort = integerIn(0, 65535, ACCEPT.port);
 export const parseInspectPort = integerIn(1, 65535, ACCEPT.inspectPort);
 
@@ -167,6 +174,38 @@ export function parseHost(name: string, value: string): string {
   const hostname = /^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
   if (isIP(host) === 0 && !hostname.test(host)) throw refuse(name, value, ACCEPT.host);
   return host;
+}
+
+/** A non-negative rate; 0 turns the limit off. */
+export function parseRatePerMinute(name: string, value: string): number {
+  const text = value.trim();
+  const rate = /^\+?(?:\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(rate) || rate > MAX_SECONDS) throw refuse(name, value, ACCEPT.ratePerMinute);
+  return rate;
+}
+
+/** A secret: refused without echoing it (the error line would put it in a terminal's scrollback and CI logs). */
+export function parseToken(name: string, value: string): string {
+  if (value.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(value)) throw new SettingsError(name, '<redacted>', ACCEPT.token);
+  return value;
+}
+
+const HOST_ENTRY = /^\.?[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*$/;
+
+/**
+ * TELEMETRY_ALLOWED_HOSTS: `*`, or names and addresses as a Host header carries them without its port,
+ * lowercased (an IPv6 address in brackets). Empty items (a trailing comma) are skipped.
+ */
+export function parseAllowedHosts(name: string, value: string): readonly string[] | '*' {
+  const items = value.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
+  if (items.length === 1 && items[0] === '*') return '*';
+  if (items.length === 0) throw refuse(name, value, ACCEPT.allowedHosts);
+  return items.map((item) => {
+    const bare = /^\[.*\]$/.test(item) ? item.slice(1, -1) : item;
+    if (isIP(bare) === 6) return `[${bare}]`;
+    if (isIP(bare) === 4 || HOST_ENTRY.test(item)) return item;
+    throw refuse(name, value, ACCEPT.allowedHosts);
+  });
 }
 
 /** DO_NOT_TRACK (consoledonottrack.com): set to anything but an opt-out word means "do not track"; never an error. */

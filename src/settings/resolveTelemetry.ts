@@ -52,8 +52,12 @@ export function optOutHint(options: { name?: string; flagName?: string } = {}): 
  * Reads the opt-outs (the host's `name` variable and flag, TELEMETRY_ENABLED, PREFECT_SERVER_ANALYTICS_ENABLED,
  * DO_NOT_TRACK): any one turns telemetry off, and then nothing else is read, so a stray setting never stops a
  * host whose telemetry is off. When on, returns the input for `createTelemetryMachine`'s actor.
- * @throws SettingsError for a bad value (an opt-out variable that is not a boolean word, a bad TELEMETRY_* value
- *   or option); UserError when telemetry is on and neither `endpoint` nor TELEMETRY_ENDPOINT says where to send.
+ * @throws SettingsError for a bad value: an opt-out variable that is not a boolean word (TELEMETRY_ENABLED=maybe),
+ *   a bad TELEMETRY_* value (TELEMETRY_LOOP_SECONDS=abc) or option (`loopSeconds: 0`). Its `message` is one line
+ *   naming the variable, the value and what is accepted (`variable`, `value`, `accepted` hold the parts). The
+ *   host decides: catch it and run on without telemetry (the recipes in docs/embedding.md and the README do),
+ *   or let it stop start-up as `telemetry-actor server` does (exit code 2). Uncaught, it ends the host with a stack.
+ * @throws UserError when telemetry is on and neither `endpoint` nor TELEMETRY_ENDPOINT says where to send.
  */
 export function resolveTelemetry(options: ResolveTelemetryOptions): ResolvedTelemetry {
   const env = options.env ?? process.env;

@@ -2,7 +2,9 @@
 // Loading, validation messages, `--help`, `status --json` and the docs table are all derived from it.
 import {
   ACCEPT,
+  parseAllowedHosts,
   parseBoolean,
+  parseBurst,
   parseCollector,
   parseDatabaseUrl,
   parseDoNotTrack,
@@ -15,8 +17,10 @@ import {
   parseLoopSeconds,
   parseName,
   parsePort,
+  parseRatePerMinute,
   parseRetries,
   parseSeconds,
+  parseToken,
   type Parser,
 } from './parse.js';
 
@@ -27,6 +31,8 @@ export interface FlagSpec {
   type: 'string' | 'boolean';
   /** How the flag reads in help and docs: `--port N`. */
   usage: string;
+  /** Its help line, when the flag means other than the setting (`--no-telemetry` turns off what TELEMETRY_ENABLED turns on). */
+  help?: string;
 }
 
 /** One row of the settings table. */
@@ -43,6 +49,8 @@ export interface SettingSpec<T> {
   shown?: string;
   accepted: string;
   meaning: string;
+  /** A secret: `status --json` says only whether it is set, and a bad value is never echoed. */
+  secret?: true;
 }
 
 function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
@@ -53,7 +61,7 @@ function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
 export const SETTINGS = {
   enabled: setting({
     env: 'TELEMETRY_ENABLED', alias: 'PREFECT_SERVER_ANALYTICS_ENABLED',
-    flag: { name: 'no-telemetry', type: 'boolean', usage: '--no-telemetry' },
+    flag: { name: 'no-telemetry', type: 'boolean', usage: '--no-telemetry', help: 'turn telemetry off, whatever the variables say (as TELEMETRY_ENABLED=false or DO_NOT_TRACK=1 do)' },
     parse: parseBoolean, fallback: true, accepted: ACCEPT.boolean,
     meaning: 'send heartbeats; any layer set to false turns telemetry off',
   }),
@@ -118,6 +126,32 @@ export const SETTINGS = {
     env: 'TELEMETRY_INSPECT_PORT', flag: { name: 'inspect-port', type: 'string', usage: '--inspect-port N' },
     parse: parseInspectPort, fallback: 4242, accepted: ACCEPT.inspectPort, meaning: 'port of the local inspector bridge',
   }),
+  allowedHosts: setting<readonly string[] | '*'>({
+    env: 'TELEMETRY_ALLOWED_HOSTS', parse: parseAllowedHosts, fallback: [],
+    shown: 'unset (`localhost`, `127.0.0.1`, `[::1]` and the `--host` when it is a name or a specific address)',
+    accepted: ACCEPT.allowedHosts,
+    meaning: 'Host names the API answers besides the defaults; any other Host gets 403 (DNS rebinding); `*` answers every Host, with one warning at start',
+  }),
+  trustProxy: setting({
+    env: 'TELEMETRY_TRUST_PROXY', parse: parseBoolean, fallback: false, accepted: ACCEPT.boolean,
+    meaning: 'behind a proxy that sets X-Forwarded-For: its first hop is the client the rate limit counts; also makes the server count as reachable from beyond loopback',
+  }),
+  readToken: setting<string | undefined>({
+    env: 'TELEMETRY_READ_TOKEN', parse: parseToken, fallback: undefined, shown: 'unset', accepted: ACCEPT.token, secret: true,
+    meaning: 'when set, every read (status, stats, session, the console\'s event stream) needs `Authorization: Bearer <token>`; required to serve the collector beyond loopback',
+  }),
+  publicStats: setting({
+    env: 'TELEMETRY_PUBLIC_STATS', parse: parseBoolean, fallback: false, accepted: ACCEPT.boolean,
+    meaning: 'true: serve the collector beyond loopback with no `TELEMETRY_READ_TOKEN`, every read open to anyone (otherwise start-up is refused)',
+  }),
+  rateLimit: setting({
+    env: 'TELEMETRY_RATE_LIMIT', parse: parseRatePerMinute, fallback: 6, accepted: ACCEPT.ratePerMinute,
+    meaning: 'heartbeats a minute one client may post to a collector reachable beyond loopback (429 with Retry-After past it); 0: no limit',
+  }),
+  rateBurst: setting({
+    env: 'TELEMETRY_RATE_BURST', parse: parseBurst, fallback: 20, accepted: ACCEPT.burst,
+    meaning: 'heartbeats one client may post at once before `TELEMETRY_RATE_LIMIT` applies (the token bucket\'s size)',
+  }),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -144,18 +178,18 @@ export function settingsMarkdown(): string {
   return ['| variable | alias | flag | default | accepted | meaning |', '|---|---|---|---|---|---|', ...rows, proxy].join('\n');
 }
 
-/** The flags of the server command, for parseArgs. */
-export function serverFlagOptions(): Record<string, { type: 'string' | 'boolean' }> {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {};
-  for (const s of Object.values(SETTINGS) as SettingSpec<unknown>[]) if (s.flag) options[s.flag.name] = { type: s.flag.type };
-  return options;
+/** A flag of the server command: its parseArgs type, how it reads, and its help line (meaning, variable, default). */
+export interface ServerFlag {
+  type: 'string' | 'boolean';
+  usage: string;
+  help: string;
 }
 
-/** The options section of `telemetry-actor server --help`. */
-export function serverFlagHelp(): string {
-  const flagged = (Object.values(SETTINGS) as SettingSpec<unknown>[]).filter((s) => s.flag !== undefined);
-  const width = Math.max(...flagged.map((s) => s.flag!.usage.length)) + 2;
-  return flagged
-    .map((s) => `  ${s.flag!.usage.padEnd(width)}${s.meaning} (${s.env}, default ${shownDefault(s)})`)
-    .join('\n');
+/** The flags of the server command, by name (without dashes), in table order: its options, usage and help. */
+export function serverFlags(): Record<string, ServerFlag> {
+  const flags: Record<string, ServerFlag> = {};
+  for (const s of Object.values(SETTINGS) as SettingSpec<unknown>[]) {
+    if (s.flag) flags[s.flag.name] = { type: s.flag.type, usage: s.flag.usage, help: s.flag.help ?? `${s.meaning} (${s.env}, default ${shownDefault(s)})` };
+  }
+  return flags;
 }

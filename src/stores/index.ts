@@ -1,8 +1,9 @@
 // Choosing a backend: the one place that knows which storage a home uses.
 import type { Logger } from '../logger.js';
+import { importOptional } from '../optionalPackages.js';
 import type { Storage } from './types.js';
 
-export type { Storage, HeartbeatLease, HeartbeatClaim, SessionStore, CollectorStore, StoredSession, LoadedStoredSession, GetOrCreateOptions, CollectorStats } from './types.js';
+export type { Storage, HeartbeatLease, HeartbeatClaim, SessionStore, CollectorStore, StoredSession, LoadedStoredSession, GetOrCreateOptions, CollectorStats, LegacyCollectorStats } from './types.js';
 export { SESSION_KEY, isStoredSession } from './session.js';
 // The abstract-level conveniences: typed structurally, and free of the `level` package itself.
 export { createLevelSessionStore } from './level/sessionStore.js';
@@ -22,7 +23,8 @@ export interface StorageSettings {
 /** The storage for these settings, not yet open; its driver is loaded only now, so unused backends cost nothing. */
 export async function createStorage(settings: StorageSettings): Promise<Storage> {
   if (settings.databaseUrl !== undefined) {
-    const { createPostgresStorage } = await import('./postgres/index.js');
+    // pg is an optional peer dependency: installed by those who use PostgreSQL.
+    const { createPostgresStorage } = await importOptional(() => import('./postgres/index.js'), 'TELEMETRY_DATABASE_URL (PostgreSQL)', ['pg']);
     return createPostgresStorage({ url: settings.databaseUrl, logger: settings.logger });
   }
   const { createLevelStorage } = await import('./level/index.js');

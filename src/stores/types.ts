@@ -1,9 +1,9 @@
 // The storage seam: what the actor, the collector, the server and the CLI need from a backend.
-import type { CollectorStats } from './stats.js';
+import type { LegacyCollectorStats } from './stats.js';
 import type { Heartbeat } from '../heartbeat.js';
 import type { Logger } from '../logger.js';
 
-export type { CollectorStats } from './stats.js';
+export type { CollectorStats, LegacyCollectorStats } from './stats.js';
 
 /** The anonymous session, exactly as stored: `{ session_id, session_start_timestamp }`. */
 export interface StoredSession {
@@ -43,28 +43,43 @@ export interface PendingHeartbeat {
   reject: (err: unknown) => void;
 }
 
-/** The collector's counts. */
+/** The collector's counts, as stored before this round (replaced by src/stores/collectorStore.ts's CollectorStore). */
 export interface CollectorStore {
   /** Counts one heartbeat; resolves once the write is durable (then, and only then, it is answered 202). */
   record(heartbeat: Heartbeat, receivedAt: Date): Promise<void>;
   /** The totals of every heartbeat recorded so far. */
-  stats(): Promise<CollectorStats>;
+  stats(): Promise<LegacyCollectorStats>;
 }
 
 /** What a claim on the deployment's heartbeat found. */
 export interface HeartbeatClaim {
   /** True: this replica sends now. False: a peer holds the lease and sent `ageMs` ago. */
   claimed: boolean;
-  /** Milliseconds since the deployment's last heartbeat, measured on the store's clock (0 when claimed). */
+  /** Whole milliseconds since the deployment's last heartbeat, measured on the store's clock (0 when claimed). */
   ageMs: number;
+  /** The holder's interval as its lease row records it (this replica's own when it claimed); undefined when the row does not say. */
+  loopMs?: number;
+  /** The holder's stale window (its interval plus its timeout) as its row records it; undefined when the row does not say. */
+  staleMs?: number;
+  /** The session stored now, read in the same round trip; undefined when none is (after a reset) or the lease cannot tell. */
+  session?: StoredSession;
 }
 
 /**
  * Decides, between replicas sharing a store, which one sends the heartbeat. The holder renews it with
- * every send; a peer takes it over only when the holder has been silent for longer than `staleMs`.
+ * every send and records its interval and stale window; a peer takes it over only when the holder has been
+ * silent for longer than the holder's own stale window, so a short-interval replica never displaces a live
+ * long-interval holder.
  */
 export interface HeartbeatLease {
-  claim(options: { holder: string; staleMs: number; signal?: AbortSignal }): Promise<HeartbeatClaim>;
+  claim(options: {
+    holder: string;
+    /** The claimant's interval, recorded in the row when it claims. */
+    loopMs: number;
+    /** The claimant's stale window (interval plus timeout), recorded when it claims; used when the row has none. */
+    staleMs: number;
+    signal?: AbortSignal;
+  }): Promise<HeartbeatClaim>;
 }
 
 /** A backend: where both stores live, opened and closed by its owner (the server, or one CLI command). */

@@ -31,23 +31,36 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-/** True for URLs on 127.0.0.0/8 or ::1, and for the browser's own data:, blob: and about: URLs. */
-export function isLocal(url: string): boolean {
+/**
+ * True for URLs on 127.0.0.0/8 or ::1, on one of `loopbackNames` (names the browser resolves to 127.0.0.1),
+ * and for the browser's own data:, blob: and about: URLs.
+ */
+export function isLocal(url: string, loopbackNames: readonly string[] = []): boolean {
   const parsed = new URL(url);
   if (['data:', 'blob:', 'about:'].includes(parsed.protocol)) return true;
-  return /^127\.\d+\.\d+\.\d+$/.test(parsed.hostname) || parsed.hostname === '[::1]';
+  return /^127\.\d+\.\d+\.\d+$/.test(parsed.hostname) || parsed.hostname === '[::1]' || loopbackNames.includes(parsed.hostname);
+}
+
+export interface LaunchOptions {
+  /**
+   * Names the browser resolves to 127.0.0.1 (`--host-resolver-rules`), as an attacker's DNS would: a page on a
+   * foreign origin, or a rebinding name, served from this machine. Use names under `.test` (RFC 2606).
+   */
+  loopbackNames?: readonly string[];
 }
 
 /** Launches Chromium (CHROMIUM_ARGS, a new user-data-dir) and starts recording. */
-export async function launchBrowser(): Promise<BrowserSession> {
-  const { context, close } = await launchChromium(CHROMIUM);
+export async function launchBrowser(options: LaunchOptions = {}): Promise<BrowserSession> {
+  const names = options.loopbackNames ?? [];
+  const rules = names.length === 0 ? [] : [`--host-resolver-rules=${names.map((name) => `MAP ${name} 127.0.0.1`).join(', ')}`];
+  const { context, close } = await launchChromium(CHROMIUM, rules);
   const requests: string[] = [];
   const errors: string[] = [];
   // Recorded at the routing layer so nothing off loopback is ever sent, even by a test about to fail.
   await context.route('**/*', (route) => {
     const url = route.request().url();
     requests.push(url);
-    return isLocal(url) ? route.continue() : route.abort('blockedbyclient');
+    return isLocal(url, names) ? route.continue() : route.abort('blockedbyclient');
   });
   context.on('weberror', (error) => errors.push(`pageerror: ${error.error().message}`));
   const watch = (page: Page) => {

@@ -1,5 +1,5 @@
 // Runs the pure telemetry machine with fake actors, spy log actions and a SimulatedClock, step by step.
-import { createActor, SimulatedClock, type Actor } from 'xstate';
+import { createActor, SimulatedClock, type Actor, type InspectionEvent } from 'xstate';
 import {
   telemetryMachine,
   type HeartbeatFailure,
@@ -19,8 +19,11 @@ export function stopAllMachines(): void {
   for (const actor of running.splice(0)) actor.stop();
 }
 
-/** Starts the machine with fake actors and spy log actions; records distinct state values and actor errors. */
-export function startMachine(overrides: Partial<TelemetryInput> = {}) {
+/**
+ * Starts the machine with fake actors and spy log actions; records distinct state values and actor errors.
+ * `inspect` sees every inspection event (the model test reads the microsteps: which transitions were taken).
+ */
+export function startMachine(overrides: Partial<TelemetryInput> = {}, inspect?: (event: InspectionEvent) => void) {
   const clock = new SimulatedClock();
   clock.set(T0);
   const fakes = createMachineFakes(() => clock.now());
@@ -28,6 +31,8 @@ export function startMachine(overrides: Partial<TelemetryInput> = {}) {
     newSession: [] as LoadedSession[],
     sent: [] as SendHeartbeatOutput[],
     overrun: [] as SendHeartbeatOutput[],
+    peerSent: [] as SendHeartbeatOutput[],
+    skipped: [] as SendHeartbeatOutput[],
     retry: [] as HeartbeatFailure[],
     rejected: [] as HeartbeatFailure[],
     sendFailure: [] as HeartbeatFailure[],
@@ -40,6 +45,8 @@ export function startMachine(overrides: Partial<TelemetryInput> = {}) {
       logNewSession: (_, session: LoadedSession) => void logged.newSession.push(session),
       logSent: (_, sent: SendHeartbeatOutput) => void logged.sent.push(sent),
       logOverrun: (_, sent: SendHeartbeatOutput) => void logged.overrun.push(sent),
+      logPeerSent: (_, sent: SendHeartbeatOutput) => void logged.peerSent.push(sent),
+      logSkipped: (_, sent: SendHeartbeatOutput) => void logged.skipped.push(sent),
       logRetry: (_, failure: HeartbeatFailure) => void logged.retry.push(failure),
       logRejected: (_, failure: HeartbeatFailure) => void logged.rejected.push(failure),
       logSendFailure: (_, failure: HeartbeatFailure) => void logged.sendFailure.push(failure),
@@ -47,7 +54,7 @@ export function startMachine(overrides: Partial<TelemetryInput> = {}) {
       logStopped: () => void logged.stopped++,
     },
   });
-  const actor = createActor(machine, { input: machineInput(overrides), clock });
+  const actor = createActor(machine, { input: machineInput(overrides), clock, inspect });
   const states: string[] = [];
   const errors: unknown[] = [];
   actor.subscribe({

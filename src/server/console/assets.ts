@@ -1,4 +1,4 @@
-// The console's files, served from the package itself (Chart.js from node_modules): no CDN, no request elsewhere.
+// The console's files, served from the package itself (Chart.js too): no CDN, no request elsewhere.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -20,20 +20,33 @@ function packageRoot(): string {
 }
 
 // Only the page and what it loads may run, and only from this server: a browser-enforced "no external request".
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
+// No page may frame it (clickjacking; X-Frame-Options: DENY, set on every answer, says the same to old browsers).
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 interface Asset {
   file: string;
   type: string;
 }
 
+const CHART = 'chart.umd.min.js';
+
+/**
+ * Chart.js's browser build: copied into dist/ by the build (scripts/postbuild.mjs) and shipped with the package,
+ * so users never install chart.js; run from src/ (the tests), from the devDependency in node_modules.
+ */
+function chartFile(): string {
+  const built = path.join(STATIC, CHART);
+  return existsSync(built) ? built : path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), CHART);
+}
+
 function assetTable(): Record<string, Asset> {
-  const chartDist = path.dirname(createRequire(import.meta.url).resolve('chart.js'));
   return {
     [ROUTES.console]: { file: path.join(STATIC, 'index.html'), type: 'text/html; charset=utf-8' },
     [ROUTES.consoleScript]: { file: path.join(STATIC, 'console.js'), type: 'text/javascript; charset=utf-8' },
     [ROUTES.consoleStyle]: { file: path.join(STATIC, 'console.css'), type: 'text/css; charset=utf-8' },
-    [ROUTES.consoleChart]: { file: path.join(chartDist, 'chart.umd.min.js'), type: 'text/javascript; charset=utf-8' },
+    [ROUTES.consoleChart]: { file: chartFile(), type: 'text/javascript; charset=utf-8' },
     [ROUTES.consoleDiagram]: { file: path.join(packageRoot(), DIAGRAM), type: 'image/svg+xml' },
   };
 }

@@ -4,11 +4,12 @@
 // exact GET /api/telemetry body) and, when the session is known, `event: preview` (the exact heartbeat body);
 // a heartbeat received by the collector sends `event: collector` (GET /api/collector/stats), at most once a
 // second. A comment line every 15 s keeps proxies from cutting an idle stream. The browser's EventSource
-// reconnects by itself after a server restart (`retry:` tells it how soon).
+// reconnects by itself after a server restart (`retry:` tells it how soon). A client that stops reading is
+// dropped once MAX_STREAM_BACKLOG_BYTES wait for it: it reconnects, and a new stream starts with the whole picture.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
-import type { CollectorStats } from '../../stores/index.js';
+import type { LegacyCollectorStats as CollectorStats } from '../../stores/index.js';
 import type { TelemetryStatus } from '../status.js';
 
 /** What the feed reads on each change. */
@@ -32,6 +33,8 @@ export interface ConsoleFeed {
   close(): void;
 }
 
+/** Bytes a stream may hold unsent (Node's buffers, not the kernel's) before its client is dropped. */
+export const MAX_STREAM_BACKLOG_BYTES = 1024 * 1024;
 const PING_MS = 15_000;
 const RETRY_MS = 1_000;
 // The collector can take tens of thousands of heartbeats a second; the charts need a fresh total once a second.
@@ -45,7 +48,17 @@ export function createConsoleFeed(source: FeedSource): ConsoleFeed {
   let statsTimer: NodeJS.Timeout | undefined;
 
   const frame = (event: string, data: string) => `event: ${event}\ndata: ${data}\n\n`;
-  const broadcast = (text: string) => clients.forEach((res) => res.write(text));
+
+  /** Writes to one stream; one whose client has stopped reading is cut rather than left to grow. */
+  function send(res: ServerResponse, text: string): void {
+    if (!clients.has(res)) return;
+    res.write(text);
+    if (res.writableLength <= MAX_STREAM_BACKLOG_BYTES) return;
+    clients.delete(res);
+    log.warn({ backlogBytes: res.writableLength }, 'Console stream dropped: its client stopped reading');
+    res.destroy();
+  }
+  const broadcast = (text: string) => clients.forEach((res) => send(res, text));
 
   /** Sends `event` to every client when its data differs from what was last sent. */
   function publish(event: string, data: unknown): void {
@@ -66,7 +79,7 @@ export function createConsoleFeed(source: FeedSource): ConsoleFeed {
     if (source.collectorStats === undefined) return;
     try {
       const json = JSON.stringify(await source.collectorStats());
-      if (target !== undefined) return void target.write(frame('collector', json));
+      if (target !== undefined) return send(target, frame('collector', json));
       last.set('collector', json);
       broadcast(frame('collector', json));
     } catch (error) {
@@ -94,8 +107,8 @@ export function createConsoleFeed(source: FeedSource): ConsoleFeed {
     // A new tab gets the whole picture at once, whatever the others were last sent.
     const status = source.telemetryStatus();
     const preview = source.preview();
-    res.write(`retry: ${RETRY_MS}\n\n${frame('telemetry', JSON.stringify(status))}`);
-    if (preview !== null) res.write(frame('preview', JSON.stringify(preview)));
+    send(res, `retry: ${RETRY_MS}\n\n${frame('telemetry', JSON.stringify(status))}`);
+    if (preview !== null) send(res, frame('preview', JSON.stringify(preview)));
     last.set('telemetry', JSON.stringify(status));
     if (preview !== null) last.set('preview', JSON.stringify(preview));
     void sendStats(res);

@@ -10,10 +10,15 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { sendJson } from '../../httpJson.js';
 import type { Logger } from '../../logger.js';
+import { createHostPolicy } from '../security/hosts.js';
 import { bridgePage } from './bridgePage.js';
 import { createReplayBuffer } from './replay.js';
 
 const LOOPBACK = '127.0.0.1';
+/** The largest message the bridge relays; a larger one closes its sender's connection (ws answers 1009). */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+// The bridge answers only loopback names: a page on a name rebound to 127.0.0.1 reads nothing (DNS rebinding).
+const hosts = createHostPolicy({ listenHost: LOOPBACK, allowed: [] });
 
 /** A listening bridge: the page to open in a browser and the WebSocket the app connects to. */
 export interface InspectorBridge {
@@ -61,6 +66,9 @@ export async function startBridge(port: number, logger: Logger): Promise<Inspect
 }
 
 function servePage(req: IncomingMessage, res: ServerResponse, websocketUrl: string, consoleUrl: string | undefined): void {
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('x-frame-options', 'DENY');
+  if (!hosts.allows(req.headers.host)) return sendJson(res, 403, { error: `Host not allowed: ${req.headers.host ?? '(none)'}` });
   const path = (req.url ?? '/').split('?')[0];
   if (path !== '/') return sendJson(res, 404, { error: 'Not found', path });
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: `Method ${req.method} not allowed`, allow: 'GET' }, { allow: 'GET' });
@@ -71,7 +79,7 @@ function servePage(req: IncomingMessage, res: ServerResponse, websocketUrl: stri
 
 /** Relays each message to every other client; a new client first gets the replay (registrations, then recent events). */
 function createRelay(): { wss: WebSocketServer } {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const replay = createReplayBuffer();
   wss.on('connection', (ws) => {
     for (const message of replay.messages()) ws.send(message);
@@ -93,7 +101,7 @@ function guardUpgrades(port: number, wss: WebSocketServer) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const origin = req.headers.origin;
     // Node clients (this app) send no Origin; the bridge page sends its own.
-    if (origin !== undefined && !allowed.has(origin)) {
+    if ((origin !== undefined && !allowed.has(origin)) || !hosts.allows(req.headers.host)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }

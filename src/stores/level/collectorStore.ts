@@ -3,7 +3,7 @@
 import { StoreUnavailableError } from '../../errors.js';
 import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
-import { DIMENSIONS, MAX_MAP_KEYS, OTHER_KEY, countKey, dayOf, lastDays, type CollectorStats } from '../stats.js';
+import { DIMENSIONS, MAX_MAP_KEYS, OTHER_KEY, countKey, dayOf, lastDays, type LegacyCollectorStats } from '../stats.js';
 import type { CollectorStore, PendingHeartbeat as Pending } from '../types.js';
 import { migrateAggregate } from './legacyAggregate.js';
 import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
@@ -140,7 +140,7 @@ async function loadMarkers(store: Sublevel, known: Set<string>, limit: number, f
 }
 
 /** Stats from the counters held in memory. */
-function toStats(counters: Counters, lastAt: string | null): CollectorStats {
+function toStats(counters: Counters, lastAt: string | null): LegacyCollectorStats {
   const by = Object.fromEntries(DIMENSIONS.map(([stat]) => [stat, {} as Record<string, number>])) as Record<string, Record<string, number>>;
   const heartbeatsByDay = new Map<string, number>();
   const sessionsByDay = new Map<string, number>();

@@ -17,6 +17,8 @@ export interface WriteOptions {
 
 /** The utf8 key-value calls the stores use on a sublevel. */
 export interface Utf8Sublevel {
+  /** `open` while usable; a sublevel is closed for good once its database closes. */
+  readonly status: string;
   get(key: string): Promise<string | undefined>;
   put(key: string, value: string, options?: WriteOptions): Promise<void>;
   del(key: string): Promise<void>;

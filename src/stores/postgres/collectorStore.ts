@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import { StoreUnavailableError } from '../../errors.js';
 import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
-import { DIMENSIONS, countKey, dayOf, foldCounts, lastDays, DAYS_SHOWN, type CollectorStats } from '../stats.js';
+import { DIMENSIONS, countKey, dayOf, foldCounts, lastDays, DAYS_SHOWN, type LegacyCollectorStats } from '../stats.js';
 import type { CollectorStore, PendingHeartbeat as Pending } from '../types.js';
 import { createGroupCommit } from '../groupCommit.js';
 import { describePgError, isUnavailable, type Pool } from './pool.js';
@@ -124,7 +124,7 @@ export function openPostgresCollectorStore(pool: Pool, url: string, logger?: Log
   };
 }
 
-async function readStats(pool: Pool): Promise<CollectorStats> {
+async function readStats(pool: Pool): Promise<LegacyCollectorStats> {
   const [counters, last, daily] = await Promise.all([
     pool.query<{ dimension: string; value: string; n: string }>('SELECT dimension, value, sum(n) AS n FROM collector_counters GROUP BY 1, 2'),
     pool.query<{ at: Date }>('SELECT at FROM collector_last WHERE id = 1'),
@@ -150,7 +150,7 @@ async function readStats(pool: Pool): Promise<CollectorStats> {
     heartbeats_total: total.get('heartbeats') ?? 0,
     sessions_total: total.get('sessions') ?? 0,
     ...(Object.fromEntries(DIMENSIONS.map(([stat, field]) => [stat, foldCounts(by.get(field) ?? [])])) as Pick<
-      CollectorStats,
+      LegacyCollectorStats,
       'by_server_version' | 'by_platform' | 'by_environment'
     >),
     last_heartbeat_at: last.rows[0]?.at.toISOString() ?? null,

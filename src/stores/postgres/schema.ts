@@ -45,6 +45,9 @@ export const MIGRATIONS: readonly string[] = [
      id smallint PRIMARY KEY CHECK (id = 1),
      at timestamptz NOT NULL
    );`,
+  // 2: the lease row records its holder's interval and stale window, so peers judge staleness by the holder's
+  // settings, not their own. NULL (a row written by version 1) means "not recorded": peers use their own.
+  `ALTER TABLE heartbeat_lease ADD COLUMN loop_ms integer, ADD COLUMN stale_ms integer;`,
 ];
 
 /** The schema version this build writes. */

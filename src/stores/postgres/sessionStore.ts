@@ -1,5 +1,5 @@
 // The session in PostgreSQL: TELEMETRY_SESSION in table `configuration`, as Prefect keeps it; get-or-create is atomic.
-import { SESSION_KEY, isStoredSession, newSession } from '../session.js';
+import { SESSION_KEY, newSession, toStoredSession } from '../session.js';
 import type { GetOrCreateOptions, LoadedStoredSession, SessionStore, StoredSession } from '../types.js';
 import { asStoreError, type Pool } from './pool.js';
 
@@ -36,10 +36,11 @@ export function createPostgresSessionStore(pool: () => Pool, url: string): Sessi
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       options.signal?.throwIfAborted();
       const found = await stored();
-      if (isStoredSession(found)) return { ...found, created: false };
+      const valid = await toStoredSession(found);
+      if (valid !== undefined) return { ...valid, created: false };
       // Stopped while reading: write nothing, so a stop never leaves a session behind.
       options.signal?.throwIfAborted();
-      const session = newSession(options.now);
+      const session = await newSession(options.now);
       if (found === undefined) {
         if (await insert(session)) return { ...session, created: true };
         continue;
@@ -58,10 +59,7 @@ export function createPostgresSessionStore(pool: () => Pool, url: string): Sessi
 
   return {
     getOrCreate: safe(getOrCreate),
-    read: safe(async () => {
-      const found = await stored();
-      return isStoredSession(found) ? { session_id: found.session_id, session_start_timestamp: found.session_start_timestamp } : undefined;
-    }),
+    read: safe(async () => toStoredSession(await stored())),
     reset: safe(async () => {
       const { rowCount } = await pool().query('DELETE FROM configuration WHERE key = $1', [SESSION_KEY]);
       return rowCount === 1;

@@ -100,12 +100,57 @@ async function showCollector(stats) {
   drawChart('chart-daily', 'line', rows.map((r) => r.day), datasets);
 }
 
-function connect() {
-  const events = new EventSource('/api/events');
+// The read token (TELEMETRY_READ_TOKEN), asked for once when the server wants one; kept for this tab only.
+const TOKEN_KEY = 'telemetry-actor.read-token';
+const RECONNECT_MS = 1000;
+
+/** Headers for a read: the token, when this tab holds one. Use them on every fetch of /api/. */
+function authHeaders() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+function askToken(refused) {
+  const form = $('token-form');
+  $('token-note').textContent = refused ? 'That token was refused; enter the read token again.' : 'This server asks for its read token (TELEMETRY_READ_TOKEN).';
+  form.hidden = false;
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, $('token').value);
+    form.hidden = true;
+    void connect();
+  };
+}
+
+/** A one-time ticket for the stream: EventSource cannot send the token, and a token in a URL would be logged. */
+async function streamTicket() {
+  const res = await fetch('/api/events/ticket', { method: 'POST', headers: authHeaders() });
+  if (res.status === 401) {
+    const held = sessionStorage.getItem(TOKEN_KEY) !== null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    askToken(held);
+    return undefined;
+  }
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return (await res.json()).ticket;
+}
+
+async function connect() {
   const link = $('link');
+  let ticket;
+  try {
+    ticket = await streamTicket();
+  } catch {
+    return void setTimeout(connect, RECONNECT_MS);
+  }
+  if (ticket === undefined) return;
+  const events = new EventSource(`/api/events?ticket=${encodeURIComponent(ticket)}`);
   events.onopen = () => Object.assign(link, { textContent: 'live' }).setAttribute('data-live', 'true');
-  // EventSource reconnects by itself (the server says how soon); this only tells the reader.
-  events.onerror = () => Object.assign(link, { textContent: 'reconnecting…' }).setAttribute('data-live', 'false');
+  events.onerror = () => {
+    Object.assign(link, { textContent: 'reconnecting…' }).setAttribute('data-live', 'false');
+    // EventSource retries a lost connection by itself, with the same (used) ticket; once that is refused, a new one.
+    if (events.readyState === EventSource.CLOSED) setTimeout(connect, RECONNECT_MS);
+  };
   events.addEventListener('telemetry', (e) => showTelemetry(JSON.parse(e.data)));
   events.addEventListener('preview', (e) => ($('preview').textContent = JSON.stringify(JSON.parse(e.data), null, 2)));
   events.addEventListener('collector', (e) => showCollector(JSON.parse(e.data)));
@@ -121,4 +166,4 @@ async function loadDiagram() {
 
 setInterval(countdown, 1000);
 void loadDiagram();
-connect();
+void connect();
