@@ -5,11 +5,17 @@ import { LIMITS } from './test/harness/limits.js';
 // The files that use PostgreSQL: one embedded server is started for them when (and only when) one of them runs.
 const POSTGRES_FILES = ['test/postgres.*.test.ts', 'test/home.test.ts', 'test/security.fleet.test.ts'];
 
-// The files that take longest, mostly waiting on real time (a heartbeat a second for 20 s, the 10 s header
-// timeout, npm and tsc): started first, so they overlap the rest instead of trailing it. Vitest's own order
-// (longest first by its cache of past runs, else largest file first) knows nothing on a fresh clone.
-// Only the order: no test depends on it.
-const LONG_FILES = ['test/postgres.replicas.test.ts', 'test/package.test.ts', 'test/faults.collector.test.ts', 'test/faults.storage.test.ts'];
+// The files that take longest, mostly waiting on real time (replicas sending a heartbeat a second for 20-50 s,
+// the 10 s header timeout, npm and tsc): started first, so they overlap the rest instead of trailing it.
+// Vitest's own order (longest first by its cache of past runs, else largest file first) knows nothing on a
+// fresh clone. Only the order: no test depends on it.
+const LONG_FILES = [
+  'test/postgres.replicaFaults.test.ts',
+  'test/postgres.replicas.test.ts',
+  'test/package.test.ts',
+  'test/postgres.outage.test.ts',
+  'test/faults.collector.test.ts',
+];
 
 class LongFilesFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
