@@ -5,14 +5,17 @@ import { LIMITS } from './test/harness/limits.js';
 // The files that use PostgreSQL: one embedded server is started for them when (and only when) one of them runs.
 const POSTGRES_FILES = ['test/postgres.*.test.ts', 'test/home.test.ts', 'test/security.fleet.test.ts'];
 
-// The files that take longest, mostly waiting on real time (replicas sending a heartbeat a second for 20-50 s,
-// the 10 s header timeout, npm and tsc): started first, so they overlap the rest instead of trailing it.
-// Vitest's own order (longest first by its cache of past runs, else largest file first) knows nothing on a
-// fresh clone. Only the order: no test depends on it.
+// The files that take longest, started first so they overlap the rest instead of trailing it. Some wait on real
+// time (replicas sending a heartbeat a second for 20-50 s, PostgreSQL down for a while, the collector's 10 s header
+// timeout), some keep a core busy (npm and tsc, a hundred CLI processes): alternated, so the first forks do not all
+// sit waiting.
+// Vitest's own order (longest first by its cache of past runs, else largest file first) knows nothing on a fresh
+// clone. Only the order: no test depends on it.
 const LONG_FILES = [
   'test/postgres.replicaFaults.test.ts',
-  'test/postgres.replicas.test.ts',
   'test/package.test.ts',
+  'test/postgres.replicas.test.ts',
+  'test/cli.test.ts',
   'test/postgres.outage.test.ts',
   'test/faults.collector.test.ts',
 ];
@@ -33,11 +36,12 @@ export default defineConfig({
     testTimeout: LIMITS.testMs,
     hookTimeout: LIMITS.testMs,
     pool: 'forks',
-    // CI has 2 cores. Files run in parallel in at most three forks: most files spend much of their time waiting
-    // (on child processes, on real seconds), and two forks left the cores idle a third of the run. Within a file
-    // at most two concurrent tests run at once: with describe.concurrent unbounded (default 5 per file) a dozen
-    // real servers started side by side and starved each other, turning a 50 ms SIGTERM into 6 s.
-    poolOptions: { forks: { minForks: 1, maxForks: 3 } },
+    // CI has 2 cores. Files run in parallel in at most four forks: most files spend much of their time waiting
+    // (on child processes, on real seconds: the replica tests alone wait some 100 s), and two forks left the
+    // cores idle a third of the run. Within a file at most two concurrent tests run at once: with
+    // describe.concurrent unbounded (default 5 per file) a dozen real servers started side by side and starved
+    // each other, turning a 50 ms SIGTERM into 6 s.
+    poolOptions: { forks: { minForks: 1, maxForks: 4 } },
     maxConcurrency: 2,
     sequence: { sequencer: LongFilesFirst },
     projects: [
