@@ -1,9 +1,6 @@
-import { configDefaults, defineConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { LIMITS } from './test/harness/limits.js';
-
-// The files that use PostgreSQL: one embedded server is started for them when (and only when) one of them runs.
-const POSTGRES_FILES = ['test/postgres.*.test.ts', 'test/home.test.ts', 'test/security.fleet.test.ts'];
 
 // The files that take longest, started first so they overlap the rest instead of trailing it. Some wait on real
 // time (replicas sending a heartbeat a second for 20-50 s, PostgreSQL down for a while, the collector's 10 s header
@@ -31,6 +28,7 @@ class LongFilesFirst extends BaseSequencer {
 
 export default defineConfig({
   test: {
+    include: ['test/**/*.test.ts'],
     // Limits only tell "finished" from "hung" (test/harness/limits.js; TELEMETRY_TEST_TIME_SCALE scales them).
     testTimeout: LIMITS.testMs,
     hookTimeout: LIMITS.testMs,
@@ -44,15 +42,7 @@ export default defineConfig({
     poolOptions: { forks: { minForks: 1, maxForks: 3 } },
     maxConcurrency: 2,
     sequence: { sequencer: LongFilesFirst },
-    projects: [
-      {
-        extends: true,
-        test: { name: 'postgres', include: POSTGRES_FILES, globalSetup: ['test/helpers/postgresGlobalSetup.ts'] },
-      },
-      {
-        extends: true,
-        test: { name: 'main', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...POSTGRES_FILES] },
-      },
-    ],
+    // One embedded PostgreSQL for the whole run (a database per test keeps files apart); see test/helpers/postgres.ts.
+    globalSetup: ['test/helpers/postgresGlobalSetup.ts'],
   },
 });

@@ -1,13 +1,17 @@
 // B7: the collector under load (autocannon, 50 connections, 10 s, POST /api/collector) vs a bare node:http
-// server answering 202 to the same body; every 2xx must be counted in heartbeats_total.
+// server answering 202 to the same body; every 2xx must be counted in heartbeats_total. BENCH_B7_KEYS=1 gives
+// every request an idempotency-key header of its own, as senders do (each key is then written with its heartbeat).
 import autocannon from 'autocannon';
 import { fmt, runIfMain } from './common.js';
 import { startEndpoint } from './endpoint.js';
 import { getJson, startServerProcess } from './serverProcess.js';
 
+/** Every request a new idempotency key (BENCH_B7_KEYS=1); without, none, as B7 has always been run. */
+const KEYED = process.env.BENCH_B7_KEYS === '1';
+
 export const meta = {
   id: 'B7',
-  figure: 'collector: autocannon 50 conns 10 s POST /api/collector',
+  figure: `collector: autocannon 50 conns 10 s POST /api/collector${KEYED ? ', a new idempotency-key each' : ''}`,
   target: 'ratio >= 0.5, p99 <= 20 ms, 0 errors, total = 2xx',
   needsServer: true,
 };
@@ -31,15 +35,16 @@ const HEARTBEAT = JSON.stringify({
   },
 });
 
+let keys = 0;
+/** Each request a new key, as senders make one per heartbeat (retries reuse it; autocannon never retries). */
+function withKey(request) {
+  request.headers['idempotency-key'] = `b7-${process.pid}-${(keys += 1)}`;
+  return request;
+}
+
 function load(url) {
-  return autocannon({
-    url,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: DURATION_S,
-    headers: { 'content-type': 'application/json' },
-    body: HEARTBEAT,
-  });
+  const request = { method: 'POST', path: '/api/collector', headers: { 'content-type': 'application/json' }, body: HEARTBEAT };
+  return autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, requests: [KEYED ? { ...request, setupRequest: withKey } : request] });
 }
 
 const errorsOf = (r) => r.errors + r.timeouts + r.non2xx;

@@ -1,7 +1,6 @@
 // Helpers for the host-cost figures (H1-H4): a timed process run, the bare server of bench/h1-bare.js,
 // and a memory probe that both servers load so their RSS and heap are read the same way.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -85,10 +84,7 @@ export async function startBareServer({ nodeArgs = [] } = {}) {
 }
 
 /** Resident set size of a process now, in bytes (VmRSS). */
-export async function rssBytes(pid) {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
-}
+export { rssBytes } from '../test/harness/requests.js';
 
 /**
  * Asks a process started with `--expose-gc --import PROBE` for its memory after a full GC: sends SIGUSR2 and

@@ -1,4 +1,4 @@
-// A throwaway PostgreSQL for B9 and B10, started by the tests' launcher (test/harness/embeddedPostgres.js: from
+// A throwaway PostgreSQL for B9, B10 and B12, started by the tests' launcher (test/harness/embeddedPostgres.js: from
 // any checkout path, as root or not), with PostgreSQL's flushes to disk kept, since the bench measures commits.
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -6,7 +6,7 @@ import pg from 'pg';
 import { prepareBinaries, startEmbeddedPostgres } from '../test/harness/embeddedPostgres.js';
 import { LIMITS } from '../test/harness/limits.js';
 
-/** Starts PostgreSQL; resolves with { database(): Promise<url>, stop() }. */
+/** Starts PostgreSQL; resolves with { dataDir, database(): Promise<url>, stop() }. */
 export async function startPostgres() {
   const binaries = await prepareBinaries();
   const server = await startEmbeddedPostgres({ binaries, timeoutMs: LIMITS.postgresStartMs, durable: true }).catch(async (error) => {
@@ -14,6 +14,8 @@ export async function startPostgres() {
     throw error;
   });
   return {
+    /** The server's data folder: its processes are found from it (test/harness/postgresProcesses.js). */
+    dataDir: server.dataDir,
     /** A new empty database's URL. */
     async database() {
       const name = `bench_${randomBytes(4).toString('hex')}`;

@@ -19,6 +19,8 @@ const FIGURES = [
   'b8-first-heartbeat.js',
   'b9-collector-postgres.js',
   'b10-replicas.js',
+  'b12-stalled-postgres.js',
+  'b13-stats-history.js',
   'b11-npm-start.js',
   'b7-distinct.js',
   'h1-listening.js',
@@ -27,7 +29,7 @@ const FIGURES = [
   'h4-import.js',
 ];
 
-/** A figure that has not reported by then is killed and shown as an error, so the run stays bounded. */
+/** A figure that has not reported by then (or by its meta.limitMs) is killed and shown as an error, so the run stays bounded. */
 const FIGURE_LIMIT_MS = 120_000;
 
 async function loadFigures() {
@@ -43,10 +45,11 @@ function runFigure({ file, meta }) {
   return new Promise((resolve) => {
     let row;
     const child = fork(file, [], { execArgv: meta.nodeArgs ?? [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const limitMs = meta.limitMs ?? FIGURE_LIMIT_MS;
     const timer = setTimeout(() => {
-      row ??= { ...base, status: `error: no result within ${FIGURE_LIMIT_MS / 1000} s` };
+      row ??= { ...base, status: `error: no result within ${limitMs / 1000} s` };
       child.kill('SIGKILL');
-    }, FIGURE_LIMIT_MS);
+    }, limitMs);
     child.on('message', (message) => (row = message));
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

@@ -1,5 +1,5 @@
 // JSON answers for the reference server's HTTP API: one place that sets the type and the length.
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 /** Largest request body the API accepts (a heartbeat), in bytes; larger ones get 413. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -14,6 +14,22 @@ export function isJsonContentType(value: string | undefined): boolean {
   return params.every((p) => p === '' || p === 'charset=utf-8' || p === 'charset="utf-8"');
 }
 
+const TOO_LARGE = JSON.stringify({ error: `Body larger than ${MAX_BODY_BYTES} bytes` });
+
+/**
+ * Answers 413 and closes the connection without taking the rest of the body: reading stops here, and the
+ * socket is closed as soon as the answer is handed to the kernel (before Node would resume reading to drain a
+ * body it thinks is wanted). What the client still sends is never read, so the kernel resets the connection: a
+ * client that reads while it writes sees the 413 first (then ECONNRESET or EPIPE); one that writes its whole
+ * body before reading may see only the reset.
+ */
+export function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  req.pause();
+  req.socket.pause();
+  res.once('finish', () => req.socket.destroy());
+  sendJsonText(res, 413, TOO_LARGE, { connection: 'close' });
+}
+
 /**
  * Writes `body` as JSON with the given status, content-type application/json and content-length.
  * RFC 8259 makes JSON UTF-8 and application/json defines no charset, so none is added.
@@ -26,6 +42,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /** As {@link sendJson}, for a body already serialised (a constant answer on a hot path is made once). */
 export function sendJsonText(res: ServerResponse, status: number, text: string, headers?: OutgoingHttpHeaders): void {
+  sendText(res, status, 'application/json', text, headers);
+}
+
+/** Writes `text` with the given status, content-type and content-length; nothing if the response has ended. */
+export function sendText(res: ServerResponse, status: number, contentType: string, text: string, headers?: OutgoingHttpHeaders): void {
   if (res.writableEnded || res.destroyed) return;
   if (res.headersSent) {
     // Too late for a status line: end what was started rather than write a second response.
@@ -36,8 +57,8 @@ export function sendJsonText(res: ServerResponse, status: number, text: string, 
   res.writeHead(
     status,
     headers === undefined
-      ? { 'content-type': 'application/json', 'content-length': length }
-      : { ...headers, 'content-type': 'application/json', 'content-length': length },
+      ? { 'content-type': contentType, 'content-length': length }
+      : { ...headers, 'content-type': contentType, 'content-length': length },
   );
   res.end(text);
 }

@@ -17,12 +17,15 @@ import {
   type Collector,
   type CollectorStats,
 } from '../src/collector/collector.js';
-import { MAX_MAP_KEYS } from '../src/stores/level/collectorStore.js';
+import { MAX_VALUES } from '../src/stores/counting.js';
+import { openLevelCollectorStore } from '../src/stores/level/collectorStore.js';
 import { sendJson } from '../src/httpJson.js';
 import { createLogger } from '../src/logger.js';
 import type { Heartbeat } from '../src/heartbeat.js';
 import type { IncomingMessage } from 'node:http';
+import { toCounted } from '../src/stores/counting.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
+import { captureLogs } from './helpers/logs.js';
 import { LIMITS } from './harness/limits.js';
 
 const heartbeat = (overrides: Partial<Heartbeat['payload']> = {}): Heartbeat => sampleHeartbeat(overrides);
@@ -156,7 +159,8 @@ describe('collector over HTTP', () => {
 
   async function open(dir: string): Promise<Harness> {
     const db = new Level<string, string>(path.join(dir, 'db'));
-    const collector = await createCollector({ db, now: () => clock.now });
+    // Floor 1: these tests count one or two sessions per value (privacy.test.ts covers the floor).
+    const collector = await createCollector({ db, now: () => clock.now, storeOptions: { privacyMinSessions: 1 } });
     const { server, origin } = await startServer(collector);
     return { dir, db, collector, server, origin, pool: new Pool(origin, { connections: 50 }) };
   }
@@ -166,6 +170,7 @@ describe('collector over HTTP', () => {
   });
 
   afterEach(async () => {
+    h.collector.close();
     await stopServer(h);
     await h.db.close();
     await rm(h.dir, { recursive: true, force: true });
@@ -179,16 +184,21 @@ describe('collector over HTTP', () => {
     clock.now += 1000;
     await post(h, heartbeat({ session_id: session, environment: 'staging' }));
     await post(h, heartbeat({ platform: 'Windows', server_version: '0.2.0' }));
-    expect(await getStats(h)).toEqual({
+    expect(await getStats(h)).toMatchObject({
       heartbeats_total: 3,
       sessions_total: 2,
       by_server_version: { '0.1.0': 2, '0.2.0': 1 },
       by_platform: { Linux: 2, Windows: 1 },
       by_environment: { production: 2, staging: 1 },
+      by_architecture: { x86_64: 3 },
       last_heartbeat_at: '2026-11-27T18:30:01.000Z',
       heartbeats_by_day: { '2026-11-27': 3 },
       sessions_by_day: { '2026-11-27': 2 },
       versions_by_day: { '2026-11-27': { '0.1.0': 2, '0.2.0': 1 } },
+      as_of: '2026-11-27',
+      privacy_min_sessions: 1,
+      active: { day: 2, week: 2, month: 2 },
+      new_by_day: { '2026-11-27': 2 },
     });
   });
 
@@ -300,7 +310,10 @@ describe('collector over HTTP', () => {
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
     expect(typeof res.json.error).toBe('string');
-    expect((await getStats(h)).heartbeats_total).toBe(0);
+    // The stats are read from the database: while it is closed they are refused the same way.
+    const closed = await h.pool.request({ method: 'GET', path: '/api/collector/stats' });
+    expect([200, 503]).toContain(closed.statusCode);
+    await closed.body.dump();
     // Recovery reopens the very database (h.db) in the background, then the store accepts again.
     await acceptedEventually(h, heartbeat());
     expect((await getStats(h)).heartbeats_total).toBe(1);
@@ -345,44 +358,55 @@ describe('collector storage', () => {
     db = new Level<string, string>(path.join(dir, 'db'));
   });
 
+  const collectors: Collector[] = [];
+  /** A collector on `db` (floor 1: these tests count single sessions), its purge timer stopped after the test. */
+  async function collectorOn(target: Parameters<typeof createCollector>[0]['db'] = db, logger?: ReturnType<typeof createLogger>): Promise<Collector> {
+    const collector = await createCollector({ db: target!, logger, storeOptions: { privacyMinSessions: 1 } });
+    collectors.push(collector);
+    return collector;
+  }
+
   afterEach(async () => {
+    for (const collector of collectors.splice(0)) collector.close();
     await db.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  it(`caps each by_* map at ${MAX_MAP_KEYS} keys, counting the rest under "other"`, async () => {
-    const collector = await createCollector({ db });
+  it(`caps each by_* map at ${MAX_VALUES} keys, counting the rest under "other"`, async () => {
+    const collector = await collectorOn();
     const extra = 25;
     const session = uuidv4();
     await Promise.all(
-      Array.from({ length: MAX_MAP_KEYS + extra }, (_, i) => collector.record(heartbeat({ session_id: session, server_version: `v${i}` }))),
+      Array.from({ length: MAX_VALUES + extra }, (_, i) => collector.record(heartbeat({ session_id: session, server_version: `v${i}` }))),
     );
     const stats = await collector.stats();
     const counts = Object.values(stats.by_server_version);
-    expect(counts).toHaveLength(MAX_MAP_KEYS);
-    expect(counts.reduce((a, b) => a + b, 0)).toBe(MAX_MAP_KEYS + extra);
+    expect(counts).toHaveLength(MAX_VALUES);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(MAX_VALUES + extra);
     expect(stats.by_server_version.other).toBe(extra + 1);
     expect(stats.sessions_total).toBe(1);
   });
 
   it('rejects an invalid heartbeat given to record()', async () => {
-    const collector = await createCollector({ db });
+    const collector = await collectorOn();
     await expect(collector.record(broken((b) => (b.type = 'x')) as unknown as Heartbeat)).rejects.toThrow(/type/);
     expect((await collector.stats()).heartbeats_total).toBe(0);
   });
 
-  it('recounts sessions from the marker keys when the stored counters are corrupt, with one warning', async () => {
-    const first = await createCollector({ db });
-    await first.record(heartbeat());
-    await first.record(heartbeat());
+  it('starts a corrupt stored counter over at zero, with one warning, and keeps the others', async () => {
+    const options = { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 };
+    const first = await openLevelCollectorStore(db, options);
+    const at = new Date('2026-11-27T12:00:00Z');
+    for (const hb of [heartbeat(), heartbeat()]) await first.record(toCounted(hb, at));
+    // The purge folds the groups into the counters first: then the counters are on disk to be broken.
+    await first.purge(at);
     const stored = db.sublevel<string, string>('collector', { valueEncoding: 'utf8' });
-    await stored.put('count:total:heartbeats', '{not json');
-    await stored.put('count:total:sessions', '-1');
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
-    const second = await createCollector({ db, logger });
-    expect(await second.stats()).toMatchObject({ heartbeats_total: 0, sessions_total: 2 });
-    expect(lines.filter((l) => l.level === 40)).toHaveLength(1);
+    expect(await stored.get('c:0:')).toBe('[2,2]');
+    await stored.put('c:0:', '{not json');
+    const logs = captureLogs();
+    const second = await openLevelCollectorStore(db, { ...options, logger: logs.logger });
+    expect(await second.stats({ asOf: '2026-11-27' })).toMatchObject({ heartbeats_total: 0, sessions_total: 0, by_platform: { Linux: 2 } });
+    expect(logs.at('warn')).toHaveLength(1);
   });
 
   it('turns the old one-summary format into counters once, keeping every count, and writes no summary again', async () => {
@@ -392,33 +416,36 @@ describe('collector storage', () => {
       by_environment: { production: 4, staging: 1 }, last_heartbeat_at: '2026-11-27T18:00:00.000Z',
     };
     await stored.put('aggregate', JSON.stringify(old));
-    const collector = await createCollector({ db });
-    expect(await collector.stats()).toMatchObject(old);
+    const collector = await collectorOn();
+    // Per-value session counts were never stored: those buckets start below any floor, so they show as `other`.
+    expect(await collector.stats()).toMatchObject({
+      heartbeats_total: 5, sessions_total: 2, by_server_version: { other: 5 }, by_environment: { other: 5 }, last_heartbeat_at: old.last_heartbeat_at,
+    });
     expect(await stored.get('aggregate')).toBeUndefined();
     await collector.record(heartbeat());
     expect(await stored.get('aggregate')).toBeUndefined();
-    expect(await stored.get('count:total:heartbeats')).toBe('6');
-    await expect((await createCollector({ db })).stats()).resolves.toMatchObject({ heartbeats_total: 6, sessions_total: 3 });
+    await expect((await collectorOn()).stats()).resolves.toMatchObject({ heartbeats_total: 6, sessions_total: 3 });
   });
 
-  it('rewrites only the counters a heartbeat touches, however many distinct values are stored', async () => {
-    const collector = await createCollector({ db });
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => collector.record(heartbeat({ server_version: `v${i}`.padEnd(200, 'x') }))));
+  it('writes a few small keys per heartbeat (a group record and a session record), however many values are stored', async () => {
+    const store = await openLevelCollectorStore(db, { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 });
+    const at = new Date('2026-11-27T12:00:00Z');
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => store.record(toCounted(heartbeat({ server_version: `v${i}`.padEnd(200, 'x') }), at))));
+    await store.purge(at);
     const stored = db.sublevel<string, string>('collector', { valueEncoding: 'utf8' });
     const before = new Map<string, string>();
     for await (const [key, value] of stored.iterator()) before.set(key, value);
-    await collector.record(heartbeat({ session_id: uuidv4() }));
-    const changed: string[] = [];
-    for await (const [key, value] of stored.iterator()) if (before.get(key) !== value) changed.push(key);
-    // Totals, three fields, the day's heartbeats, version and sessions, two markers and `last`: a dozen small keys.
-    expect(changed.length).toBeLessThanOrEqual(12);
-    expect(Math.max(...changed.map((key) => key.length + (before.get(key)?.length ?? 0)))).toBeLessThan(400);
+    await store.record(toCounted(heartbeat({ session_id: uuidv4() }), at));
+    const changed: Array<[string, string]> = [];
+    for await (const [key, value] of stored.iterator()) if (before.get(key) !== value) changed.push([key, value]);
+    expect(changed.map(([key]) => key.slice(0, 2)).sort()).toEqual(['g:', 's:']);
+    expect(Math.max(...changed.map(([key, value]) => key.length + value.length))).toBeLessThan(2000);
   });
 
   it('logs each heartbeat at debug level only', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const destination = { write: (line: string) => void lines.push(JSON.parse(line)) };
-    const info = await createCollector({ db, logger: createLogger({ level: 'info', destination }) });
+    const info = await collectorOn(db, createLogger({ level: 'info', destination }));
     const { server, origin } = await startServer(info);
     const pool = new Pool(origin);
     try {
@@ -430,7 +457,7 @@ describe('collector storage', () => {
       await stopServer({ server, pool });
     }
     const hb = heartbeat();
-    const debug = await createCollector({ db: db.sublevel('second'), logger: createLogger({ level: 'debug', destination }) });
+    const debug = await collectorOn(db.sublevel('second'), createLogger({ level: 'debug', destination }));
     const { server: s2, origin: o2 } = await startServer(debug);
     const p2 = new Pool(o2);
     try {

@@ -57,9 +57,9 @@ describeBrowser('the console in Chromium', () => {
   it('shows what /api/telemetry says, follows sending → waiting live, charts real collector data, asks only loopback', async () => {
     const home = await cli.tempHome();
     const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '1' });
-    // Heartbeats from two other (made-up) servers, so the charts have more than one bar.
-    await postHeartbeat(server.url, { environment: 'staging', server_version: '0.0.9', platform: 'Darwin' });
-    await postHeartbeat(server.url, { environment: 'staging', server_version: '0.0.9', platform: 'Windows' });
+    // Installations of other (made-up) servers: 5 on SunOS (shown), 4 on FreeBSD (under the privacy floor of 5).
+    for (let i = 0; i < 5; i += 1) await postHeartbeat(server.url, { environment: 'staging', server_version: '0.0.9', platform: 'SunOS' });
+    for (let i = 0; i < 4; i += 1) await postHeartbeat(server.url, { environment: 'staging', server_version: '0.0.8', platform: 'FreeBSD' });
     const { page } = browser;
     await page.goto(`${server.url}/`);
     await page.waitForSelector('#link[data-live="true"]');
@@ -98,16 +98,40 @@ describeBrowser('the console in Chromium', () => {
       .toBe(true);
     expect(await page.textContent('#preview')).toContain(`"session_id": "${status.session_id}"`);
 
-    // The charts are drawn by Chart.js from the collector's numbers.
+    // The fleet, as Chart.js draws it from the collector's numbers: by installation, after the privacy floor.
     await page.waitForSelector('#collector:not([hidden])');
+    await page.waitForSelector('#adoption-figure:not([hidden])');
+    const stats = (await getJson(`${server.url}/api/collector/stats`)).body as unknown as { active: { day: number; week: number; month: number } };
+    await expect.poll(() => page.textContent('#active-day'), { timeout: WAIT_MS }).toBe(String(stats.active.day));
+    expect(stats.active.day).toBe(10);
+    expect(await page.textContent('#active-month')).toBe(String(stats.active.month));
     const charted = await page.evaluate(() => {
-      const Chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { labels: string[]; datasets: Array<{ data: number[] }> } } } }).Chart;
-      const read = (id: string) => Chart.getChart(document.getElementById(id) as HTMLCanvasElement).data;
-      return { env: read('chart-by_environment'), platform: read('chart-by_platform') };
+      type Data = { labels: string[]; datasets: Array<{ label: string; data: number[] }> };
+      const Chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: Data; scales: { y: { ticks: Array<{ value: number }> } } } } }).Chart;
+      const chart = (id: string) => Chart.getChart(document.getElementById(id) as HTMLCanvasElement);
+      const ids = [...document.querySelectorAll('canvas')].map((c) => c.id);
+      return {
+        platform: chart('chart-by_platform').data,
+        env: chart('chart-by_environment').data,
+        adoption: chart('chart-adoption').data.datasets.map((d) => d.label),
+        labels: ids.flatMap((id) => [...(chart(id)?.data.labels ?? []), ...(chart(id)?.data.datasets.map((d) => d.label) ?? [])]),
+        countTicks: ['chart-by_platform', 'chart-active', 'chart-new'].flatMap((id) => chart(id).scales.y.ticks.map((t) => t.value)),
+        text: document.body.innerText,
+      };
     });
-    expect(charted.env.labels).toEqual(expect.arrayContaining(['production', 'staging']));
-    expect(charted.env.datasets[0]!.data[charted.env.labels.indexOf('staging')]).toBe(2);
-    expect(charted.platform.labels).toEqual(expect.arrayContaining(['Darwin', 'Windows']));
+    expect(charted.platform.labels).toContain('SunOS');
+    expect(charted.platform.datasets[0]!.data[charted.platform.labels.indexOf('SunOS')]).toBe(5);
+    expect(charted.env.labels).toContain('staging');
+    expect(charted.adoption).toContain('0.0.9');
+    // The 4 FreeBSD installations (and their 0.0.8) are nowhere on the page: not in a chart, not in its text.
+    for (const hidden of ['FreeBSD', '0.0.8']) {
+      expect(charted.labels).not.toContain(hidden);
+      expect(charted.text).not.toContain(hidden);
+    }
+    expect(charted.labels).toContain('other');
+    // Count axes step by whole numbers only.
+    expect(charted.countTicks.length).toBeGreaterThan(3);
+    expect(charted.countTicks.filter((v) => !Number.isInteger(v))).toEqual([]);
 
     await page.screenshot({ path: SCREENSHOT, fullPage: true, timeout: 30_000 });
     const nonLocal = browser.requests.filter((url) => !isLocal(url));
@@ -115,23 +139,30 @@ describeBrowser('the console in Chromium', () => {
     expect(browser.requests.every((url) => url.startsWith(server.url) || url.startsWith(server.url.replace('http', 'ws')))).toBe(true);
     expect(browser.errors).toEqual([]);
 
-    // Per-day series are not in the stats yet (another issue adds them); when a `daily` key comes, it is drawn.
-    // Fed to the page's own handler here, as a made-up stats answer, since this collector cannot produce one.
-    const daily = await page.evaluate(async () => {
-      const page = window as unknown as { showCollector(stats: object): Promise<void>; Chart: { getChart(c: HTMLCanvasElement): { data: { labels: string[]; datasets: Array<{ label: string }> } } } };
-      await page.showCollector({ heartbeats_total: 3, sessions_total: 2, by_server_version: {}, by_platform: {}, by_environment: {}, last_heartbeat_at: null,
-        daily: [{ day: '2026-11-27', heartbeats: 1, sessions: 1 }, { day: '2026-11-28', heartbeats: 2, sessions: 2 }] });
-      const data = page.Chart.getChart(document.getElementById('chart-daily') as HTMLCanvasElement).data;
-      return { labels: data.labels, series: data.datasets.map((d) => d.label), shown: !document.getElementById('daily-figure')!.hidden };
-    });
-    expect(daily).toEqual({ labels: ['2026-11-27', '2026-11-28'], series: ['heartbeats', 'sessions'], shown: true });
-
     // Small enough to read at once: everything the page transferred (gzip), measured by the browser itself.
     const bytes = await page.evaluate(() =>
       performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation')).reduce((sum, e) => sum + (e as PerformanceResourceTiming).transferSize, 0),
     );
     expect(bytes).toBeGreaterThan(0);
     expect(bytes).toBeLessThan(150_000);
+  }, TEST_MS);
+
+  it('on a 390 px phone: no sideways scroll, and "1 heartbeat from 1 session"', async () => {
+    const home = await cli.tempHome();
+    // One heartbeat only: the loop is long, so the totals stay at one of each.
+    const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_LOOP_SECONDS: '600' });
+    const { page } = browser;
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${server.url}/`);
+      await page.waitForSelector('#collector:not([hidden])', { timeout: WAIT_MS });
+      await expect.poll(() => page.textContent('#totals'), { timeout: WAIT_MS }).toMatch(/^1 heartbeat from 1 session; last /);
+      expect(await page.textContent('#floor')).toContain('fewer than 5 installations');
+      const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+      expect(widths).toEqual({ page: 390, viewport: 390 });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   }, TEST_MS);
 
   it('reconnects by itself when the server restarts, and shows the same session again', async () => {

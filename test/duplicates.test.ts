@@ -26,6 +26,7 @@ describe('a heartbeat sent twice is counted once', () => {
     const collectorDb = await openTempDb();
     closers.push(() => collectorDb.cleanup());
     const collector = await createCollector({ db: collectorDb.db });
+    closers.push(async () => collector.close());
     const collectorUrl = await listen(http.createServer((req, res) => void collector.handlePost(req, res)));
 
     // In front of the real collector: passes every request on; the first answer is held until the client

@@ -152,7 +152,7 @@ describe('presence', () => {
     expect(sight(p, 100)).toBeUndefined();
     expect(sight(p, 100 - LATE_LIMIT_DAYS - 1)).toBeUndefined();
     // Still exact at the limit: none of the 30-day windows ending 66..95 reaches day 100.
-    expect(sight(p, 100 - LATE_LIMIT_DAYS)?.added[30]).toHaveLength(30);
+    expect(sight(p, 100 - LATE_LIMIT_DAYS)?.added[30]).toEqual([[100 - LATE_LIMIT_DAYS, 100 - LATE_LIMIT_DAYS + 29]]);
   });
 
   it('round-trips a session record and refuses text that is not one', () => {

@@ -42,8 +42,11 @@ describe('repeating faults in the real components', () => {
     const failingStore: CollectorStore = {
       record: () => Promise.reject(Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' })),
       stats: () => Promise.reject(new Error('unused')),
+      export: () => Promise.reject(new Error('unused')),
+      purge: () => Promise.reject(new Error('unused')),
     };
     const collector = await createCollector({ store: failingStore, logger: logs.logger });
+    closers.push(async () => collector.close());
     const server = http.createServer((req, res) => void collector.handlePost(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     closers.push(() => new Promise((resolve) => server.close(resolve)));

@@ -172,7 +172,7 @@ describe('the packed package in a consumer project', () => {
 
   it('ships the built code, types, LICENSE and docs, and no sources or tests', async () => {
     const paths = packed.map((file) => file.path);
-    for (const file of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli.js', 'dist/src/collector/index.d.ts', 'dist/src/server/index.js', 'dist/machines/index.js', 'LICENSE', 'README.md', 'docs/embedding.md']) {
+    for (const file of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli.js', 'dist/src/collector/index.d.ts', 'dist/src/collector/heartbeat.schema.json', 'dist/src/server/index.js', 'dist/machines/index.js', 'LICENSE', 'README.md', 'docs/embedding.md']) {
       expect(paths, file).toContain(file);
     }
     // The console's files (copied into dist/ by the build) and the statechart pictures it and the README show.
@@ -225,7 +225,7 @@ describe('the packed package in a consumer project', () => {
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       await expect.poll(() => /"url":"(http:[^"]+)"/.exec(stdout)?.[1], { timeout: scaled(30_000), interval: 20 }).toBeDefined();
       const url = /"url":"(http:[^"]+)"/.exec(stdout)![1]!;
-      for (const file of ['/', '/console/console.js', '/console/console.css', '/console/chart.umd.min.js', '/console/telemetry-machine.svg']) {
+      for (const file of ['/', '/console/console.js', '/console/console.css', '/console/chart.umd.min.js', '/console/telemetry-machine.svg', '/api/collector/schema']) {
         expect((await fetch(`${url}${file}`)).status, file).toBe(200);
       }
     } finally {

@@ -8,11 +8,14 @@ import { createTelemetryMachine } from '../src/actor/createTelemetryMachine.js';
 import { StoreUnavailableError } from '../src/errors.js';
 import { createStorage, type Storage } from '../src/stores/index.js';
 import { SCHEMA_VERSION } from '../src/stores/postgres/index.js';
+import { toCounted } from '../src/stores/counting.js';
 import { sampleHeartbeat, telemetryInput } from './helpers/fixtures.js';
 import { captureLogs } from './helpers/logs.js';
 import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 
 let server: TestPostgres;
+/** Floor 1: these tests count one or a few sessions per value. */
+const COLLECTOR = { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 };
 const opened: Storage[] = [];
 
 beforeAll(async () => {
@@ -136,16 +139,16 @@ describe('PostgreSQL collector store', () => {
     const url = await server.freshDatabase();
     const [a, b] = [await storage(url), await storage(url)];
     await Promise.all([a.open(), b.open()]);
-    const [ca, cb] = [await a.openCollector(), await b.openCollector()];
+    const [ca, cb] = [await a.openCollector(COLLECTOR), await b.openCollector(COLLECTOR)];
     const sessions = Array.from({ length: 50 }, () => sampleHeartbeat().payload.session_id);
     const day1 = new Date('2026-11-27T12:00:00Z');
     const day2 = new Date('2026-11-28T12:00:00Z');
     const writes = Array.from({ length: 400 }, (_, i) => {
       const heartbeat = sampleHeartbeat({ session_id: sessions[i % 50], server_version: i % 4 === 0 ? '0.2.0' : '0.1.0' });
-      return (i % 2 === 0 ? ca : cb).record(heartbeat, i < 100 ? day1 : day2);
+      return (i % 2 === 0 ? ca : cb).record(toCounted(heartbeat, i < 100 ? day1 : day2));
     });
     await Promise.all(writes);
-    const stats = await ca.stats();
+    const stats = await ca.stats({ asOf: '2026-11-28' });
     expect(stats).toMatchObject({
       heartbeats_total: 400,
       sessions_total: 50,
@@ -157,24 +160,24 @@ describe('PostgreSQL collector store', () => {
       sessions_by_day: { '2026-11-27': 50, '2026-11-28': 50 },
       versions_by_day: { '2026-11-27': { '0.1.0': 75, '0.2.0': 25 }, '2026-11-28': { '0.1.0': 225, '0.2.0': 75 } },
     });
-    expect(await cb.stats()).toEqual(stats);
+    expect(await cb.stats({ asOf: '2026-11-28' })).toEqual(stats);
   });
 
   it('keeps one counter row per value, so a heartbeat updates a few small rows rather than a summary', async () => {
     const url = await server.freshDatabase();
     const s = await storage(url);
     await s.open();
-    const collector = await s.openCollector();
-    for (let i = 0; i < 30; i += 1) await collector.record(sampleHeartbeat({ server_version: `v${i}`.padEnd(200, 'x') }), new Date());
-    const rows = await query<{ dimension: string; n: string }>(url, 'SELECT dimension, n FROM collector_counters');
-    expect(rows.filter((r) => r.dimension === 'server_version')).toHaveLength(30);
-    expect(rows.every((r) => Number(r.n) <= 30)).toBe(true);
+    const collector = await s.openCollector(COLLECTOR);
+    for (let i = 0; i < 30; i += 1) await collector.record(toCounted(sampleHeartbeat({ server_version: `v${i}`.padEnd(200, 'x') }), new Date()));
+    const rows = await query<{ scope: string; heartbeats: string }>(url, 'SELECT scope, heartbeats FROM collector_lifetime');
+    expect(rows.filter((r) => r.scope === 'server_version')).toHaveLength(30);
+    expect(rows.every((r) => Number(r.heartbeats) <= 30)).toBe(true);
   });
 
   it('rejects with StoreUnavailableError (never resolves) while PostgreSQL cannot be reached', async () => {
     const s = await createStorage({ home: '/x', dbPath: '/x/db', databaseUrl: `postgres://u:${server.password}@127.0.0.1:1/none` });
-    const collector = await s.openCollector();
-    const error = await collector.record(sampleHeartbeat(), new Date()).catch((e: unknown) => e);
+    const collector = await s.openCollector(COLLECTOR);
+    const error = await collector.record(toCounted(sampleHeartbeat(), new Date())).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(String((error as Error).message)).not.toContain(server.password);
     await s.close();

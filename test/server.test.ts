@@ -183,8 +183,8 @@ describe('telemetry-actor server', { timeout: MULTI_PROCESS_TEST_MS }, () => {
 
   it('serves the collector: 202, 400, 413 and 415, with stats that survive a restart', async () => {
     const home = await cli.tempHome();
-    // Telemetry off, so the only heartbeats counted are the ones posted here.
-    const env = { TELEMETRY_HOME: home, TELEMETRY_ENABLED: 'false' };
+    // Telemetry off, so the only heartbeats counted are the ones posted here; floor 1, so one session shows.
+    const env = { TELEMETRY_HOME: home, TELEMETRY_ENABLED: 'false', TELEMETRY_PRIVACY_MIN_SESSIONS: '1' };
     const first = await cli.startServerProcess(env);
     const post = (body: string, type = 'application/json') =>
       fetch(`${first.url}/api/collector`, { method: 'POST', headers: { 'content-type': type }, body });

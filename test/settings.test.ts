@@ -45,6 +45,9 @@ describe('defaults', () => {
       publicStats: false,
       rateLimit: 6,
       rateBurst: 20,
+      idempotencyHours: 24,
+      retentionDays: 400,
+      privacyMinSessions: 5,
     });
   });
 });
@@ -100,6 +103,9 @@ describe('bad values', () => {
     ['TELEMETRY_PUBLIC_STATS', ['', 'maybe']],
     ['TELEMETRY_RATE_LIMIT', ['', 'abc', '-1', '1e3', 'Infinity', '10/min']],
     ['TELEMETRY_RATE_BURST', ['', '0', '1.5', '-1']],
+    ['TELEMETRY_IDEMPOTENCY_HOURS', ['', 'abc', '0', '-1', '1e3', '8785', 'Infinity']],
+    ['TELEMETRY_RETENTION_DAYS', ['', 'abc', '30', '0', '31.5', '36501']],
+    ['TELEMETRY_PRIVACY_MIN_SESSIONS', ['', 'abc', '0', '-1', '2.5']],
   ];
   for (const [variable, values] of bad) {
     it.each(values)(`${variable}=%j throws a SettingsError naming it`, (value) => {
@@ -180,6 +186,10 @@ describe('good values', () => {
     [{ TELEMETRY_HOME: '~' }, { home: os.homedir() }],
     [{ TELEMETRY_HOME: '~/data/ta' }, { home: path.join(os.homedir(), 'data', 'ta') }],
     [{ TELEMETRY_HOME: 'rel/dir' }, { home: path.resolve('rel/dir') }],
+    [{ TELEMETRY_IDEMPOTENCY_HOURS: '0.5' }, { idempotencyHours: 0.5 }],
+    [{ TELEMETRY_IDEMPOTENCY_HOURS: '8784' }, { idempotencyHours: 8784 }],
+    [{ TELEMETRY_RETENTION_DAYS: '31' }, { retentionDays: 31 }],
+    [{ TELEMETRY_PRIVACY_MIN_SESSIONS: '1' }, { privacyMinSessions: 1 }],
   ];
   it.each(good)('%j parses', (env, expected) => {
     expect(loadSettings(env)).toMatchObject(expected);

@@ -1,16 +1,12 @@
-// Reading a request body within limits: at most the limit is held, and a too-large rest is drained, not reset.
+// Reading a request body within limits: at most the limit is held, and reading stops as soon as it is passed.
 import type { IncomingMessage } from 'node:http';
-
-/**
- * How much of a too-large body is read and dropped before the 413, so the client, still writing, gets an
- * answer and a clean close rather than a reset (which would discard the 413 unread on its side). A body
- * declared, or found, larger than this is cut at once: reading it would cost more than the answer is worth.
- */
-export const DRAIN_LIMIT_BYTES = 1024 * 1024;
 
 export type BodyResult = { kind: 'ok'; body: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
 
-/** Reads the body, giving up as soon as it passes `limit`: at most `limit` bytes are ever held. */
+/**
+ * Reads the body, giving up as soon as it passes `limit`: at most `limit` bytes are ever held, and the request
+ * is left paused, so nothing more is read (the caller answers 413 and the connection closes).
+ */
 export function readLimitedBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -35,22 +31,3 @@ export function readLimitedBody(req: IncomingMessage, limit: number): Promise<Bo
     req.on('data', onData).on('end', onEnd).on('error', onAborted).on('close', onAborted);
   });
 }
-
-/** Reads and drops the rest of the body, up to DRAIN_LIMIT_BYTES; resolves once it ended, was cut or went away. */
-export function drainRest(req: IncomingMessage): Promise<void> {
-  return new Promise((resolve) => {
-    let drained = 0;
-    const done = (): void => {
-      req.off('data', onData).off('end', done).off('close', done).off('error', done);
-      resolve();
-    };
-    const onData = (chunk: Buffer): void => {
-      drained += chunk.length;
-      if (drained > DRAIN_LIMIT_BYTES) done();
-    };
-    req.on('data', onData).on('end', done).on('close', done).on('error', done);
-    if (req.readableEnded) done();
-    else req.resume();
-  });
-}
-

@@ -41,6 +41,8 @@ function buildRoutes(deps: ApiDeps): Routes {
     [ROUTES.health]: { GET: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     [ROUTES.services]: { GET: (_req, res) => sendJson(res, 200, [serviceEntry(deps.telemetryStatus())]) },
     [ROUTES.telemetry]: { GET: (_req, res) => sendJson(res, 200, deps.telemetryStatus()) },
+    // Loaded at the first scrape: a server nobody scrapes never loads it.
+    [ROUTES.metrics]: { GET: async (_req, res) => (await import('./metrics.js')).handleMetrics(res, deps.telemetryStatus(), deps.collector) },
     [ROUTES.session]: {
       GET: async (_req, res) => sendJson(res, 200, { session: (await sessions.read()) ?? null }),
       POST: async (_req, res) => {
@@ -60,6 +62,8 @@ function buildRoutes(deps: ApiDeps): Routes {
       },
     };
     routes[ROUTES.collectorStats] = { GET: (req, res) => collector.handleStats(req, res) };
+    routes[ROUTES.collectorSchema] = { GET: (req, res) => collector.handleSchema(req, res) };
+    routes[ROUTES.collectorExport] = { GET: (req, res) => collector.handleExport(req, res) };
   }
   return routes;
 }
@@ -80,17 +84,21 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   return (req, res) => {
     res.setHeader(INSTANCE_HEADER, deps.instance);
     const target = guard.admit(req, res);
-    if (target === undefined) return;
+    if (target === undefined) return closeUnread(req, res);
     const { path } = target;
     const route = routes[path];
-    if (route === undefined) return sendJson(res, 404, { error: 'Not found', path });
+    if (route === undefined) {
+      sendJson(res, 404, { error: 'Not found', path });
+      return closeUnread(req, res);
+    }
     const method = req.method === 'HEAD' && route.GET !== undefined ? 'GET' : (req.method ?? 'GET');
     const handler = route[method];
     if (handler === undefined) {
       const allow = Object.keys(route).join(', ');
-      return sendJson(res, 405, { error: `Method ${req.method} not allowed`, allow }, { allow });
+      sendJson(res, 405, { error: `Method ${req.method} not allowed`, allow }, { allow });
+      return closeUnread(req, res);
     }
-    if (!guard.authorize(req, res, accessOf(path, method), target)) return;
+    if (!guard.authorize(req, res, accessOf(path, method), target)) return closeUnread(req, res);
     const failed = (error: unknown): void => {
       log.error({ err: error, path }, 'Request failed');
       sendJson(res, 500, { error: 'Internal server error' });
@@ -104,4 +112,16 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       failed(error);
     }
   };
+}
+
+/**
+ * After a refusal answered without reading the body: the connection closes once the answer is out, so a client
+ * streaming a body to a refused route never makes the server read (and Node drain) it to the end.
+ */
+function closeUnread(req: IncomingMessage, res: ServerResponse): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0;
+  if (!hasBody || req.complete) return;
+  req.pause();
+  if (res.writableFinished) req.socket.destroy();
+  else res.once('finish', () => req.socket.destroy());
 }

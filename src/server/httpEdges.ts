@@ -2,7 +2,7 @@
 // the API answers everything else (JSON with a message), never as Node's bare defaults.
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { MAX_BODY_BYTES, sendJson } from '../httpJson.js';
+import { MAX_BODY_BYTES, refuseTooLarge } from '../httpJson.js';
 
 /** What the parser's error codes mean for the client: the status and the message. */
 function rejection(code: string | undefined, reason: string | undefined): [number, string] {
@@ -51,9 +51,7 @@ export function installHttpEdges(
     if (admit(req, res) === undefined) return;
     res.shouldKeepAlive = keepAlive;
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-      return sendJson(res, 413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` }, { connection: 'close' });
-    }
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return refuseTooLarge(req, res);
     res.writeContinue();
     handler(req, res);
   });

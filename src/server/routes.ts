@@ -8,6 +8,12 @@ export const ROUTES = {
   session: '/api/telemetry/session',
   collector: '/api/collector',
   collectorStats: '/api/collector/stats',
+  /** The heartbeat's JSON Schema (2020-12), the rule POST /api/collector applies. */
+  collectorSchema: '/api/collector/schema',
+  /** Per day, breakdown and value: heartbeats and distinct sessions, after the privacy floor (`?format=json|csv&from=&to=`). */
+  collectorExport: '/api/collector/export',
+  /** The Prometheus text format: this server's telemetry and, when served, the collector's counts. */
+  metrics: '/metrics',
   /** Live updates for the console: Server-Sent Events (`telemetry`, `preview`, `collector`). */
   events: '/api/events',
   /** POST: a one-time ticket for the event stream, for a browser that holds the read token (EventSource sends no header). */
@@ -40,6 +46,8 @@ export const ACCESS: Readonly<Record<string, Readonly<Partial<Record<string, Acc
   [ROUTES.consoleChart]: { GET: 'public' },
   [ROUTES.consoleDiagram]: { GET: 'public' },
   [ROUTES.collector]: { POST: 'send' },
+  // The rule senders follow: it holds no data.
+  [ROUTES.collectorSchema]: { GET: 'public' },
   [ROUTES.events]: { GET: 'stream' },
   [ROUTES.session]: { POST: 'local', DELETE: 'local' },
 };

@@ -175,11 +175,13 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
     // Loaded only when served: a server reporting elsewhere starts without the collector's modules.
     const { createCollector } = await import('../collector/collector.js');
     const collectorLog = log.child({ component: 'collector' });
-    collector = await createCollector({ store: await storage.openCollector(collectorLog), logger: collectorLog });
+    const { idempotencyHours, retentionDays, privacyMinSessions } = settings;
+    const store = await storage.openCollector({ idempotencyHours, retentionDays, privacyMinSessions, logger: collectorLog });
+    collector = await createCollector({ store, logger: collectorLog, storeOptions: { idempotencyHours, retentionDays, privacyMinSessions } });
   }
 
   async function listen(): Promise<ListenerInfo> {
-    const guard = createGuard(settings, log);
+    const guard = createGuard(settings, log, () => collector?.countRejection(429));
     const handler = createApiHandler({ telemetryStatus: () => status(), sessions: storage.sessions, collector, instance, feed, guard, logger: log });
     const server = createServer(
       { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECK_MS },
@@ -210,6 +212,7 @@ function createResources(settings: Settings, storage: Storage, log: Logger) {
       await closed;
       await removeServerInfo(settings.home);
     }
+    collector?.close();
     await storage.close();
   }
 

@@ -18,6 +18,15 @@ export const MAX_SECONDS = 2_147_483;
 export const MIN_LOOP_SECONDS = 1;
 /** The shortest read token accepted: a guessable one would be worse than none, since it looks like protection. */
 export const MIN_TOKEN_LENGTH = 16;
+/** Longest TELEMETRY_IDEMPOTENCY_HOURS: a year (keys are kept that long, at one small row per heartbeat). */
+export const MAX_HOURS = 8_784;
+/**
+ * Shortest TELEMETRY_RETENTION_DAYS: the collector's 30-day windows (MAU, installations) need 30 days of
+ * per-day counts and session records behind the day they end on, plus today.
+ */
+export const MIN_RETENTION_DAYS = 31;
+/** Longest TELEMETRY_RETENTION_DAYS: 100 years, so day arithmetic stays far from any limit. */
+export const MAX_DAYS = 36_500;
 /** Words that keep DO_NOT_TRACK from turning telemetry off. */
 export const OPT_OUT_WORDS = ['', '0', 'false', 'no', 'off'];
 
@@ -43,6 +52,9 @@ export const ACCEPT = {
   token: `at least ${MIN_TOKEN_LENGTH} visible ASCII characters, no spaces`,
   ratePerMinute: 'a number of heartbeats a minute, 0 (no limit) or greater',
   burst: 'an integer 1 or greater',
+  hours: `a number of hours greater than 0 and at most ${MAX_HOURS}`,
+  retentionDays: `an integer number of days from ${MIN_RETENTION_DAYS} to ${MAX_DAYS}`,
+  minSessions: 'an integer 1 or greater',
 } as const;
 
 /** Reads one layer's text; throws SettingsError naming `name` when the text does not fit. */
@@ -86,6 +98,16 @@ function integerIn(min: number, max: number, accepted: string): Parser<number> {
 
 export const parseRetries = integerIn(0, Number.MAX_SAFE_INTEGER, ACCEPT.retries);
 export const parseBurst = integerIn(1, Number.MAX_SAFE_INTEGER, ACCEPT.burst);
+export const parseRetentionDays = integerIn(MIN_RETENTION_DAYS, MAX_DAYS, ACCEPT.retentionDays);
+export const parseMinSessions = integerIn(1, Number.MAX_SAFE_INTEGER, ACCEPT.minSessions);
+
+/** A number of hours greater than 0 (fractions allowed: 0.5 is half an hour), at most MAX_HOURS. */
+export function parseHours(name: string, value: string): number {
+  const text = value.trim();
+  const hours = /^\+?(?:\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(hours) || hours <= 0 || hours > MAX_HOURS) throw refuse(name, value, ACCEPT.hours);
+  return hours;
+}
 export const parsePort = integerIn(0, 65535, ACCEPT.port);
 export const parseInspectPort = integerIn(1, 65535, ACCEPT.inspectPort);
 

@@ -10,14 +10,17 @@ import {
   parseDoNotTrack,
   parseEndpoint,
   parseHome,
+  parseHours,
   parseHost,
   parseInspect,
   parseInspectPort,
   parseLogLevel,
   parseLoopSeconds,
+  parseMinSessions,
   parseName,
   parsePort,
   parseRatePerMinute,
+  parseRetentionDays,
   parseRetries,
   parseSeconds,
   parseToken,
@@ -116,6 +119,18 @@ export const SETTINGS = {
   collector: setting<'on' | 'off' | 'auto'>({
     env: 'TELEMETRY_COLLECTOR', parse: parseCollector, fallback: 'auto', accepted: ACCEPT.collector,
     meaning: 'serve `/api/collector`; auto: on when `TELEMETRY_ENDPOINT` is not set',
+  }),
+  idempotencyHours: setting({
+    env: 'TELEMETRY_IDEMPOTENCY_HOURS', parse: parseHours, fallback: 24, accepted: ACCEPT.hours,
+    meaning: 'the collector counts a heartbeat resent under the same `idempotency-key` once for at least this long (across processes and restarts), then forgets the key',
+  }),
+  retentionDays: setting({
+    env: 'TELEMETRY_RETENTION_DAYS', parse: parseRetentionDays, fallback: 400, accepted: ACCEPT.retentionDays,
+    meaning: "the collector's per-day counts and session records older than this are deleted (lifetime totals stay)",
+  }),
+  privacyMinSessions: setting({
+    env: 'TELEMETRY_PRIVACY_MIN_SESSIONS', parse: parseMinSessions, fallback: 5, accepted: ACCEPT.minSessions,
+    meaning: 'any breakdown bucket with fewer distinct sessions than this is shown as `other` (stats, export, console)',
   }),
   inspect: setting<'bridge' | 'off' | { url: string }>({
     env: 'TELEMETRY_INSPECT', flag: { name: 'inspect', type: 'string', usage: '--inspect[=HOST:PORT]' },

@@ -1,5 +1,5 @@
-// The collector store's new seam (this round's redesign): durable idempotency, distinct-session analytics, the
-// cap, retention and the privacy floor. It replaces CollectorStore in types.ts once both backends implement it.
+// The collector store's seam: durable idempotency, distinct-session analytics, the cap, retention and the
+// privacy floor, on every backend (types.ts re-exports it with the rest of the storage seam).
 import type { Logger } from '../logger.js';
 import type { CountedHeartbeat } from './counting.js';
 import type { CollectorStats, ExportRow } from './stats.js';

@@ -10,7 +10,7 @@ export const DAYS_SHOWN = 90;
 /** Days of the installations breakdown (distinct sessions per value). */
 export const INSTALLATIONS_WINDOW_DAYS = 30;
 
-/** The counters a store read, for a range of days. */
+/** The counters a store read, for a range of days. Several rows may name one counter (shards, parts): they are summed. */
 export interface CounterSnapshot {
   lifetime: LifetimeRow[];
   /** Rows of the days asked for (a store may return more; only the range is used). */
@@ -47,14 +47,29 @@ export function applyFloor(buckets: Iterable<Bucket>, floor: number): Record<str
 
 type DayIndex = Map<number, Map<Scope, DayRow[]>>;
 
+function addDay(into: DayRow, row: DayRow): void {
+  into.heartbeats += row.heartbeats;
+  into.sessions1d += row.sessions1d;
+  into.sessions7d += row.sessions7d;
+  into.sessions30d += row.sessions30d;
+  into.installs += row.installs;
+}
+
+/** The rows of days from..to by day and scope, rows naming the same counter summed (Maps: any value is itself). */
 function indexDays(rows: readonly DayRow[], from: number, to: number): DayIndex {
-  const index: DayIndex = new Map();
+  const sums = new Map<number, Map<Scope, Map<string, DayRow>>>();
   for (const row of rows) {
     if (row.day < from || row.day > to) continue;
-    let byScope = index.get(row.day);
-    if (byScope === undefined) index.set(row.day, (byScope = new Map()));
-    byScope.set(row.scope, [...(byScope.get(row.scope) ?? []), row]);
+    let byScope = sums.get(row.day);
+    if (byScope === undefined) sums.set(row.day, (byScope = new Map()));
+    let byValue = byScope.get(row.scope);
+    if (byValue === undefined) byScope.set(row.scope, (byValue = new Map()));
+    const sum = byValue.get(row.value);
+    if (sum === undefined) byValue.set(row.value, { ...row });
+    else addDay(sum, row);
   }
+  const index: DayIndex = new Map();
+  for (const [day, byScope] of sums) index.set(day, new Map([...byScope].map(([scope, byValue]) => [scope, [...byValue.values()]])));
   return index;
 }
 
@@ -71,12 +86,16 @@ function series<T>(index: DayIndex, pick: (rows: Map<Scope, DayRow[]>) => T | un
 const totalOf = (rows: Map<Scope, DayRow[]>): DayRow | undefined => rows.get('total')?.[0];
 
 function lifetimeBy(rows: readonly LifetimeRow[], floor: number): Record<Dimension, Record<string, number>> & { totals: LifetimeRow | undefined } {
-  const by = Object.fromEntries(DIMENSIONS.map((d) => [d, [] as Bucket[]])) as Record<Dimension, Bucket[]>;
-  let totals: LifetimeRow | undefined;
+  const sums = new Map<Scope, Map<string, LifetimeRow>>();
   for (const row of rows) {
-    if (row.scope === 'total') totals = row;
-    else by[row.scope].push([row.value, row.heartbeats, row.sessions]);
+    let byValue = sums.get(row.scope);
+    if (byValue === undefined) sums.set(row.scope, (byValue = new Map()));
+    const sum = byValue.get(row.value);
+    if (sum === undefined) byValue.set(row.value, { ...row });
+    else [sum.heartbeats, sum.sessions] = [sum.heartbeats + row.heartbeats, sum.sessions + row.sessions];
   }
+  const totals = sums.get('total')?.get('');
+  const by = Object.fromEntries(DIMENSIONS.map((d) => [d, [...(sums.get(d)?.values() ?? [])].map((r): Bucket => [r.value, r.heartbeats, r.sessions])])) as Record<Dimension, Bucket[]>;
   const folded = Object.fromEntries(DIMENSIONS.map((d) => [d, applyFloor(by[d], floor)])) as Record<Dimension, Record<string, number>>;
   return { ...folded, totals };
 }

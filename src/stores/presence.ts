@@ -46,8 +46,14 @@ export interface Presence {
   mask: bigint;
 }
 
-/** Days, per window, whose distinct-session count goes up by one. */
-export type WindowDays = Record<Window, number[]>;
+/** Consecutive days, first and last included. */
+export type DayRun = readonly [from: number, to: number];
+
+/**
+ * Days, per window, whose distinct-session count goes up by one, as runs of consecutive days (oldest first): a
+ * new session adds one run per window, so counting it allocates three pairs, not 38 day numbers.
+ */
+export type WindowDays = Record<Window, DayRun[]>;
 
 /** What one sighting changed: `first` when the presence is new (a new session, or a value new to it). */
 export interface Sighting {
@@ -62,23 +68,23 @@ export function wasSeen(p: Presence, day: number): boolean {
   return back >= 0 && back < PRESENCE_DAYS && ((p.mask >> BigInt(back)) & 1n) === 1n;
 }
 
-function range(from: number, to: number): number[] {
-  const days: number[] = [];
-  for (let d = from; d <= to; d += 1) days.push(d);
-  return days;
-}
-
 /** A window ending on day x counts the session when any of its days was seen: x is new if none of them was. */
-function uncovered(p: Presence, day: number, window: number): number[] {
+function uncovered(p: Presence, day: number, window: number): DayRun[] {
   // The usual case, a day after every day seen: a closed form, no scan.
-  if (day > p.last) return range(Math.max(day, p.last + window), day + window - 1);
-  const days: number[] = [];
+  if (day > p.last) {
+    const from = Math.max(day, p.last + window);
+    return from <= day + window - 1 ? [[from, day + window - 1]] : [];
+  }
+  const runs: Array<[number, number]> = [];
   for (let x = day; x <= day + window - 1; x += 1) {
     let covered = false;
     for (let s = x - window + 1; s <= x && !covered; s += 1) covered = s !== day && wasSeen(p, s);
-    if (!covered) days.push(x);
+    if (covered) continue;
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last[1] === x - 1) last[1] = x;
+    else runs.push([x, x]);
   }
-  return days;
+  return runs;
 }
 
 /**
@@ -87,11 +93,10 @@ function uncovered(p: Presence, day: number, window: number): number[] {
  */
 export function sight(p: Presence | undefined, day: number): Sighting | undefined {
   if (p === undefined) {
-    const added = Object.fromEntries(WINDOWS.map((w) => [w, range(day, day + w - 1)])) as WindowDays;
-    return { next: { last: day, mask: 1n }, first: true, added };
+    return { next: { last: day, mask: 1n }, first: true, added: { 1: [[day, day]], 7: [[day, day + 6]], 30: [[day, day + 29]] } };
   }
   if (wasSeen(p, day) || day < p.last - LATE_LIMIT_DAYS) return undefined;
-  const added = Object.fromEntries(WINDOWS.map((w) => [w, uncovered(p, day, w)])) as WindowDays;
+  const added: WindowDays = { 1: uncovered(p, day, 1), 7: uncovered(p, day, 7), 30: uncovered(p, day, 30) };
   const shift = day - p.last;
   const next =
     shift > 0

@@ -44,13 +44,26 @@ function bounded(values: ValuePresence[], dimension: Dimension): ValuePresence[]
   return values.filter((v) => v !== oldest);
 }
 
+/** A session's first sighting: every window and value new, one presence shared by all (the common case, made cheap). */
+function newSession(values: Readonly<Record<Dimension, string>>, day: number): SessionChange {
+  const seen = sight(undefined, day) as NonNullable<ReturnType<typeof sight>>;
+  const counts: SessionCount[] = [{ scope: 'total', value: '', first: true, added: seen.added }];
+  const list: ValuePresence[] = [];
+  for (const dimension of DIMENSIONS) {
+    counts.push({ scope: dimension, value: values[dimension], first: true, added: seen.added });
+    list.push({ dimension, value: values[dimension], presence: seen.next });
+  }
+  return { next: { first: day, total: seen.next, values: list }, counts, installs: [[day, 1]] };
+}
+
 /**
  * Sights a session on `day` with these (capped) values. Pure: the caller reads the state (undefined for a
  * session never seen or purged), writes `next` back and adds `counts` and `installs` to its counters.
  */
 export function observeSession(state: SessionState | undefined, values: Readonly<Record<Dimension, string>>, day: number): SessionChange | undefined {
+  if (state === undefined) return newSession(values, day);
   // A month late (see LATE_LIMIT_DAYS): counted as a heartbeat, never as a session.
-  if (state !== undefined && day < state.total.last - LATE_LIMIT_DAYS) return undefined;
+  if (day < state.total.last - LATE_LIMIT_DAYS) return undefined;
   const counts: SessionCount[] = [];
   const total = sight(state?.total, day);
   if (total !== undefined) counts.push({ scope: 'total', value: '', first: total.first, added: total.added });
@@ -75,17 +88,22 @@ export function observeSession(state: SessionState | undefined, values: Readonly
   return { next: { first, total: total?.next ?? (state as SessionState).total, values: list }, counts, installs };
 }
 
-// Stored as JSON arrays: [first, last, mask (hex), [[dimension index, value, last, mask], ...]]. Values are
-// array members, never object keys, so no value (`__proto__` included) is special.
-type Encoded = [number, number, string, Array<[number, string, number, string]>];
+// Stored as JSON arrays: [first, last, mask (hex), [[dimension index, value, last, mask], ...]], a value seen on
+// exactly the session's days as [dimension index, value] (the usual case: a third shorter). Values are array
+// members, never object keys, so no value (`__proto__` included) is special.
+type Encoded = [number, number, string, Array<[number, string, number, string] | [number, string]>];
 
 /** The state as stored text. */
 export function encodeSessionState(state: SessionState): string {
+  const { total } = state;
   const encoded: Encoded = [
     state.first,
-    state.total.last,
-    state.total.mask.toString(16),
-    state.values.map((v) => [DIMENSIONS.indexOf(v.dimension), v.value, v.presence.last, v.presence.mask.toString(16)]),
+    total.last,
+    total.mask.toString(16),
+    state.values.map((v) => {
+      const same = v.presence.last === total.last && v.presence.mask === total.mask;
+      return same ? [DIMENSIONS.indexOf(v.dimension), v.value] : [DIMENSIONS.indexOf(v.dimension), v.value, v.presence.last, v.presence.mask.toString(16)];
+    }),
   ];
   return JSON.stringify(encoded);
 }
@@ -112,9 +130,9 @@ export function decodeSessionState(text: string): SessionState | undefined {
   if (total === undefined) return undefined;
   const values: ValuePresence[] = [];
   for (const item of raw[3] as unknown[]) {
-    if (!Array.isArray(item) || item.length !== 4 || typeof item[1] !== 'string') return undefined;
+    if (!Array.isArray(item) || (item.length !== 4 && item.length !== 2) || typeof item[1] !== 'string') return undefined;
     const dimension = DIMENSIONS[item[0] as number];
-    const presence = presenceOf(item[2], item[3]);
+    const presence = item.length === 2 ? total : presenceOf(item[2], item[3]);
     if (dimension === undefined || presence === undefined) return undefined;
     values.push({ dimension, value: item[1], presence });
   }

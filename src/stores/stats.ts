@@ -1,8 +1,8 @@
-// What GET /api/collector/stats answers, on every backend, and the folding rules both backends share.
+// What GET /api/collector/stats and /export answer, on every backend (src/stores/fold.ts makes them).
 import type { Dimension, Scope } from './counting.js';
 
-/** The collector's totals as the stores before this round's redesign answer them (removed once both backends moved). */
-export interface LegacyCollectorStats {
+/** What GET /api/collector/stats answers: the heartbeat totals, and the fleet by installation (after the privacy floor). */
+export interface CollectorStats {
   heartbeats_total: number;
   sessions_total: number;
   by_server_version: Record<string, number>;
@@ -15,10 +15,6 @@ export interface LegacyCollectorStats {
   sessions_by_day: Record<string, number>;
   /** Heartbeats per server_version per UTC day. */
   versions_by_day: Record<string, Record<string, number>>;
-}
-
-/** What GET /api/collector/stats answers: the heartbeat totals, and the fleet by installation (after the privacy floor). */
-export interface CollectorStats extends LegacyCollectorStats {
   /** Heartbeats per architecture and per node_version (lifetime), like by_platform. */
   by_architecture: Record<string, number>;
   by_node_version: Record<string, number>;
@@ -54,53 +50,4 @@ export interface ExportRow {
   heartbeats: number;
   /** Distinct sessions that day. */
   sessions: number;
-}
-
-/** Distinct keys shown per by_* map, `other` included; further values are counted under `other`. */
-export const MAX_MAP_KEYS = 1000;
-export const OTHER_KEY = 'other';
-/** The bucket for a heartbeat that lacks the field. */
-export const UNKNOWN_KEY = 'unknown';
-/** Days the per-day series show, newest last. */
-export const DAYS_SHOWN = 90;
-
-/** The counted dimensions: stats field, and the payload field it counts. */
-export const DIMENSIONS = [
-  ['by_server_version', 'server_version'],
-  ['by_platform', 'platform'],
-  ['by_environment', 'environment'],
-] as const;
-
-/** The key a payload value is counted under. */
-export function countKey(value: unknown): string {
-  return value === undefined || value === null ? UNKNOWN_KEY : String(value);
-}
-
-const DAY_MS = 86_400_000;
-// The last day formatted: heartbeats of one batch share their day, and toISOString is costly per heartbeat.
-let lastDay = NaN;
-let lastDayText = '';
-
-/** The UTC day of a time, `YYYY-MM-DD`. */
-export function dayOf(at: Date | number): string {
-  const day = Math.floor((typeof at === 'number' ? at : at.getTime()) / DAY_MS);
-  if (day !== lastDay) {
-    lastDayText = new Date(day * DAY_MS).toISOString().slice(0, 10);
-    lastDay = day;
-  }
-  return lastDayText;
-}
-
-/** The largest MAX_MAP_KEYS - 1 counts, the rest summed under `other` (a store that caps at write time never needs it). */
-export function foldCounts(entries: Iterable<[string, number]>): Record<string, number> {
-  const sorted = [...entries].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  if (sorted.length <= MAX_MAP_KEYS) return Object.fromEntries(sorted);
-  const kept = sorted.slice(0, MAX_MAP_KEYS - 1).filter(([key]) => key !== OTHER_KEY);
-  const rest = sorted.slice(kept.length).reduce((sum, [, n]) => sum + n, 0);
-  return { ...Object.fromEntries(kept), [OTHER_KEY]: rest };
-}
-
-/** Keeps the newest DAYS_SHOWN days of a per-day map, oldest first. */
-export function lastDays<T>(byDay: Map<string, T>): Record<string, T> {
-  return Object.fromEntries([...byDay].sort((a, b) => (a[0] < b[0] ? -1 : 1)).slice(-DAYS_SHOWN));
 }

@@ -1,9 +1,9 @@
 // The storage seam: what the actor, the collector, the server and the CLI need from a backend.
-import type { LegacyCollectorStats } from './stats.js';
-import type { Heartbeat } from '../heartbeat.js';
+import type { CollectorStore, CollectorStoreOptions } from './collectorStore.js';
 import type { Logger } from '../logger.js';
 
-export type { CollectorStats, LegacyCollectorStats } from './stats.js';
+export type { CollectorStats, ExportRow } from './stats.js';
+export type { CollectorStore, CollectorStoreOptions, CountedHeartbeat, RecordOutcome } from './collectorStore.js';
 
 /** The anonymous session, exactly as stored: `{ session_id, session_start_timestamp }`. */
 export interface StoredSession {
@@ -33,22 +33,6 @@ export interface SessionStore {
   read(): Promise<StoredSession | undefined>;
   /** Forgets the session; resolves true if one was stored. */
   reset(): Promise<boolean>;
-}
-
-/** A heartbeat waiting in a collector store's queue for the next group write, and its caller's promise. */
-export interface PendingHeartbeat {
-  heartbeat: Heartbeat;
-  receivedAt: Date;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-/** The collector's counts, as stored before this round (replaced by src/stores/collectorStore.ts's CollectorStore). */
-export interface CollectorStore {
-  /** Counts one heartbeat; resolves once the write is durable (then, and only then, it is answered 202). */
-  record(heartbeat: Heartbeat, receivedAt: Date): Promise<void>;
-  /** The totals of every heartbeat recorded so far. */
-  stats(): Promise<LegacyCollectorStats>;
 }
 
 /** What a claim on the deployment's heartbeat found. */
@@ -94,7 +78,7 @@ export interface Storage {
   /** True when the store has been created (so reading it is worth opening it). */
   exists(): Promise<boolean>;
   open(): Promise<void>;
-  /** Opens the collector's store on this backend (loads what it keeps in memory). */
-  openCollector(logger?: Logger): Promise<CollectorStore>;
+  /** Opens the collector's store on this backend (migrates what an older version stored, loads its caches). */
+  openCollector(options: CollectorStoreOptions): Promise<CollectorStore>;
   close(): Promise<void>;
 }

@@ -20,6 +20,8 @@ export interface EmbeddedPostgres {
   adminUrl: string;
   /** The random password of user postgres (hex: safe in a URL as it is). */
   password: string;
+  /** Its data folder (its processes are found from postmaster.pid there: postgresProcesses.js). */
+  dataDir: string;
   /** Starts it again on the same port and data after stop(). */
   start(): Promise<void>;
   /** Fast shutdown; the data stays. */

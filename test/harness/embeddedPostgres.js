@@ -215,6 +215,7 @@ export async function startEmbeddedPostgres({ binaries, timeoutMs, durable = fal
   return {
     adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     password,
+    dataDir: data,
     start,
     stop,
     async remove() {

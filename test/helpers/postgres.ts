@@ -1,6 +1,6 @@
 // A real PostgreSQL for tests, in this order: TELEMETRY_TEST_DATABASE_URL when set; else the one embedded server
-// the run shares (started by test/helpers/postgresGlobalSetup.ts for the `postgres` project of vitest.config.ts);
-// else a throwaway embedded server of this file's own. Each test asks for its own database with freshDatabase(),
+// the run shares (started by test/helpers/postgresGlobalSetup.ts, the globalSetup of vitest.config.ts); else (a
+// run without that setup) a throwaway embedded server of this file's own. Each test asks for its own database with freshDatabase(),
 // so tests never see each other's rows. A server that cannot start fails the test with one line saying why.
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { prepareBinaries, startEmbeddedPostgres } from '../harness/embeddedPostgres.js';
 import { LIMITS } from '../harness/limits.js';
+import { signalPostgres } from '../harness/postgresProcesses.js';
 
 declare module 'vitest' {
   interface ProvidedContext {
@@ -32,6 +33,13 @@ export interface TestPostgres {
   pause(): Promise<void>;
   /** Starts it again on the same port and data (restartable only). */
   resume(): Promise<void>;
+  /**
+   * SIGSTOPs every process of the server (restartable only): connections stay open and nothing answers, the
+   * way a database stuck on a dead disk or a frozen VM behaves. Resolves with the pids stopped.
+   */
+  stall(): Promise<number[]>;
+  /** SIGCONTs them: the server carries on where it stopped. */
+  unstall(): Promise<void>;
   /** Drops what it made (and stops a server of this file's own); safe to call twice. */
   stop(): Promise<void>;
 }
@@ -65,6 +73,9 @@ function databaseFactory(adminUrl: string, created: string[]) {
   };
 }
 
+/** What a test may not do to a server others use too. */
+const notOnShared = (what: string) => () => Promise.reject(new Error(`a shared PostgreSQL cannot be ${what} by the tests: ask for { restartable: true }`));
+
 /** A server someone else runs (the variable, or the run's shared one): databases of this file's own, dropped at stop. */
 function onServer(adminUrl: string): TestPostgres {
   const created: string[] = [];
@@ -73,8 +84,10 @@ function onServer(adminUrl: string): TestPostgres {
     password: decodeURIComponent(new URL(adminUrl).password),
     restartable: false,
     freshDatabase: databaseFactory(adminUrl, created),
-    pause: () => Promise.reject(new Error('a shared PostgreSQL cannot be paused by the tests: ask for { restartable: true }')),
-    resume: () => Promise.reject(new Error('a shared PostgreSQL cannot be resumed by the tests: ask for { restartable: true }')),
+    pause: notOnShared('paused'),
+    resume: notOnShared('resumed'),
+    stall: notOnShared('stalled'),
+    unstall: notOnShared('stalled'),
     async stop() {
       for (const name of created.splice(0)) await admin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
     },
@@ -121,6 +134,10 @@ async function startOwn(): Promise<TestPostgres> {
     await removeCopy();
     throw error;
   });
+  let stalled: number[] = [];
+  const unstall = async () => {
+    for (const pid of stalled.splice(0)) process.kill(pid, 'SIGCONT');
+  };
   return {
     adminUrl: server.adminUrl,
     password: server.password,
@@ -128,7 +145,14 @@ async function startOwn(): Promise<TestPostgres> {
     freshDatabase: databaseFactory(server.adminUrl, []),
     pause: () => server.stop(),
     resume: () => server.start(),
+    async stall() {
+      stalled = await signalPostgres(server.dataDir, 'SIGSTOP');
+      return stalled;
+    },
+    unstall,
     async stop() {
+      // A stalled server would never stop.
+      await unstall();
       await server.remove();
       await removeCopy();
     },

@@ -1,6 +1,6 @@
-// Vitest globalSetup of the `postgres` project (vitest.config.ts): prepares the embedded binaries once and starts
-// the one PostgreSQL the run's files share (a database per test keeps them apart). Runs only when a file of that
-// project runs. A server that cannot start is reported by each file that needs it, in one line, not here.
+// Vitest globalSetup (vitest.config.ts): prepares the embedded binaries once and starts the one PostgreSQL the
+// run's files share (a database per test keeps them apart); about a second. A server that cannot start is
+// reported by each file that needs it, in one line, not here: the files that do not need it still run.
 import { rm } from 'node:fs/promises';
 import type { TestProject } from 'vitest/node';
 import { prepareBinaries, startEmbeddedPostgres, type EmbeddedPostgres } from '../harness/embeddedPostgres.js';

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Heartbeat } from '../../heartbeat.js';
 import type { Logger } from '../../logger.js';
-import type { LegacyCollectorStats as CollectorStats } from '../../stores/index.js';
+import type { CollectorStats } from '../../stores/index.js';
 import type { TelemetryStatus } from '../status.js';
 
 /** What the feed reads on each change. */

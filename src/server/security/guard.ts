@@ -58,7 +58,8 @@ function isDirectLocal(req: IncomingMessage): boolean {
   return loopback && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
 }
 
-export function createGuard(settings: GuardSettings, logger: Logger): Guard {
+/** `onRateLimited` is told of each 429, so /metrics counts the refusals the guard answers before the collector sees them. */
+export function createGuard(settings: GuardSettings, logger: Logger, onRateLimited?: () => void): Guard {
   const log = logger.child({ component: 'http' });
   const hosts = createHostPolicy({ listenHost: settings.host, allowed: settings.allowedHosts });
   if (hosts.allowsAll) log.warn('TELEMETRY_ALLOWED_HOSTS=* answers every Host: a web page on any name that points at this server can read it');
@@ -77,6 +78,7 @@ export function createGuard(settings: GuardSettings, logger: Logger): Guard {
     const wait = limiter?.take(clientOf(req, settings.trustProxy)) ?? 0;
     if (wait === 0) return true;
     limited.warn({ perMinute: settings.rateLimit, burst: settings.rateBurst }, 'Rate limit reached; heartbeats answered 429');
+    onRateLimited?.();
     sendJson(res, 429, { error: `Too many heartbeats from this client; retry in ${wait} s` }, { 'retry-after': String(wait) });
     return false;
   }

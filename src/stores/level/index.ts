@@ -1,6 +1,7 @@
 // The LevelDB backend: both stores in one database at <TELEMETRY_HOME>/db (the embedded default).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { QueueBounds } from '../groupCommit.js';
 import type { Storage } from '../types.js';
 import { openLevelCollectorStore } from './collectorStore.js';
 import type { createDatabase } from './database.js';
@@ -12,7 +13,7 @@ export { openLevelCollectorStore } from './collectorStore.js';
 export type { LevelLike } from './levelLike.js';
 
 /** The LevelDB storage of a home: created on open(), process-exclusive (a second opener gets StoreLockedError). */
-export function createLevelStorage(options: { home: string; dbPath: string }): Storage {
+export function createLevelStorage(options: { home: string; dbPath: string; collectorQueue?: Partial<QueueBounds> }): Storage {
   // Made at open(): abstract-level opens (and creates) a database on its own soon after construction,
   // and a command that only asks whether one exists must not create it.
   let db: ReturnType<typeof createDatabase> | undefined;
@@ -40,8 +41,10 @@ export function createLevelStorage(options: { home: string; dbPath: string }): S
       db ??= createDatabase(options.dbPath);
       await openDatabase(db, options.home);
     },
-    openCollector: (logger) =>
-      openLevelCollectorStore(opened(), logger, {
+    openCollector: (collectorOptions) =>
+      openLevelCollectorStore(opened(), {
+        ...collectorOptions,
+        queue: options.collectorQueue,
         // Recovery after a failed write; never once the owner has closed the storage.
         reopen: async () => {
           if (closed) throw new Error('The LevelDB storage is closed');

@@ -15,16 +15,36 @@ export interface WriteOptions {
   sync?: boolean;
 }
 
+/** An explicit snapshot: reads given it see the database as it was when it was taken. */
+export interface LevelSnapshot {
+  close(): Promise<void>;
+}
+
+/** Where a read looks: a key range, at most `limit` entries, from a snapshot when given one. */
+export interface ReadOptions {
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  limit?: number;
+  snapshot?: LevelSnapshot;
+}
+
+export type BatchOperation = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
 /** The utf8 key-value calls the stores use on a sublevel. */
 export interface Utf8Sublevel {
   /** `open` while usable; a sublevel is closed for good once its database closes. */
   readonly status: string;
-  get(key: string): Promise<string | undefined>;
+  readonly supports?: { explicitSnapshots?: boolean };
+  get(key: string, options?: { snapshot?: LevelSnapshot }): Promise<string | undefined>;
+  getMany(keys: string[], options?: { snapshot?: LevelSnapshot }): Promise<Array<string | undefined>>;
   put(key: string, value: string, options?: WriteOptions): Promise<void>;
   del(key: string): Promise<void>;
   hasMany(keys: string[]): Promise<boolean[]>;
-  batch(operations: Array<{ type: 'put'; key: string; value: string } | { type: 'del'; key: string }>, options?: WriteOptions): Promise<void>;
-  keys(options: { gte?: string; lt?: string }): AsyncIterable<string>;
+  batch(operations: BatchOperation[], options?: WriteOptions): Promise<void>;
+  keys(options: ReadOptions): AsyncIterable<string>;
+  iterator(options: ReadOptions): AsyncIterable<[string, string]>;
+  snapshot?(): LevelSnapshot;
 }
 
 /** The named sublevel with utf8 keys and values. */

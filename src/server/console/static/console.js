@@ -42,34 +42,49 @@ function showTelemetry(status) {
   highlight(status.state);
 }
 
-function drawChart(id, type, labels, datasets) {
+// Counts are whole numbers: no 0.5 or 1.5 on their axes. A new object per chart: Chart.js keeps what it is given.
+const countAxis = () => ({ beginAtZero: true, ticks: { precision: 0 } });
+const COLOURS = ['#6d4fd8', '#1f9d55', '#e07b00', '#c0392b', '#2b7bb9', '#8e6c00', '#b5399c', '#5b6475'];
+
+function drawChart(id, type, labels, datasets, scales = { y: countAxis() }) {
   const existing = charts.get(id);
   if (existing) {
     existing.data.labels = labels;
     existing.data.datasets = datasets;
     return existing.update();
   }
-  const options = { animation: false, responsive: true, plugins: { legend: { display: datasets.length > 1 } } };
+  const options = { animation: false, responsive: true, maintainAspectRatio: false, scales, plugins: { legend: { display: datasets.length > 1 } } };
   charts.set(id, new window.Chart($(id), { type, data: { labels, datasets }, options }));
 }
 
-/** The collector's per-day fields (`heartbeats_by_day`, `sessions_by_day`) as one object keyed by day. */
-function byDay(stats) {
-  const days = [...new Set([...Object.keys(stats.heartbeats_by_day ?? {}), ...Object.keys(stats.sessions_by_day ?? {})])].sort();
-  if (days.length === 0) return undefined;
-  return Object.fromEntries(
-    days.map((day) => [day, { heartbeats: stats.heartbeats_by_day?.[day] ?? 0, sessions: stats.sessions_by_day?.[day] ?? 0 }]),
-  );
+/** `1 session`, `2 sessions`. */
+function plural(n, word) {
+  return `${n} ${n === 1 ? word : `${word}s`}`;
 }
 
-/** Per-day series, when the stats carry them: an array of `{ day|date, <counts> }` or an object keyed by day. */
-function dailyRows(daily) {
-  if (Array.isArray(daily)) return daily.map((row) => ({ day: row.day ?? row.date, ...row }));
-  if (daily && typeof daily === 'object') {
-    return Object.entries(daily).map(([day, v]) => (typeof v === 'number' ? { day, heartbeats: v } : { day, ...v }));
-  }
-  return [];
+/** A line per series over the days of `byDay` (an object keyed by day); the figure shows once there is a day. */
+function drawDays(figure, id, byDay, series, type = 'line') {
+  const days = Object.keys(byDay ?? {}).sort();
+  if (days.length === 0) return;
+  $(figure).hidden = false;
+  const datasets = series.map(([label, pick], i) => ({ label, data: days.map((d) => pick(byDay[d]) ?? 0), borderColor: COLOURS[i], backgroundColor: COLOURS[i] }));
+  drawChart(id, type, days, datasets);
 }
+
+/** Release adoption: per day, each server_version's share of that day's active installations, stacked to 100 %. */
+function drawAdoption(adoption) {
+  const days = Object.keys(adoption ?? {}).sort();
+  if (days.length === 0) return;
+  $('adoption-figure').hidden = false;
+  const versions = [...new Set(days.flatMap((d) => Object.keys(adoption[d])))];
+  const datasets = versions.map((v, i) => ({
+    label: v, data: days.map((d) => adoption[d][v] ?? 0), fill: true, borderColor: COLOURS[i % COLOURS.length], backgroundColor: `${COLOURS[i % COLOURS.length]}99`,
+  }));
+  const share = { stacked: true, min: 0, max: 1, ticks: { callback: (v) => `${Math.round(v * 100)} %` } };
+  drawChart('chart-adoption', 'line', days, datasets, { x: {}, y: share });
+}
+
+const BREAKDOWNS = ['by_server_version', 'by_platform', 'by_environment', 'by_architecture', 'by_node_version'];
 
 // Chart.js (70 KB gzipped, most of the page) is fetched only once there are stats to plot, after the first paint.
 let chartLibrary;
@@ -86,18 +101,24 @@ async function showCollector(stats) {
   $('collector').hidden = false;
   document.body.dataset.heartbeatsReceived = String(stats.heartbeats_total);
   $('totals').textContent =
-    `${stats.heartbeats_total} heartbeats from ${stats.sessions_total} sessions; last ${when(stats.last_heartbeat_at)}`;
-  for (const key of ['by_server_version', 'by_platform', 'by_environment']) {
-    const counts = stats[key] ?? {};
-    drawChart(`chart-${key}`, 'bar', Object.keys(counts), [{ label: 'heartbeats', data: Object.values(counts), backgroundColor: '#8b73e6' }]);
+    `${plural(stats.heartbeats_total, 'heartbeat')} from ${plural(stats.sessions_total, 'session')}; last ${when(stats.last_heartbeat_at)}`;
+  const active = stats.active ?? { day: 0, week: 0, month: 0 };
+  $('active-day').textContent = String(active.day);
+  $('active-week').textContent = String(active.week);
+  $('active-month').textContent = String(active.month);
+  $('new-today').textContent = String(stats.new_by_day?.[stats.as_of] ?? 0);
+  $('floor').textContent = `Counted by installation (session) as of ${stats.as_of}, UTC days. Any value with fewer than ${plural(stats.privacy_min_sessions, 'installation')} is shown as "other".`;
+  drawDays('active-figure', 'chart-active', stats.active_by_day, [['day', (a) => a.day], ['7 days', (a) => a.week], ['30 days', (a) => a.month]]);
+  drawDays('new-figure', 'chart-new', stats.new_by_day, [['new', (n) => n]], 'bar');
+  drawAdoption(stats.adoption_by_day);
+  const perDay = Object.fromEntries(Object.keys(stats.heartbeats_by_day ?? {}).map((d) => [d, stats.heartbeats_by_day[d]]));
+  drawDays('daily-figure', 'chart-daily', perDay, [['heartbeats', (n) => n]]);
+  for (const key of BREAKDOWNS) {
+    const counts = stats.installations?.[key] ?? {};
+    // Entries, not property reads: a value named __proto__ is a label like any other.
+    const entries = Object.entries(counts);
+    drawChart(`chart-${key}`, 'bar', entries.map(([v]) => v), [{ label: 'installations', data: entries.map(([, n]) => n), backgroundColor: '#8b73e6' }]);
   }
-  const rows = dailyRows(stats.daily ?? byDay(stats));
-  if (rows.length === 0) return;
-  $('daily-figure').hidden = false;
-  const series = Object.keys(rows[0]).filter((k) => k !== 'day' && k !== 'date' && typeof rows[0][k] === 'number');
-  const colours = ['#6d4fd8', '#1f9d55', '#e07b00', '#c0392b'];
-  const datasets = series.map((k, i) => ({ label: k, data: rows.map((r) => r[k]), borderColor: colours[i % 4], backgroundColor: colours[i % 4] }));
-  drawChart('chart-daily', 'line', rows.map((r) => r.day), datasets);
 }
 
 // The read token (TELEMETRY_READ_TOKEN), asked for once when the server wants one; kept for this tab only.
