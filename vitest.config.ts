@@ -3,14 +3,16 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { LIMITS } from './test/harness/limits.js';
 
 // The files that take longest, started first so they overlap the rest instead of trailing it. Some wait on real
-// time (replicas sending a heartbeat a second for 20-50 s, PostgreSQL down for a while, the collector's 10 s header
-// timeout), some keep a core busy (npm and tsc, a hundred CLI processes): alternated, so that the first forks do
-// not all sit waiting, and no two replica files start together. Vitest's own order (longest first by its cache
-// of past runs, else largest file first) knows nothing on a fresh clone. Only the order: no test depends on it.
+// time (replicas sending a heartbeat a second for 20-50 s, PostgreSQL down or stalled for a while, the
+// collector's 10 s header timeout), some keep a core busy (npm and tsc, a hundred CLI processes): alternated, so
+// that the first forks do not all sit waiting, and no two replica files start together. Vitest's own order
+// (longest first by its cache of past runs, else largest file first) knows nothing on a fresh clone. Only the
+// order: no test depends on it.
 const LONG_FILES = [
   'test/postgres.replicaFaults.test.ts',
   'test/package.test.ts',
   'test/cli.test.ts',
+  'test/postgres.load.test.ts',
   'test/postgres.replicas.test.ts',
   'test/postgres.outage.test.ts',
   'test/faults.collector.test.ts',
