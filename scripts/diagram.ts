@@ -89,7 +89,7 @@ export function renderStatechartsDoc(): string {
     'named after the machine around the states it leaves; states that handle it themselves stand outside the box.',
     'Transitions between the same two states share one arrow, a label line each.',
     'The same charts, rendered: [telemetry-machine.svg](telemetry-machine.svg), [server-machine.svg](server-machine.svg)',
-    '(`npm run docs:svg`, in Chromium with the Mermaid from node_modules).',
+    '(`npm run docs:svg`, in Chromium with the pinned Mermaid of scripts/mermaid.ts, which it fetches once with `npm pack`).',
     '',
     ...section(
       'Telemetry machine (`telemetry`)',

@@ -1,14 +1,15 @@
-// Renders the generated Mermaid statecharts to SVG in Chromium, with the Mermaid from node_modules (no network).
+// Renders the generated Mermaid statecharts to SVG in Chromium, with the pinned Mermaid (scripts/mermaid.ts),
+// and writes a picture only when it draws every arrow, transition and state (scripts/diagramCheck.ts).
 import { writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AnyStateMachine } from 'xstate';
 import type { Page } from 'playwright-core';
 import { serverMachine } from '../machines/serverMachine.js';
 import { telemetryMachine } from '../machines/telemetryMachine.js';
 import { toMermaid } from './diagram.js';
+import { drawingOf, missingFromDrawing } from './diagramCheck.js';
 import { launchChromium } from './chromium.js';
+import { mermaidBundle } from './mermaid.js';
 
 /** The SVG files `npm run docs:svg` writes, and the machine each one draws. */
 export const SVG_DOCS: Array<{ file: string; id: string; machine: AnyStateMachine }> = [
@@ -16,13 +17,10 @@ export const SVG_DOCS: Array<{ file: string; id: string; machine: AnyStateMachin
   { file: 'docs/server-machine.svg', id: 'server', machine: serverMachine },
 ];
 
-/** Mermaid's browser bundle in node_modules. */
-export const MERMAID_BUNDLE = path.join(path.dirname(createRequire(import.meta.url).resolve('mermaid')), 'mermaid.min.js');
-
 /** Loads Mermaid into a blank page, inline (no request), once per page. */
-export async function loadMermaid(page: Page): Promise<void> {
+async function loadMermaid(page: Page): Promise<void> {
   await page.setContent('<!doctype html><html><body></body></html>');
-  await page.addScriptTag({ path: MERMAID_BUNDLE });
+  await page.addScriptTag({ path: await mermaidBundle() });
   await page.evaluate(() => {
     const { mermaid } = globalThis as unknown as { mermaid: { initialize(config: object): void } };
     mermaid.initialize({ startOnLoad: false, theme: 'default', securityLevel: 'strict' });
@@ -33,7 +31,7 @@ export async function loadMermaid(page: Page): Promise<void> {
  * Renders one diagram text to SVG (Mermaid must be loaded in the page), serialised as XML: Mermaid's own
  * string is HTML (`<br>` in labels), which a browser refuses as an SVG file.
  */
-export function renderSvg(page: Page, id: string, text: string): Promise<string> {
+function renderSvg(page: Page, id: string, text: string): Promise<string> {
   return page.evaluate(
     async ([svgId, source]) => {
       const { mermaid } = globalThis as unknown as { mermaid: { render(id: string, text: string): Promise<{ svg: string }> } };
@@ -45,19 +43,32 @@ export function renderSvg(page: Page, id: string, text: string): Promise<string>
   );
 }
 
-/** Writes docs/telemetry-machine.svg and docs/server-machine.svg. */
+/** Writes docs/telemetry-machine.svg and docs/server-machine.svg; throws, writing neither, if one misses a part. */
 export async function writeDiagramSvgs(): Promise<void> {
   const browser = await launchChromium();
   try {
     const page = browser.context.pages()[0] ?? (await browser.context.newPage());
     await loadMermaid(page);
-    for (const { file, id, machine } of SVG_DOCS) await writeFile(file, `${await renderSvg(page, id, toMermaid(machine))}\n`);
+    const pictures: Array<[string, string]> = [];
+    for (const { file, id, machine } of SVG_DOCS) {
+      const diagram = toMermaid(machine);
+      const svg = await renderSvg(page, id, diagram);
+      const missing = missingFromDrawing(machine, diagram, await drawingOf(page, svg));
+      if (missing.length > 0) throw new Error(`Mermaid's picture for ${file} misses ${missing.join('; ')}`);
+      pictures.push([file, `${svg}\n`]);
+    }
+    for (const [file, svg] of pictures) await writeFile(file, svg);
   } finally {
     await browser.close();
   }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await writeDiagramSvgs();
-  process.stdout.write(`wrote ${SVG_DOCS.map((d) => d.file).join(' and ')}\n`);
+  try {
+    await writeDiagramSvgs();
+    process.stdout.write(`wrote ${SVG_DOCS.map((d) => d.file).join(' and ')}\n`);
+  } catch (error) {
+    process.stderr.write(`docs:svg: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -196,9 +196,13 @@ describeBrowser('the console in Chromium', () => {
     const inspectPort = await freePort();
     const server = await cli.startServerProcess({ TELEMETRY_HOME: home }, { args: ['--inspect', '--inspect-port', String(inspectPort)] });
     const { page } = browser;
+    // The page's own clock, stepped over its 5 s wait for the hosted inspector rather than waiting it out
+    // (installed on the whole context: this is the file's last test).
+    await page.clock.install();
     await page.goto(`http://127.0.0.1:${inspectPort}/`);
-    // Offline here (the browser helper blocks every address off loopback): the words appear within seconds.
+    // Offline here (the browser helper blocks every address off loopback): the words appear once the wait is over.
     const message = page.getByRole('alert');
+    await page.clock.fastForward(5_000);
     await message.waitFor({ state: 'visible', timeout: 15_000 });
     expect(await message.textContent()).toContain('The Stately inspector cannot be reached');
     expect(await page.getAttribute('#console', 'href')).toBe(server.url);

@@ -7,6 +7,7 @@ import type { ListenerInfo } from '../../machines/serverMachine.js';
 import type { Collector } from '../collector/collector.js';
 import { StoreLockedError, UserError, errorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { makeHome } from '../folders.js';
 import type { Settings } from '../settings/index.js';
 import type { Storage } from '../stores/index.js';
 import { createConsoleFeed, type ConsoleFeed } from './console/feed.js';
@@ -70,6 +71,8 @@ export function createResources({ settings, storage, telemetry, logger }: Resour
     const collectorCode = settings.collector ? loadCollectorCode(storage) : undefined;
     // Should the storage fail to open, a failure to load is not also an unhandled rejection.
     collectorCode?.catch(() => undefined);
+    // Every backend: server.json goes into the home, and a home that cannot be made fails here, in one line.
+    await makeHome(settings.home);
     await openStorage(storage, settings.home);
     if (collectorCode === undefined) return;
     collector = await openCollector(settings, storage, logger, await collectorCode);

@@ -98,7 +98,7 @@ export const SETTINGS = {
   }),
   home: setting<string | undefined>({
     env: 'TELEMETRY_HOME', parse: parseHome, fallback: undefined, shown: '~/.telemetry-actor', accepted: ACCEPT.path,
-    meaning: 'data folder; the LevelDB database is in `db/`',
+    meaning: 'data folder, made at start on every backend (server.json); the LevelDB database is in `db/`',
   }),
   databaseUrl: setting<string | undefined>({
     env: 'TELEMETRY_DATABASE_URL', flag: { name: 'database-url', type: 'string', usage: '--database-url URL' },

@@ -11,4 +11,5 @@ export declare const LIMITS: Readonly<{
   promptMs: number;
   hangingTimeoutSeconds: number;
   testMs: number;
+  postgresStartMs: number;
 }>;

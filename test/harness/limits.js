@@ -43,4 +43,6 @@ export const LIMITS = Object.freeze({
   hangingTimeoutSeconds: Math.ceil((4 * scaled(30_000)) / 1000),
   /** Vitest's per-test limit for tests that start real processes. */
   testMs: scaled(60_000),
+  /** An embedded PostgreSQL from initdb to accepting connections: about 1 s here, a few under load. */
+  postgresStartMs: scaled(90_000),
 });
