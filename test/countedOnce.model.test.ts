@@ -22,7 +22,7 @@ import { describe, expect, it } from 'vitest';
 import type { CollectorStats } from '../src/collector/collector.js';
 import { BACKENDS, type BackendName } from './helpers/collectorBackends.js';
 import { closeFaultWorld, keysIn, openFaultWorld, restartCollector, startSenders, type FaultWorld, type Sender, type SenderShape } from './helpers/faultWorld.js';
-import { waitFor } from './helpers/httpServer.js';
+import { waitFor } from './helpers/endpoint.js';
 import { statementOutcome } from './helpers/pgWire.js';
 import { usePostgres } from './helpers/postgres.js';
 import { keyOf, statusOf, type Exchange } from './helpers/tcpProxy.js';

@@ -14,7 +14,7 @@ import {
   type ServerProcess,
 } from './helpers/faultServer.js';
 import { LIMITS } from './harness/limits.js';
-import { deadPort, headersOnly, never, reply, startServer, streamBytes, type Handler } from './helpers/httpServer.js';
+import { deadPort, headersOnly, never, reply, startEndpoint, streamBytes, type Handler } from './helpers/endpoint.js';
 
 interface Telemetry {
   state: string;
@@ -31,7 +31,7 @@ afterAll(async () => {
 
 /** A recording HTTP endpoint, closed after the file. */
 async function endpoint(handler: Handler = reply(202)) {
-  const server = await startServer(handler);
+  const server = await startEndpoint(handler);
   closers.push(() => server.close());
   return server;
 }

@@ -8,7 +8,7 @@ import { createCollector } from '../src/collector/collector.js';
 import { limitRepeats } from '../src/logLimit.js';
 import type { CollectorStore } from '../src/stores/index.js';
 import { sampleHeartbeat, telemetryInput } from './helpers/fixtures.js';
-import { startServer, waitFor, type TestServer } from './helpers/httpServer.js';
+import { startEndpoint, waitFor, type TestEndpoint } from './helpers/endpoint.js';
 import { captureLogs } from './helpers/logs.js';
 import { openTempDb } from './helpers/tempDb.js';
 
@@ -64,7 +64,7 @@ describe('repeating faults in the real components', () => {
   });
 
   it('the overrun warning of a loop whose every send outlasts the interval: at most 10 a minute', async () => {
-    const endpoint: TestServer = await startServer();
+    const endpoint: TestEndpoint = await startEndpoint();
     closers.push(() => endpoint.close());
     const logs = captureLogs();
     // Each reading of the clock is 2 s later: every send "takes" longer than the 1 s loop.

@@ -1,13 +1,13 @@
 // Real server processes sharing one real PostgreSQL: settings, one session, one heartbeat per interval, handover.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
-import { deadPort, startServer, type TestServer } from './helpers/httpServer.js';
+import { deadPort, startEndpoint, type TestEndpoint } from './helpers/endpoint.js';
 import { LIMITS, scaled } from './harness/limits.js';
 import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 
 let postgres: TestPostgres;
 let cli: CliSandbox;
-let endpoint: TestServer;
+let endpoint: TestEndpoint;
 
 beforeAll(async () => {
   postgres = await startTestPostgres();
@@ -17,7 +17,7 @@ afterAll(async () => {
 }, POSTGRES_START_TIMEOUT_MS);
 beforeEach(async () => {
   cli = createCliSandbox();
-  endpoint = await startServer();
+  endpoint = await startEndpoint();
 });
 afterEach(async () => {
   await cli.cleanup();

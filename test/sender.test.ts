@@ -4,15 +4,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HeartbeatError, createSender, parseRetryAfter, type HeartbeatRequest } from '../src/actor/sender.js';
 import { VERSION } from '../src/version.js';
 import { LIMITS } from './harness/limits.js';
-import { deadPort, headersOnly, never, reply, startServer, streamBytes, type TestServer } from './helpers/httpServer.js';
+import { deadPort, headersOnly, never, reply, startEndpoint, streamBytes, type TestEndpoint } from './helpers/endpoint.js';
 
-const servers: TestServer[] = [];
+const servers: TestEndpoint[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function server(...args: Parameters<typeof startServer>) {
-  const s = await startServer(...args);
+async function server(...args: Parameters<typeof startEndpoint>) {
+  const s = await startEndpoint(...args);
   servers.push(s);
   return s;
 }

@@ -1,7 +1,7 @@
 // The reference server as users run it: the built CLI as a child process, real signals, LevelDB and HTTP.
 import { connect, createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { never, reply, startServer, type TestServer } from './helpers/httpServer.js';
+import { never, reply, startEndpoint, type TestEndpoint } from './helpers/endpoint.js';
 import { createCliSandbox, eventually, getJson, readStoredSessionValue, type CliSandbox } from './helpers/cli.js';
 import { LIMITS } from './harness/limits.js';
 
@@ -89,9 +89,9 @@ describe('telemetry-actor server', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   });
 
   describe('with an endpoint that never answers', () => {
-    let endpoint: TestServer;
+    let endpoint: TestEndpoint;
     beforeEach(async () => {
-      endpoint = await startServer(never());
+      endpoint = await startEndpoint(never());
     });
     afterEach(async () => {
       await endpoint.close();
@@ -127,7 +127,7 @@ describe('telemetry-actor server', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   });
 
   it('a failing endpoint stops telemetry with one error line; the server keeps serving and exits 0', async () => {
-    const endpoint = await startServer(reply(500));
+    const endpoint = await startEndpoint(reply(500));
     try {
       const home = await cli.tempHome();
       const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_ENDPOINT: `${endpoint.origin}/hb` });

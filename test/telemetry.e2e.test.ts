@@ -4,20 +4,20 @@ import { createActor, toPromise, type AnyActorRef } from 'xstate';
 import type { TelemetryInput } from '../machines/telemetryMachine.js';
 import { createLevelSessionStore } from '../src/stores/level/sessionStore.js';
 import { createTelemetryMachine } from '../src/actor/createTelemetryMachine.js';
-import { never, reply, startServer, waitFor, type TestServer } from './helpers/httpServer.js';
+import { never, reply, startEndpoint, waitFor, type TestEndpoint } from './helpers/endpoint.js';
 import { captureLogs, type LogCapture } from './helpers/logs.js';
 import { telemetryInput } from './helpers/fixtures.js';
 import { LIMITS } from './harness/limits.js';
 import { openTempDb, type TempDb } from './helpers/tempDb.js';
 
 let temp: TempDb;
-let server: TestServer;
+let server: TestEndpoint;
 let logs: LogCapture;
 const actors: AnyActorRef[] = [];
 
 beforeEach(async () => {
   temp = await openTempDb();
-  server = await startServer(reply(202));
+  server = await startEndpoint(reply(202));
   logs = captureLogs('debug');
 });
 afterEach(async () => {

@@ -12,7 +12,7 @@ import { openLevelBackend, openPostgresBackend, type BackendName, type BackendSt
 import { createFaultSchedule, type FaultSchedule, type Seam } from './faultSchedule.js';
 import { createFlakyDisk, type FlakyDisk } from './flakyDisk.js';
 import { telemetryInput } from './fixtures.js';
-import { waitFor } from './httpServer.js';
+import { waitFor } from './endpoint.js';
 import { replyEnded } from './pgWire.js';
 import type { TestPostgres } from './postgres.js';
 import { serveCollector, type ServedCollector } from './servedCollector.js';

@@ -1,4 +1,5 @@
-// A real node:http server on 127.0.0.1:0 for tests: records every request, answers as each test scripts it.
+// A scripted endpoint for tests (not the reference server): a real node:http server on 127.0.0.1:0 that records
+// every request and answers as each test scripts it.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { LIMITS } from '../harness/limits.js';
@@ -23,7 +24,7 @@ export interface RecordedRequest {
  */
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, recorded: RecordedRequest) => void | Promise<void>;
 
-export interface TestServer {
+export interface TestEndpoint {
   /** `http://127.0.0.1:<port>` (no trailing slash). */
   origin: string;
   port: number;
@@ -39,8 +40,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a recording server on 127.0.0.1 with a random port. */
-export async function startServer(defaultHandler: Handler = reply(200)): Promise<TestServer> {
+/** Starts a recording endpoint on 127.0.0.1 with a random port. */
+export async function startEndpoint(defaultHandler: Handler = reply(200)): Promise<TestEndpoint> {
   const requests: RecordedRequest[] = [];
   const queue: Handler[] = [];
   const sockets = new Set<Socket>();
