@@ -27,6 +27,7 @@ import { toCounted } from '../src/stores/counting.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { captureLogs } from './helpers/logs.js';
 import { LIMITS } from './harness/limits.js';
+import { listenLocal } from './harness/net.js';
 
 const heartbeat = (overrides: Partial<Heartbeat['payload']> = {}): Heartbeat => sampleHeartbeat(overrides);
 
@@ -53,7 +54,7 @@ async function serveCollector(collector: Collector): Promise<{ server: http.Serv
     else if (req.method === 'GET' && req.url === '/api/collector/stats') void collector.handleStats(req, res);
     else sendJson(res, 404, { error: 'Not found' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenLocal(server);
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
