@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { LIMITS, scaled } from './harness/limits.js';
 import { browserTestsRun, describeBrowser, findChromium, isLocal, launchBrowser } from './helpers/browser.js';
+import { listenLocal } from './harness/net.js';
 
 it('finds chromium on PATH before /usr/bin, and CHROMIUM_PATH before both', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'telemetry-actor-path-'));
@@ -46,7 +47,7 @@ describeBrowser('a launched browser', () => {
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 
   it('loads a loopback page, records every request and blocks the one that leaves loopback', async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await listenLocal(server);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const browser = await launchBrowser();
     try {

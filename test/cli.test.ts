@@ -1,11 +1,11 @@
 // The CLI commands as users run them: the built dist/src/cli.js in a child process, exit codes, stdout and stderr.
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
 import { validateHeartbeat } from '../src/collector/collector.js';
-import { createCliSandbox, eventually, getJson, readStoredSessionValue, startCountingEndpoint, type CliEnv } from './helpers/cli.js';
+import { createCliSandbox, getJson, readStoredSessionValue, startCountingEndpoint, type CliEnv } from './helpers/cli.js';
 import { LIMITS } from './harness/limits.js';
+import { freePort, pollUntil } from './harness/net.js';
 
 /** Several CLI processes one after another: only tells finished from hung (each step has its own limit). */
 const MULTI_PROCESS_TEST_MS = LIMITS.testMs * 2;
@@ -27,15 +27,6 @@ async function withEndpoint(context: TestContext, status: number) {
 }
 
 const isNotice = (line: { msg: string }) => line.msg.startsWith('Anonymous telemetry is on');
-
-/** A loopback port nothing listens on: bound, then closed again. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   const BAD: Array<{ args: string[]; env: CliEnv; names: string }> = [
@@ -136,7 +127,7 @@ describe.concurrent('usage and settings errors', { timeout: MULTI_PROCESS_TEST_M
     context.expect(help.stdout).toContain('--inspect[=HOST:PORT]');
     context.expect(help.stdout).toContain('host:port or a ws:// URL: connect to that bridge');
     // Accepted, not refused as a usage error: a bridge that does not answer is a warning, not a failure to start.
-    const port = await closedPort();
+    const port = await freePort();
     const server = await cli.startServerProcess({ ...env, TELEMETRY_ENABLED: 'false' }, { args: [`--inspect=127.0.0.1:${port}`] });
     const warning = await server.waitForLine((line) => line.component === 'inspector' || String(line.msg).startsWith('Inspector'));
     context.expect(warning.url).toBe(`ws://127.0.0.1:${port}`);
@@ -188,7 +179,7 @@ describe.concurrent('preview and send', { timeout: MULTI_PROCESS_TEST_MS }, () =
     const server = await cli.startServerProcess(env);
     const notice = await server.waitForLine(isNotice);
     const stats = async () => ((await getJson(`${server.url}/api/collector/stats`)).body as { heartbeats_total: number }).heartbeats_total;
-    await eventually(async () => (await stats()) >= 1);
+    await pollUntil(async () => (await stats()) >= 1);
     const before = await stats();
     const preview = await cli.runCli(['preview'], env);
     expect(preview.stderr).toContain(`${server.url}/api/collector`);
@@ -202,7 +193,7 @@ describe.concurrent('preview and send', { timeout: MULTI_PROCESS_TEST_MS }, () =
 
   it('send with no server and no endpoint says how to get one, and writes no session', async (context) => {
     const { cli, home, env } = await setUp(context);
-    const port = await closedPort();
+    const port = await freePort();
     const result = await cli.runCli(['send'], { ...env, TELEMETRY_PORT: String(port) });
     context.expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');
@@ -215,7 +206,7 @@ describe.concurrent('preview and send', { timeout: MULTI_PROCESS_TEST_MS }, () =
 
   it('send to a TELEMETRY_ENDPOINT that refuses says to check it, and writes no session', async (context) => {
     const { cli, home, env } = await setUp(context);
-    const port = await closedPort();
+    const port = await freePort();
     const result = await cli.runCli(['send'], { ...env, TELEMETRY_ENDPOINT: `http://127.0.0.1:${port}/in` });
     context.expect(result.code).toBe(1);
     context.expect(result.stderr).toContain('ECONNREFUSED');

@@ -27,6 +27,7 @@ import { toCounted } from '../src/stores/counting.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { captureLogs } from './helpers/logs.js';
 import { LIMITS } from './harness/limits.js';
+import { listenLocal } from './harness/net.js';
 
 const heartbeat = (overrides: Partial<Heartbeat['payload']> = {}): Heartbeat => sampleHeartbeat(overrides);
 
@@ -46,14 +47,14 @@ interface Harness {
   pool: Pool;
 }
 
-async function startServer(collector: Collector): Promise<{ server: http.Server; origin: string }> {
+async function serveCollector(collector: Collector): Promise<{ server: http.Server; origin: string }> {
   // The lead's router does this in the real server; here a minimal one.
   const server = http.createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/api/collector') void collector.handlePost(req, res);
     else if (req.method === 'GET' && req.url === '/api/collector/stats') void collector.handleStats(req, res);
     else sendJson(res, 404, { error: 'Not found' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenLocal(server);
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
@@ -161,7 +162,7 @@ describe('collector over HTTP', () => {
     const db = new Level<string, string>(path.join(dir, 'db'));
     // Floor 1: these tests count one or two sessions per value (privacy.test.ts covers the floor).
     const collector = await createCollector({ db, now: () => clock.now, storeOptions: { privacyMinSessions: 1 } });
-    const { server, origin } = await startServer(collector);
+    const { server, origin } = await serveCollector(collector);
     return { dir, db, collector, server, origin, pool: new Pool(origin, { connections: 50 }) };
   }
 
@@ -446,7 +447,7 @@ describe('collector storage', () => {
     const lines: Array<Record<string, unknown>> = [];
     const destination = { write: (line: string) => void lines.push(JSON.parse(line)) };
     const info = await collectorOn(db, createLogger({ level: 'info', destination }));
-    const { server, origin } = await startServer(info);
+    const { server, origin } = await serveCollector(info);
     const pool = new Pool(origin);
     try {
       const res = await pool.request({ method: 'POST', path: '/api/collector', headers: { 'content-type': 'application/json' }, body: JSON.stringify(heartbeat()) });
@@ -458,7 +459,7 @@ describe('collector storage', () => {
     }
     const hb = heartbeat();
     const debug = await collectorOn(db.sublevel('second'), createLogger({ level: 'debug', destination }));
-    const { server: s2, origin: o2 } = await startServer(debug);
+    const { server: s2, origin: o2 } = await serveCollector(debug);
     const p2 = new Pool(o2);
     try {
       const res = await p2.request({ method: 'POST', path: '/api/collector', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hb) });

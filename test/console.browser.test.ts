@@ -1,5 +1,4 @@
 // The console and the inspector bridge page in Chromium, against the real server (the built CLI as a child process).
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { createCliSandbox, getJson, type CliSandbox } from './helpers/cli.js';
 import { LIMITS, scaled } from './harness/limits.js';
 import { describeBrowser, isLocal, launchBrowser, type BrowserSession } from './helpers/browser.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
+import { freePort } from './harness/net.js';
 
 // Chromium takes up to ~8 s to start on a loaded 2-core machine; a minute tells a slow start from a hang.
 const BROWSER_MS = scaled(60_000);
@@ -21,14 +21,6 @@ interface Status {
   state: string;
   session_id: string | null;
   heartbeats_sent: number;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function postHeartbeat(url: string, payload: Record<string, unknown>): Promise<void> {

@@ -23,11 +23,11 @@ import type { CollectorStats } from '../src/collector/collector.js';
 import { StoreUnavailableError } from '../src/errors.js';
 import { BACKENDS, type BackendName } from './helpers/collectorBackends.js';
 import { closeFaultWorld, keysIn, openFaultWorld, restartCollector, startSenders, type FaultWorld, type Sender, type SenderShape } from './helpers/faultWorld.js';
-import { waitFor } from './helpers/httpServer.js';
 import { statementOutcome } from './helpers/pgWire.js';
 import { usePostgres } from './helpers/postgres.js';
 import { keyOf, statusOf, type Exchange } from './helpers/tcpProxy.js';
 import { LIMITS } from './harness/limits.js';
+import { pollUntil } from './harness/net.js';
 
 const SEEDS = [1, 2, 3];
 /** Generous: no request here takes more than milliseconds; a timeout would only be one more lost answer. */
@@ -65,7 +65,7 @@ async function run(world: FaultWorld): Promise<void> {
 /** Stops each actor between sends (nothing in flight), so what it counted is what reached it. */
 async function stopAll(senders: Sender[]): Promise<void> {
   for (const { actor } of senders) {
-    await waitFor(() => actor.getSnapshot().status === 'done' || actor.getSnapshot().matches('waiting'));
+    await pollUntil(() => actor.getSnapshot().status === 'done' || actor.getSnapshot().matches('waiting'));
     if (actor.getSnapshot().status !== 'done') actor.send({ type: 'telemetry.stop' });
   }
 }

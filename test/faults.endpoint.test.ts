@@ -4,7 +4,6 @@ import { afterAll, describe, test, type ExpectStatic } from 'vitest';
 import {
   cleanupAll,
   makeTemp,
-  pollUntil,
   rssKb,
   selfSignedCert,
   sleep,
@@ -14,7 +13,8 @@ import {
   type ServerProcess,
 } from './helpers/faultServer.js';
 import { LIMITS } from './harness/limits.js';
-import { deadPort, headersOnly, never, reply, startServer, streamBytes, type Handler } from './helpers/httpServer.js';
+import { headersOnly, never, reply, startEndpoint, streamBytes, type Handler } from './helpers/endpoint.js';
+import { freePort, pollUntil } from './harness/net.js';
 
 interface Telemetry {
   state: string;
@@ -31,7 +31,7 @@ afterAll(async () => {
 
 /** A recording HTTP endpoint, closed after the file. */
 async function endpoint(handler: Handler = reply(202)) {
-  const server = await startServer(handler);
+  const server = await startEndpoint(handler);
   closers.push(() => server.close());
   return server;
 }
@@ -48,7 +48,7 @@ const sent = (t: Telemetry) => t.state === 'waiting' && t.heartbeats_sent === 1;
 async function run(url: string, until: (t: Telemetry) => boolean, vars: Record<string, string> = {}) {
   const timeout = String(LIMITS.requestMs / 1000);
   const server = await startServerProcess({ TELEMETRY_ENDPOINT: url, TELEMETRY_TIMEOUT_SECONDS: timeout, ...vars });
-  const telemetry = await pollUntil(() => telemetryOf(server), until);
+  const telemetry = await pollUntil(() => telemetryOf(server), { until });
   return { server, telemetry };
 }
 
@@ -85,13 +85,13 @@ const URL_PART = 'sending to http://127\\.0\\.0\\.1:\\d+/';
 
 describe.concurrent('endpoint faults against the real server', () => {
   test('connection refused: one error line, stopped with failed', async ({ expect }) => {
-    const { server, telemetry } = await run(`http://127.0.0.1:${await deadPort()}/`, stopped);
+    const { server, telemetry } = await run(`http://127.0.0.1:${await freePort()}/`, stopped);
     await expectOneFailure(expect, server, telemetry, new RegExp(`^ECONNREFUSED ${URL_PART}$`));
     await expectServingThenCleanExit(expect, server);
   });
 
   test('connection refused with TELEMETRY_DEBUG=true: the error line carries the stack', async ({ expect }) => {
-    const { server } = await run(`http://127.0.0.1:${await deadPort()}/`, stopped, { TELEMETRY_DEBUG: 'true' });
+    const { server } = await run(`http://127.0.0.1:${await freePort()}/`, stopped, { TELEMETRY_DEBUG: 'true' });
     await server.waitForLine((line) => line.level >= 50);
     const errors = server.lines.filter((line) => line.level >= 50);
     expect(errors).toHaveLength(1);
@@ -209,7 +209,7 @@ describe.concurrent('endpoint faults against the real server', () => {
     await target.waitForRequests(1, LIMITS.waitMs);
     const before = rssKb(server.pid);
     release();
-    const telemetry = await pollUntil(() => telemetryOf(server), sent);
+    const telemetry = await pollUntil(() => telemetryOf(server), { until: sent });
     const after = rssKb(server.pid);
     expect(telemetry.last_error).toBeNull();
     expect(after - before).toBeLessThan(30 * 1024);
@@ -227,7 +227,7 @@ describe.concurrent('endpoint faults against the real server', () => {
 
   test('an HTTP_PROXY that refuses connections: a failure, and the endpoint receives nothing', async ({ expect }) => {
     const target = await endpoint(reply(202));
-    const proxy = `http://127.0.0.1:${await deadPort()}/`;
+    const proxy = `http://127.0.0.1:${await freePort()}/`;
     const { server, telemetry } = await run(`${target.origin}/`, stopped, { HTTP_PROXY: proxy });
     await expectOneFailure(expect, server, telemetry, new RegExp(`^ECONNREFUSED ${URL_PART}$`));
     expect(target.requests).toHaveLength(0);

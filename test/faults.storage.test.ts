@@ -9,7 +9,8 @@ import { afterAll, describe, expect, test, type ExpectStatic } from 'vitest';
 import { isStoredSession, SESSION_KEY } from '../src/stores/session.js';
 import { CONFIGURATION_SUBLEVEL } from '../src/stores/level/sessionStore.js';
 import { LIMITS } from './harness/limits.js';
-import { cleanupAll, makeTemp, pollUntil, pool, runCli, sleep, spawnCli, startServerProcess } from './helpers/faultServer.js';
+import { cleanupAll, makeTemp, pool, runCli, sleep, spawnCli, startServerProcess } from './helpers/faultServer.js';
+import { pollUntil } from './harness/net.js';
 
 const undo: Array<() => void> = [];
 afterAll(async () => {
@@ -84,7 +85,7 @@ describe.concurrent('storage faults', () => {
     const home = await makeTemp();
     await writeRaw(home, garbage!);
     const server = await startServerProcess({ TELEMETRY_HOME: home });
-    const status = await pollUntil(() => server.get<{ state: string; session_id: string }>('/api/telemetry').then((r) => r.body), (t) => t.state === 'waiting');
+    const status = await pollUntil(() => server.get<{ state: string; session_id: string }>('/api/telemetry').then((r) => r.body), { until: (t) => t.state === 'waiting' });
     const warnings = server.lines.filter((line) => line.level === 40);
     expect(warnings.map((w) => w.msg)).toEqual(['Stored telemetry session is not valid; replacing it']);
     expect(server.lines.filter((line) => line.level >= 50)).toHaveLength(0);

@@ -6,7 +6,7 @@ import { createTelemetryMachine } from '../src/actor/createTelemetryMachine.js';
 import { createLevelSessionStore, type HeartbeatLease, type SessionStore } from '../src/stores/index.js';
 import { StoreUnavailableError } from '../src/errors.js';
 import { telemetryInput } from './helpers/fixtures.js';
-import { reply, startServer, type TestServer } from './helpers/httpServer.js';
+import { reply, startEndpoint, type TestEndpoint } from './helpers/endpoint.js';
 import { openTempDb, type TempDb } from './helpers/tempDb.js';
 
 const closers: Array<() => Promise<unknown>> = [];
@@ -14,8 +14,8 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
 
-async function setUp(): Promise<{ endpoint: TestServer; temp: TempDb }> {
-  const endpoint = await startServer(reply(202));
+async function setUp(): Promise<{ endpoint: TestEndpoint; temp: TempDb }> {
+  const endpoint = await startEndpoint(reply(202));
   const temp = await openTempDb();
   closers.push(() => endpoint.close(), () => temp.cleanup());
   return { endpoint, temp };
@@ -34,7 +34,7 @@ function fakeLease(failing: number[]): HeartbeatLease & { claims: number } {
   return lease;
 }
 
-const keysOf = (endpoint: TestServer) => endpoint.requests.map((r) => String(r.headers['idempotency-key']));
+const keysOf = (endpoint: TestEndpoint) => endpoint.requests.map((r) => String(r.headers['idempotency-key']));
 
 describe('idempotency keys', () => {
   it('a failed lease claim consumes no key: the next heartbeat has a new one, and every heartbeat counted as sent has its own', async () => {

@@ -5,9 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createActor, createMachine } from 'xstate';
 import { startInspector } from '../src/server/inspect/inspect.js';
 import { startBridge } from '../src/server/inspect/bridge.js';
-import { createCliSandbox, eventually, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
+import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { captureLogs } from './helpers/logs.js';
 import { LIMITS } from './harness/limits.js';
+import { freePort, listenLocal, pollUntil } from './harness/net.js';
 
 /** One Stately inspection event as it travels through the bridge (JSON text frames). */
 interface WireEvent {
@@ -50,22 +51,13 @@ function view(url: string, headers?: Record<string, string>): Viewer {
   return { events, opened, close: () => ws.close() };
 }
 
-/** A port that was free a moment ago (listen on 0, read it, close). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const actorNamed = (events: WireEvent[], name: string) => events.find((e) => e.type === '@xstate.actor' && e.name === name);
 const valuesOf = (events: WireEvent[], sessionId: string | undefined) =>
   events.filter((e) => e.type === '@xstate.snapshot' && e.sessionId === sessionId).map((e) => JSON.stringify(e.snapshot?.value));
 
 /** Waits until the viewer has seen both machines and the telemetry loop going round at least once. */
 async function expectLiveMachines(viewer: Viewer): Promise<void> {
-  await eventually(() => {
+  await pollUntil(() => {
     const telemetry = actorNamed(viewer.events, 'telemetry');
     const values = valuesOf(viewer.events, telemetry?.sessionId);
     return ['"loadingSession"', '"sending"', '"waiting"'].every((v) => values.includes(v));
@@ -123,13 +115,13 @@ describe('--inspect (local bridge)', () => {
     expect(stopped.ms).toBeLessThan(LIMITS.shutdownMs);
     // close() lets the last snapshots out before it closes the socket.
     const serverId = actorNamed(viewer.events, 'server')!.sessionId;
-    await eventually(() => valuesOf(viewer.events, serverId).includes('"stopped"'));
+    await pollUntil(() => valuesOf(viewer.events, serverId).includes('"stopped"'));
     expectCleanOutput(server);
   });
 
   it('a bridge port in use costs only the inspector: one warning, and the server runs on', async () => {
     const blocker = net.createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    await listenLocal(blocker);
     cleanups.push(() => new Promise((resolve) => blocker.close(resolve)));
     const port = (blocker.address() as net.AddressInfo).port;
     const home = await cli.tempHome();
@@ -140,7 +132,7 @@ describe('--inspect (local bridge)', () => {
       expect.objectContaining({ level: 40, msg: 'Inspector bridge not started; the server runs without it', port, reason: 'EADDRINUSE' }),
     ]);
     expect(await getJson(`${server.url}/api/health`)).toMatchObject({ status: 200 });
-    await eventually(async () => ((await getJson(`${server.url}/api/telemetry`)).body as { heartbeats_sent: number }).heartbeats_sent >= 1);
+    await pollUntil(async () => ((await getJson(`${server.url}/api/telemetry`)).body as { heartbeats_sent: number }).heartbeats_sent >= 1);
     expect(blocker.listening).toBe(true);
     expect(await server.stop('SIGTERM')).toMatchObject({ code: 0 });
     expectCleanOutput(server);
@@ -220,7 +212,7 @@ describe('--inspect=ws://URL (connect)', () => {
     const viewer = view(bridge.websocketUrl);
     expect(await viewer.opened).toBe(true);
     // The first retry is about 1 s after the failure.
-    await eventually(() => valuesOf(viewer.events, actorNamed(viewer.events, 'probe')?.sessionId).includes('"b"'));
+    await pollUntil(() => valuesOf(viewer.events, actorNamed(viewer.events, 'probe')?.sessionId).includes('"b"'));
     expect(logs.withMessage('Inspector connected')).toHaveLength(1);
     expect(logs.withMessage('Inspector not reachable')).toHaveLength(1);
   });
@@ -245,7 +237,7 @@ describe('a late viewer', () => {
 
     const viewer = view(bridge.websocketUrl);
     expect(await viewer.opened).toBe(true);
-    await eventually(() => viewer.events.at(-1)?.snapshot?.value === 'last', 5_000);
+    await pollUntil(() => viewer.events.at(-1)?.snapshot?.value === 'last', { timeoutMs: 5_000 });
     expect(viewer.events.slice(0, 2).map((e) => [e.type, e.name])).toEqual([
       ['@xstate.actor', 'telemetry'],
       ['@xstate.actor', 'server'],
@@ -274,7 +266,7 @@ describe('the app-side queue (bridge not up yet)', () => {
     const viewer = view(bridge.websocketUrl);
     expect(await viewer.opened).toBe(true);
     // The first retry is about 1 s after the failure.
-    await eventually(() => viewer.events.length >= 201, 10_000);
+    await pollUntil(() => viewer.events.length >= 201, { timeoutMs: 10_000 });
     expect(viewer.events[0]).toMatchObject({ type: '@xstate.actor', name: 'counter' });
     expect(viewer.events.filter((e) => e.type !== '@xstate.actor')).toHaveLength(200);
   });

@@ -8,9 +8,10 @@ import { createCollector } from '../src/collector/collector.js';
 import { limitRepeats } from '../src/logLimit.js';
 import type { CollectorStore } from '../src/stores/index.js';
 import { sampleHeartbeat, telemetryInput } from './helpers/fixtures.js';
-import { startServer, waitFor, type TestServer } from './helpers/httpServer.js';
+import { startEndpoint, type TestEndpoint } from './helpers/endpoint.js';
 import { captureLogs } from './helpers/logs.js';
 import { openTempDb } from './helpers/tempDb.js';
+import { listenLocal, pollUntil } from './harness/net.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -25,7 +26,7 @@ describe('limitRepeats', () => {
     limited.error({}, 'Another fault');
     expect(logs.withMessage('Something repeats')).toHaveLength(3);
     expect(logs.withMessage('Another fault')).toHaveLength(1);
-    await waitFor(() => logs.withMessage('more in the last').length > 0);
+    await pollUntil(() => logs.withMessage('more in the last').length > 0);
     expect(logs.withMessage('more in the last')).toEqual([
       expect.objectContaining({ level: 40, msg: 'Something repeats … 47 more in the last 0.1 s', suppressed: 47 }),
     ]);
@@ -48,7 +49,7 @@ describe('repeating faults in the real components', () => {
     const collector = await createCollector({ store: failingStore, logger: logs.logger });
     closers.push(async () => collector.close());
     const server = http.createServer((req, res) => void collector.handlePost(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await listenLocal(server);
     closers.push(() => new Promise((resolve) => server.close(resolve)));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const statuses: number[] = [];
@@ -64,7 +65,7 @@ describe('repeating faults in the real components', () => {
   });
 
   it('the overrun warning of a loop whose every send outlasts the interval: at most 10 a minute', async () => {
-    const endpoint: TestServer = await startServer();
+    const endpoint: TestEndpoint = await startEndpoint();
     closers.push(() => endpoint.close());
     const logs = captureLogs();
     // Each reading of the clock is 2 s later: every send "takes" longer than the 1 s loop.

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { LIMITS } from './harness/limits.js';
-import { cleanEnv, createCliSandbox, eventually } from './helpers/cli.js';
+import { cleanEnv, createCliSandbox } from './helpers/cli.js';
+import { pollUntil } from './harness/net.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const builtFiles = ['dist/src/cli.js', 'dist/src/server/server.js', 'dist/machines/telemetryMachine.js'];
@@ -35,7 +36,7 @@ async function startWithNpm(context: TestContext, ownGroup: boolean) {
   npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   npm.stderr.resume();
   // The limit tells "started" from "hung" (npm and tsc come before the server); the speed is for `npm run bench`.
-  await eventually(() => stdout.includes('"msg":"Server listening"'), LIMITS.startMs * 2);
+  await pollUntil(() => stdout.includes('"msg":"Server listening"'), { timeoutMs: LIMITS.startMs * 2 });
   const { pid } = JSON.parse(await readFile(path.join(home, 'server.json'), 'utf8')) as { pid: number };
   context.onTestFinished(() => void (alive(pid) && process.kill(pid, 'SIGKILL')));
   return { npm, exited, server: pid, stdout: () => stdout };
@@ -53,7 +54,7 @@ describe('npm start', { timeout: LIMITS.testMs * 2 }, () => {
     run.npm.kill('SIGTERM');
     await run.exited;
     // The server itself must be gone too, not left running without its parent (what `sh -c node ...` did).
-    await eventually(() => !alive(run.server), LIMITS.shutdownMs);
+    await pollUntil(() => !alive(run.server), { timeoutMs: LIMITS.shutdownMs });
     expect(run.stdout()).toContain('"msg":"Shutting down"');
     expect(await mtimes()).toEqual(before);
   });
@@ -62,7 +63,7 @@ describe('npm start', { timeout: LIMITS.testMs * 2 }, () => {
     const run = await startWithNpm(context, true);
     process.kill(-run.npm.pid!, 'SIGINT');
     expect(await run.exited).toBe(0);
-    await eventually(() => !alive(run.server), LIMITS.shutdownMs);
+    await pollUntil(() => !alive(run.server), { timeoutMs: LIMITS.shutdownMs });
     // npm passing its own SIGINT on would make a second signal: the server would exit at once with 1.
     expect(messages(run.stdout()).filter((msg) => msg === 'Signal received')).toHaveLength(1);
     expect(messages(run.stdout())).not.toContain('Second signal: exiting at once');

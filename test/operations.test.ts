@@ -1,12 +1,12 @@
 // The log table of docs/operations.md against real servers' lines: what they log is in the table, with its level
 // and component, and what the table promises for these runs is logged.
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'vitest';
 import { createCliSandbox, type CliEnv } from './helpers/cli.js';
 import { LIMITS } from './harness/limits.js';
 import { LEVELS } from './helpers/logs.js';
+import { freePort } from './harness/net.js';
 
 interface Row {
   level: string;
@@ -36,15 +36,6 @@ async function logTable(): Promise<Row[]> {
 }
 
 const levelName = (level: number) => Object.entries(LEVELS).find(([, value]) => value === level)?.[0];
-
-/** A loopback port nothing listens on: bound, then closed again. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function setUp(context: TestContext) {
   const cli = createCliSandbox();
@@ -84,7 +75,7 @@ describe('docs/operations.md log table', { timeout: LIMITS.testMs * 2 }, () => {
     const [healthy, off, failing] = await Promise.all([
       cli.startServerProcess(await env()),
       cli.startServerProcess(await env({ TELEMETRY_ENABLED: 'false' })),
-      cli.startServerProcess(await env({ TELEMETRY_ENDPOINT: `http://127.0.0.1:${await closedPort()}/in` })),
+      cli.startServerProcess(await env({ TELEMETRY_ENDPOINT: `http://127.0.0.1:${await freePort()}/in` })),
     ]);
     await healthy.waitForLine((line) => line.msg === 'Heartbeat sent' && line.heartbeatsSent === 2);
     await off.waitForLine((line) => line.msg.startsWith('Telemetry is off'));

@@ -1,7 +1,8 @@
 // Each opt-out layer on its own, through the real CLI server: no socket to the endpoint, no session, the layer named.
 import { describe, it, type TestContext } from 'vitest';
-import { createCliSandbox, getJson, readStoredSessionValue, startCountingEndpoint, eventually, type CliEnv } from './helpers/cli.js';
+import { createCliSandbox, getJson, readStoredSessionValue, startCountingEndpoint, type CliEnv } from './helpers/cli.js';
 import { LIMITS } from './harness/limits.js';
+import { pollUntil } from './harness/net.js';
 
 /** Several CLI processes one after another: only tells finished from hung (each step has its own limit). */
 const MULTI_PROCESS_TEST_MS = LIMITS.testMs * 2;
@@ -77,7 +78,7 @@ describe.concurrent('opt-out layers', { timeout: MULTI_PROCESS_TEST_MS }, () => 
     const { expect } = context;
     const { cli, endpoint, home, env } = await setUp(context);
     const server = await cli.startServerProcess(env);
-    await eventually(() => endpoint.requests.length >= 2);
+    await pollUntil(() => endpoint.requests.length >= 2);
     expect(endpoint.connections()).toBeGreaterThanOrEqual(1);
     expect(await server.stop()).toMatchObject({ code: 0 });
     expect(JSON.parse((await readStoredSessionValue(home)) ?? 'null')).toMatchObject({ session_id: expect.any(String) });

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scaled } from './harness/limits.js';
 import { readStoredSessionValue, startCountingEndpoint } from './helpers/cli.js';
+import { listenLocal } from './harness/net.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -256,7 +257,7 @@ describe('the packed package in a consumer project', () => {
     expect(inspect.stderr).toBe('telemetry-actor: --inspect (TELEMETRY_INSPECT) needs the packages @statelyai/inspect and ws, which this installation lacks: npm install @statelyai/inspect ws\n');
     // In a terminal (util-linux `script` gives it one): JSON lines and one line naming pino-pretty; a busy port ends it.
     const busy = createServer();
-    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    await listenLocal(busy);
     try {
       const command = [process.execPath, installedBin(), 'server'].map((word) => `'${word}'`).join(' ');
       const terminal = await runIn('script', ['-qec', command, '/dev/null'], { ...env, TELEMETRY_PORT: String((busy.address() as { port: number }).port) });

@@ -16,6 +16,7 @@ import { postAlone, rssBytes, type Answer } from './harness/requests.js';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { usePostgres } from './helpers/postgres.js';
+import { listenLocal } from './harness/net.js';
 
 /** The collector store's bounds in these tests (floor 1: single sessions are shown). */
 const COLLECTOR = { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 };
@@ -62,7 +63,7 @@ async function serveCollector(storage: Storage): Promise<string> {
     else if (req.url === '/api/collector/stats') void collector.handleStats(req, res);
     else sendJson(res, 404, { error: 'Not found' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenLocal(server);
   closers.push(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));

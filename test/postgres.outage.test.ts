@@ -3,10 +3,10 @@
 // embedded PostgreSQL (restartable: this test stops and starts it), a recording endpoint.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { eventually } from './helpers/cli.js';
 import { beatsOf, doubledGaps } from './helpers/heartbeats.js';
 import { SKIPPED, running, statusOf, useReplicaFixtures } from './helpers/replicas.js';
 import { LIMITS, scaled } from './harness/limits.js';
+import { pollUntil } from './harness/net.js';
 
 const fx = useReplicaFixtures({ postgres: 'restartable' });
 
@@ -25,7 +25,7 @@ describe('replicas on PostgreSQL: the database goes away and comes back', () => 
     let countAtUp = 0;
     try {
       // While no claim can be decided, every replica says so in its status instead of stopping.
-      for (const r of replicas) await eventually(async () => (await statusOf(r)).last_sent_by === 'unknown');
+      for (const r of replicas) await pollUntil(async () => (await statusOf(r)).last_sent_by === 'unknown');
       const whileDown = await Promise.all(replicas.map(statusOf));
       for (const status of whileDown) {
         expect(['waiting', 'sending']).toContain(status.state);

@@ -8,12 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
 import { createTelemetryMachine } from '../src/actor/createTelemetryMachine.js';
 import { createStorage, type HeartbeatLease } from '../src/stores/index.js';
-import { eventually } from './helpers/cli.js';
 import { telemetryInput } from './helpers/fixtures.js';
 import { beatsOf, doubledGaps, sessionsOf } from './helpers/heartbeats.js';
 import { captureLogs } from './helpers/logs.js';
 import { SKIPPED, statusOf, useReplicaFixtures, type ReplicaSettings, type ReplicaStatus } from './helpers/replicas.js';
-import { LIMITS, scaled } from './harness/limits.js';
+import { scaled } from './harness/limits.js';
+import { pollUntil } from './harness/net.js';
 
 const fx = useReplicaFixtures({ postgres: 'shared' });
 
@@ -45,12 +45,12 @@ describe('replicas on PostgreSQL: faults', () => {
         (await watcher.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'replica_a' AND wait_event_type = 'Lock'",
         )).rows[0]!.n > 0;
-      await eventually(waiting, LIMITS.waitMs, 5);
+      await pollUntil(waiting, { everyMs: 5 });
       a.child.kill('SIGSTOP');
       await locker.query('ROLLBACK');
       expect((await statusOf(b)).heartbeats_sent).toBe(0);
       // B takes over once A's renewed lease goes stale (loop + timeout after it), then sends every interval.
-      await eventually(async () => (await statusOf(b)).heartbeats_sent >= 2, LIMITS.waitMs);
+      await pollUntil(async () => (await statusOf(b)).heartbeats_sent >= 2);
     } finally {
       a.child.kill('SIGCONT');
       await Promise.all([locker.end(), watcher.end()]);
@@ -87,7 +87,7 @@ describe('replicas on PostgreSQL: faults', () => {
 
     const lastOfA = fx.endpoint.requests.at(-1)!.receivedAt;
     await a.stop('SIGKILL');
-    await eventually(async () => (await statusOf(b)).heartbeats_sent >= 2, LIMITS.waitMs);
+    await pollUntil(async () => (await statusOf(b)).heartbeats_sent >= 2);
     const takeover = beatsOf(fx.endpoint).find((beat) => beat.at > lastOfA)!;
     console.log(`replicas: B took over ${takeover.at - lastOfA} ms after A's last heartbeat (A's loop + timeout: 4500 ms)`);
     // Within A's interval plus A's timeout of A's last heartbeat (plus 2 s for B's claim and POST on a loaded machine);
@@ -107,7 +107,7 @@ describe('replicas on PostgreSQL: faults', () => {
     const reset = await fx.cli.runCli(['reset'], elsewhere);
     expect(reset.stdout).toContain('Session forgotten');
     const cut = Date.now() + LOOP * 1000;
-    await eventually(() => beatsOf(fx.endpoint).filter((b) => b.at > cut).length >= 3);
+    await pollUntil(() => beatsOf(fx.endpoint).filter((b) => b.at > cut).length >= 3);
     const after = sessionsOf(beatsOf(fx.endpoint).filter((b) => b.at > cut));
     expect(after).toHaveLength(1);
     expect(after[0]).not.toBe(first);
@@ -126,7 +126,7 @@ describe('replicas on PostgreSQL: faults', () => {
     const restarted = await replica(url);
     await holder.stop('SIGKILL');
     const killedAt = Date.now();
-    await eventually(async () => (await statusOf(restarted)).heartbeats_sent >= 2, LIMITS.waitMs);
+    await pollUntil(async () => (await statusOf(restarted)).heartbeats_sent >= 2);
     expect(sessionsOf(beatsOf(fx.endpoint).filter((b) => b.at > cut))).toEqual(after);
     expect(beatsOf(fx.endpoint).filter((b) => b.at > killedAt).length).toBeGreaterThan(0);
     expect((await statusOf(restarted)).session_id).toBe(after[0]);

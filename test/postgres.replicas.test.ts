@@ -1,13 +1,14 @@
 // Real server processes sharing one real PostgreSQL: settings, one session, one heartbeat per interval, handover.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
-import { deadPort, startServer, type TestServer } from './helpers/httpServer.js';
+import { startEndpoint, type TestEndpoint } from './helpers/endpoint.js';
 import { LIMITS, scaled } from './harness/limits.js';
 import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { freePort } from './harness/net.js';
 
 let postgres: TestPostgres;
 let cli: CliSandbox;
-let endpoint: TestServer;
+let endpoint: TestEndpoint;
 
 beforeAll(async () => {
   postgres = await startTestPostgres();
@@ -17,7 +18,7 @@ afterAll(async () => {
 }, POSTGRES_START_TIMEOUT_MS);
 beforeEach(async () => {
   cli = createCliSandbox();
-  endpoint = await startServer();
+  endpoint = await startEndpoint();
 });
 afterEach(async () => {
   await cli.cleanup();
@@ -66,7 +67,7 @@ describe('TELEMETRY_DATABASE_URL', () => {
   });
 
   it('exits 1 with one line naming the server (no password) when PostgreSQL cannot be reached at start', async () => {
-    const url = `postgres://postgres:hunter2@127.0.0.1:${await deadPort()}/telemetry`;
+    const url = `postgres://postgres:hunter2@127.0.0.1:${await freePort()}/telemetry`;
     const result = await cli.runCli(['server'], { TELEMETRY_HOME: await cli.tempHome(), TELEMETRY_DATABASE_URL: url });
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);

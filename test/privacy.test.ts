@@ -3,18 +3,18 @@ import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
 import { createTelemetryMachine } from '../src/actor/createTelemetryMachine.js';
-import { reply, startServer, type TestServer } from './helpers/httpServer.js';
+import { reply, startEndpoint, type TestEndpoint } from './helpers/endpoint.js';
 import { openTempDb, type TempDb } from './helpers/tempDb.js';
 import { telemetryInput } from './helpers/fixtures.js';
 
-let server: TestServer;
+let server: TestEndpoint;
 let temp: TempDb;
 let raw: string;
 const CANARY = `privacy-canary-${Math.random().toString(36).slice(2)}`;
 
 // One real heartbeat, sent by the real actor through LevelDB and HTTP, as a collector would receive it.
 beforeAll(async () => {
-  server = await startServer(reply(202));
+  server = await startEndpoint(reply(202));
   temp = await openTempDb();
   process.env.TELEMETRY_PRIVACY_CANARY = CANARY;
   const actor = createActor(createTelemetryMachine({ db: temp.db }), {

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readStoredSessionValue, startCountingEndpoint } from './helpers/cli.js';
-import { startServer, type TestServer } from './helpers/httpServer.js';
+import { startEndpoint, type TestEndpoint } from './helpers/endpoint.js';
 import { LIMITS, scaled } from './harness/limits.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -32,11 +32,11 @@ beforeAll(async () => {
 afterAll(() => rm(exampleDir, { recursive: true, force: true }));
 
 describe('README embedding example', () => {
-  let endpoint: TestServer;
+  let endpoint: TestEndpoint;
   let workDir: string;
 
   beforeAll(async () => {
-    endpoint = await startServer();
+    endpoint = await startEndpoint();
     workDir = await mkdtemp(path.join(os.tmpdir(), 'readme-example-'));
   });
 

@@ -1,12 +1,12 @@
 // One redaction rule, everywhere: secrets fed through every setting that takes a URL never reach any output.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import net from 'node:net';
 import { WebSocket } from 'undici';
 import { redactUrl, redactUrlsIn, redactValue } from '../src/redact.js';
 import { startBridge } from '../src/server/inspect/bridge.js';
-import { createCliSandbox, eventually, getJson, startCountingEndpoint, type CliSandbox, type ServerProcess } from './helpers/cli.js';
+import { createCliSandbox, getJson, startCountingEndpoint, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { captureLogs } from './helpers/logs.js';
 import { LIMITS } from './harness/limits.js';
+import { freePort, pollUntil } from './harness/net.js';
 
 // Distinctive enough that no honest output contains them by chance.
 const PASSWORD = 'pwS3cr3tXq';
@@ -25,14 +25,6 @@ afterEach(async () => {
 
 /** `scheme://user:<password>@127.0.0.1:<port><path>?token=<token>` */
 const secretUrl = (scheme: string, port: number, path = '/') => `${scheme}://user:${PASSWORD}@127.0.0.1:${port}${path}?token=${TOKEN}`;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Leaks per channel: how many lines or messages of each channel hold a secret (only channels that leak). */
 const leaks: Record<string, number> = {};
@@ -91,7 +83,7 @@ describe('no secret in a URL setting reaches any output', { timeout: 2 * LIMITS.
       TELEMETRY_DEBUG: 'true',
     };
     const server = await cli.startServerProcess(env);
-    await eventually(() => view.messages.some((m) => m.includes('"waiting"') || m.includes('"stopped"')));
+    await pollUntil(() => view.messages.some((m) => m.includes('"waiting"') || m.includes('"stopped"')));
     await apiChannels(server, env, 'endpoint+inspect:');
     await stopAndCheck(server, env, 'endpoint+inspect:');
     check('inspector messages', view.messages);
@@ -110,7 +102,7 @@ describe('no secret in a URL setting reaches any output', { timeout: 2 * LIMITS.
       TELEMETRY_DEBUG: 'true',
     };
     const server2 = await cli.startServerProcess(env2);
-    await eventually(async () => ((await getJson(`${server2.url}/api/telemetry`)).body as { state: string }).state === 'stopped');
+    await pollUntil(async () => ((await getJson(`${server2.url}/api/telemetry`)).body as { state: string }).state === 'stopped');
     expect(server2.lines.some((line) => line.msg.startsWith('Inspector not reachable'))).toBe(true);
     await apiChannels(server2, env2, 'proxy:');
     await stopAndCheck(server2, env2, 'proxy:');

@@ -7,7 +7,7 @@ import { createActor, toPromise } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { createTelemetryMachine, DEFAULT_OPT_OUT_HINT, resolveTelemetry, SettingsError, UserError, type ResolveTelemetryOptions } from '../src/index.js';
 import { captureLogs } from './helpers/logs.js';
-import { startServer } from './helpers/httpServer.js';
+import { startEndpoint } from './helpers/endpoint.js';
 
 const HOST = { name: 'MYAPP_TELEMETRY', source: 'my_server', serverVersion: '1.2.3', endpoint: 'http://127.0.0.1:9/api/collector' } satisfies ResolveTelemetryOptions;
 
@@ -89,7 +89,7 @@ describe('the first-start notice', () => {
   }
 
   it("names only the host's switches, as resolveTelemetry gives them", async () => {
-    const endpoint = await startServer();
+    const endpoint = await startEndpoint();
     try {
       const resolved = resolveTelemetry({ ...HOST, env: { TELEMETRY_ENDPOINT: `${endpoint.origin}/c` }, flagName: '--no-stats', maxLoops: 1 });
       const notice = await noticeFor({ input: resolved.input! });
@@ -103,7 +103,7 @@ describe('the first-start notice', () => {
   });
 
   it('defaults to the standard switches when the input has no hint', async () => {
-    const endpoint = await startServer();
+    const endpoint = await startEndpoint();
     try {
       const input = { endpoint: `${endpoint.origin}/c`, loopSeconds: 600, timeoutSeconds: 10, environment: 'test', source: 's', serverVersion: '1', apiVersion: '1', retries: 0, maxLoops: 1 };
       const notice = await noticeFor({ input });

@@ -8,9 +8,9 @@ import { createConsoleFeed, MAX_STREAM_BACKLOG_BYTES, type ConsoleFeed } from '.
 import { startBridge } from '../src/server/inspect/bridge.js';
 import { createReplayBuffer, DEFAULT_REPLAY } from '../src/server/inspect/replay.js';
 import type { TelemetryStatus } from '../src/server/status.js';
-import { eventually } from './helpers/cli.js';
 import { captureLogs } from './helpers/logs.js';
 import { LIMITS } from './harness/limits.js';
+import { freePort, listenLocal, pollUntil } from './harness/net.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -21,7 +21,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 async function listen(server: http.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenLocal(server);
   cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
   return (server.address() as net.AddressInfo).port;
 }
@@ -53,7 +53,7 @@ describe('an event-stream client that stops reading', () => {
     const reader = http.get(`http://127.0.0.1:${port}/api/events`, (res) => res.on('data', (chunk: Buffer) => ((read += chunk.length), (lastChunk = chunk.toString()))));
     reader.on('error', () => {});
     cleanups.push(() => reader.destroy());
-    await eventually(() => read > 0, LIMITS.waitMs);
+    await pollUntil(() => read > 0);
 
     const frame = 'x'.repeat(64 * KiB);
     const AHEAD = 256 * KiB;
@@ -63,7 +63,7 @@ describe('an event-stream client that stops reading', () => {
       set(`${i}:${frame}`);
       feed.changed();
       sent += frame.length;
-      await eventually(() => read >= sent - AHEAD, LIMITS.waitMs, 1);
+      await pollUntil(() => read >= sent - AHEAD, { everyMs: 1 });
     }
     const [dropped] = logs.withMessage('Console stream dropped: its client stopped reading');
     expect(dropped, `not dropped after ${sent} bytes`).toBeDefined();
@@ -76,7 +76,7 @@ describe('an event-stream client that stops reading', () => {
     // The reader is still served: the next change reaches it.
     set('after the drop');
     feed.changed();
-    await eventually(() => lastChunk.includes('after the drop'), LIMITS.waitMs);
+    await pollUntil(() => lastChunk.includes('after the drop'));
     expect(feed.watching()).toBe(true);
     // A reconnecting client starts with the whole picture.
     const again = await new Promise<string>((resolve) => {
@@ -121,7 +121,7 @@ describe('the inspector bridge\'s replay', () => {
     for (let i = 0; i < 40; i += 1) app.send(JSON.stringify({ type: '@xstate.snapshot', sessionId: 'x:0', pad: 'y'.repeat(1_000_000) }));
     for (let i = 0; i < 40; i += 1) app.send(JSON.stringify({ type: '@xstate.snapshot', sessionId: 'x:0', pad: 'y'.repeat(200_000) }));
     app.send(JSON.stringify({ type: '@xstate.snapshot', sessionId: 'x:0', snapshot: { value: 'last' } }));
-    await eventually(() => relayed, LIMITS.waitMs);
+    await pollUntil(() => relayed);
 
     const late = new WebSocket(bridge.websocketUrl);
     cleanups.push(() => late.close());
@@ -131,7 +131,7 @@ describe('the inspector bridge\'s replay', () => {
       sizes.push(Buffer.byteLength(String(m.data)));
       sawLast ||= String(m.data).includes('"last"');
     });
-    await eventually(() => sawLast, LIMITS.waitMs);
+    await pollUntil(() => sawLast);
     const total = sizes.reduce((a, b) => a + b, 0);
     expect(total).toBeLessThanOrEqual(DEFAULT_REPLAY.bytes);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(DEFAULT_REPLAY.messageBytes);
@@ -139,10 +139,3 @@ describe('the inspector bridge\'s replay', () => {
   }, LIMITS.testMs);
 });
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -3,10 +3,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { createCliSandbox, eventually, getJson, type CliSandbox } from './helpers/cli.js';
+import { createCliSandbox, getJson, type CliSandbox } from './helpers/cli.js';
 import { describeBrowser, launchBrowser, type BrowserSession } from './helpers/browser.js';
 import { request } from './helpers/request.js';
 import { LIMITS, scaled } from './harness/limits.js';
+import { listenLocal, pollUntil } from './harness/net.js';
 
 // Chromium takes up to ~8 s to start on a loaded 2-core machine; a minute tells a slow start from a hang.
 const BROWSER_MS = scaled(60_000);
@@ -19,7 +20,7 @@ async function startEvilSite(pages: Record<string, string>): Promise<{ origin: s
     const body = pages[req.url ?? '/'];
     res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' }).end(body ?? '');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenLocal(server);
   const origin = `http://evil.test:${(server.address() as AddressInfo).port}`;
   return { origin, close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) };
 }
@@ -55,7 +56,7 @@ describeBrowser('web pages against the server, in Chromium', () => {
     const server = await cli.startServerProcess({ TELEMETRY_HOME: await cli.tempHome() });
     const sessionId = await (async () => {
       let id: unknown = null;
-      await eventually(async () => (id = (await getJson(`${server.url}/api/telemetry`)).body.session_id) !== null, LIMITS.waitMs);
+      await pollUntil(async () => (id = (await getJson(`${server.url}/api/telemetry`)).body.session_id) !== null);
       return String(id);
     })();
     const origin = `http://rebind.test:${new URL(server.url).port}`;
@@ -99,7 +100,7 @@ describeBrowser('web pages against the server, in Chromium', () => {
       await page.goto(`${evil.origin}/`);
       expect((await submitted).status()).toBe(403);
       // Every write reached the server (and was refused); none wrote a session.
-      await eventually(() => answered.length >= 5, LIMITS.waitMs);
+      await pollUntil(() => answered.length >= 5);
       expect(answered.filter(([, status]) => status !== 403)).toEqual([]);
       expect((await request(`${server.url}/api/telemetry/session`)).json).toEqual({ session: null });
       await page.close();

@@ -10,6 +10,7 @@ import { sampleHeartbeat } from './helpers/fixtures.js';
 import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 import { request } from './helpers/request.js';
 import { LIMITS } from './harness/limits.js';
+import { listenLocal } from './harness/net.js';
 
 const TOKEN = 'fleet-read-token-0123456789abcdef';
 const BURST = 4;
@@ -39,7 +40,7 @@ async function startProxy(backends: string[]): Promise<{ url: string; close(): P
     upstream.on('error', () => res.writeHead(502).end());
     req.pipe(upstream);
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  await listenLocal(proxy);
   const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   return { url, close: () => new Promise((resolve) => (proxy.closeAllConnections(), proxy.close(() => resolve()))) };
 }

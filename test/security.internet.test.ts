@@ -17,6 +17,7 @@ import { sampleHeartbeat } from './helpers/fixtures.js';
 import { captureLogs } from './helpers/logs.js';
 import { request, type RawAnswer } from './helpers/request.js';
 import { LIMITS } from './harness/limits.js';
+import { listenLocal } from './harness/net.js';
 
 const TOKEN = 'read-token-for-the-tests-0123456789';
 const BEARER = { authorization: `Bearer ${TOKEN}` };
@@ -142,7 +143,7 @@ describe('a per-client rate limit on POST /api/collector', { timeout: LIMITS.tes
       const target = guard.admit(req, res);
       if (target !== undefined && guard.authorize(req, res, 'send', target)) res.writeHead(202).end();
     });
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    await listenLocal(probe);
     const url = `http://127.0.0.1:${(probe.address() as AddressInfo).port}/api/collector`;
     try {
       const post = (localAddress: string, forwarded: string) =>

@@ -4,15 +4,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HeartbeatError, createSender, parseRetryAfter, type HeartbeatRequest } from '../src/actor/sender.js';
 import { VERSION } from '../src/version.js';
 import { LIMITS } from './harness/limits.js';
-import { deadPort, headersOnly, never, reply, startServer, streamBytes, type TestServer } from './helpers/httpServer.js';
+import { headersOnly, never, reply, startEndpoint, streamBytes, type TestEndpoint } from './helpers/endpoint.js';
+import { freePort } from './harness/net.js';
 
-const servers: TestServer[] = [];
+const servers: TestEndpoint[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function server(...args: Parameters<typeof startServer>) {
-  const s = await startServer(...args);
+async function server(...args: Parameters<typeof startEndpoint>) {
+  const s = await startEndpoint(...args);
   servers.push(s);
   return s;
 }
@@ -106,7 +107,7 @@ describe('sender: failures', () => {
   });
 
   it('names ECONNREFUSED for a dead port', async () => {
-    const port = await deadPort();
+    const port = await freePort();
     const error = await sendFailure(send(heartbeatInput(`http://127.0.0.1:${port}/api/collector`)));
     expect(error.reason).toContain('ECONNREFUSED');
     expect(error.reason).toContain(`http://127.0.0.1:${port}/api/collector`);

@@ -1,9 +1,10 @@
 // The reference server as users run it: the built CLI as a child process, real signals, LevelDB and HTTP.
 import { connect, createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { never, reply, startServer, type TestServer } from './helpers/httpServer.js';
-import { createCliSandbox, eventually, getJson, readStoredSessionValue, type CliSandbox } from './helpers/cli.js';
+import { never, reply, startEndpoint, type TestEndpoint } from './helpers/endpoint.js';
+import { createCliSandbox, getJson, readStoredSessionValue, type CliSandbox } from './helpers/cli.js';
 import { LIMITS } from './harness/limits.js';
+import { listenLocal, pollUntil } from './harness/net.js';
 
 /** Several CLI processes one after another: only tells finished from hung (each step has its own limit). */
 const MULTI_PROCESS_TEST_MS = LIMITS.testMs * 2;
@@ -44,7 +45,7 @@ describe('telemetry-actor server', { timeout: MULTI_PROCESS_TEST_MS }, () => {
     const first = await cli.startServerProcess(env);
     expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
-    await eventually(async () => (await stats(first.url)).heartbeats_total >= 2);
+    await pollUntil(async () => (await stats(first.url)).heartbeats_total >= 2);
     const telemetry = await getJson(`${first.url}/api/telemetry`);
     expect(telemetry.status).toBe(200);
     expect(telemetry.headers.get('content-type')).toBe('application/json');
@@ -76,7 +77,7 @@ describe('telemetry-actor server', { timeout: MULTI_PROCESS_TEST_MS }, () => {
     expect(first.stderr()).toBe('');
 
     const second = await cli.startServerProcess(env);
-    await eventually(async () => ((await getJson(`${second.url}/api/telemetry`)).body as { heartbeats_sent: number }).heartbeats_sent >= 1);
+    await pollUntil(async () => ((await getJson(`${second.url}/api/telemetry`)).body as { heartbeats_sent: number }).heartbeats_sent >= 1);
     const after = (await getJson(`${second.url}/api/telemetry`)).body as Record<string, unknown>;
     expect(after.session_id).toBe(status.session_id);
     expect(after.session_start_timestamp).toBe(status.session_start_timestamp);
@@ -89,9 +90,9 @@ describe('telemetry-actor server', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   });
 
   describe('with an endpoint that never answers', () => {
-    let endpoint: TestServer;
+    let endpoint: TestEndpoint;
     beforeEach(async () => {
-      endpoint = await startServer(never());
+      endpoint = await startEndpoint(never());
     });
     afterEach(async () => {
       await endpoint.close();
@@ -127,13 +128,13 @@ describe('telemetry-actor server', { timeout: MULTI_PROCESS_TEST_MS }, () => {
   });
 
   it('a failing endpoint stops telemetry with one error line; the server keeps serving and exits 0', async () => {
-    const endpoint = await startServer(reply(500));
+    const endpoint = await startEndpoint(reply(500));
     try {
       const home = await cli.tempHome();
       const server = await cli.startServerProcess({ TELEMETRY_HOME: home, TELEMETRY_ENDPOINT: `${endpoint.origin}/hb` });
       const failure = await server.waitForLine((line) => line.msg.startsWith('Failed to send telemetry'));
       expect(failure.msg).toContain(`HTTP 500 Internal Server Error from ${endpoint.origin}/hb`);
-      await eventually(async () => ((await getJson(`${server.url}/api/telemetry`)).body as { state: string }).state === 'stopped');
+      await pollUntil(async () => ((await getJson(`${server.url}/api/telemetry`)).body as { state: string }).state === 'stopped');
       expect((await getJson(`${server.url}/api/telemetry`)).body).toMatchObject({
         stop_reason: 'failed',
         heartbeats_sent: 0,
@@ -166,8 +167,7 @@ describe('telemetry-actor server', { timeout: MULTI_PROCESS_TEST_MS }, () => {
 
   it('a port in use exits 1 with one clear line naming the port', async () => {
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    const { port } = blocker.address() as { port: number };
+    const port = await listenLocal(blocker);
     try {
       const home = await cli.tempHome();
       const result = await cli.runCli(['server'], { TELEMETRY_HOME: home, TELEMETRY_PORT: String(port) });

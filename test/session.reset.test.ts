@@ -1,10 +1,11 @@
 // `telemetry-actor reset` while the server runs (LevelDB, one machine): from the next heartbeat on, the running
 // actor, `send` and `status` all use the new session. A real server process, a recording endpoint.
 import { describe, expect, it } from 'vitest';
-import { eventually, getJson, readStoredSessionValue } from './helpers/cli.js';
+import { getJson, readStoredSessionValue } from './helpers/cli.js';
 import { beatsOf, sessionsOf } from './helpers/heartbeats.js';
 import { useReplicaFixtures } from './helpers/replicas.js';
 import { LIMITS } from './harness/limits.js';
+import { pollUntil } from './harness/net.js';
 
 const fx = useReplicaFixtures({ postgres: 'none' });
 
@@ -29,7 +30,7 @@ describe('reset while the server runs (LevelDB)', () => {
     const send = await fx.cli.runCli(['send'], env);
     expect(send.code).toBe(0);
     const cut = resetDone + LOOP * 1000;
-    await eventually(() => beatsOf(fx.endpoint).filter((b) => b.at > cut).length >= 3, LIMITS.waitMs);
+    await pollUntil(() => beatsOf(fx.endpoint).filter((b) => b.at > cut).length >= 3);
 
     // Every heartbeat since the reset (the one `send` made included) carries one new session.
     const since = sessionsOf(beatsOf(fx.endpoint).filter((b) => b.at > resetDone + 100));

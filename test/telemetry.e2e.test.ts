@@ -4,20 +4,21 @@ import { createActor, toPromise, type AnyActorRef } from 'xstate';
 import type { TelemetryInput } from '../machines/telemetryMachine.js';
 import { createLevelSessionStore } from '../src/stores/level/sessionStore.js';
 import { createTelemetryMachine } from '../src/actor/createTelemetryMachine.js';
-import { never, reply, startServer, waitFor, type TestServer } from './helpers/httpServer.js';
+import { never, reply, startEndpoint, type TestEndpoint } from './helpers/endpoint.js';
 import { captureLogs, type LogCapture } from './helpers/logs.js';
 import { telemetryInput } from './helpers/fixtures.js';
 import { LIMITS } from './harness/limits.js';
 import { openTempDb, type TempDb } from './helpers/tempDb.js';
+import { pollUntil } from './harness/net.js';
 
 let temp: TempDb;
-let server: TestServer;
+let server: TestEndpoint;
 let logs: LogCapture;
 const actors: AnyActorRef[] = [];
 
 beforeEach(async () => {
   temp = await openTempDb();
-  server = await startServer(reply(202));
+  server = await startEndpoint(reply(202));
   logs = captureLogs('debug');
 });
 afterEach(async () => {
@@ -50,7 +51,7 @@ describe('telemetry end to end', () => {
     const body = JSON.parse(request!.body) as { payload: { session_id: string; session_start_timestamp: string } };
     expect(body.payload.session_id).toBe(stored!.session_id);
     expect(body.payload.session_start_timestamp).toBe(stored!.session_start_timestamp);
-    await waitFor(() => actor.getSnapshot().value === 'waiting');
+    await pollUntil(() => actor.getSnapshot().value === 'waiting');
     expect(actor.getSnapshot().context.heartbeatsSent).toBe(1);
     expect(logs.withMessage('Anonymous telemetry is on')).toHaveLength(1);
     actor.send({ type: 'telemetry.stop' });
@@ -109,7 +110,7 @@ describe('telemetry end to end', () => {
     server.script(reply(503, '', { 'retry-after': '0' }));
     const actor = start({ retries: 1 });
     await server.waitForRequests(2);
-    await waitFor(() => actor.getSnapshot().context.heartbeatsSent === 1);
+    await pollUntil(() => actor.getSnapshot().context.heartbeatsSent === 1);
     expect(actor.getSnapshot().value).toBe('waiting');
     expect(actor.getSnapshot().context.consecutiveFailures).toBe(0);
     const warnings = logs.withMessage('retrying');

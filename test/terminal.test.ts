@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { LIMITS } from './harness/limits.js';
 import { CLI_PATH, cleanEnv, createCliSandbox, type CliEnv } from './helpers/cli.js';
+import { listenLocal } from './harness/net.js';
 
 /**
  * Runs the CLI under a pseudo-terminal with util-linux `script` (stdout is then a TTY), as a person would;
@@ -29,7 +30,7 @@ function runInTerminal(args: string[], env: CliEnv, timeoutMs = LIMITS.commandMs
 
 async function busyPort(context: TestContext): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenLocal(server);
   context.onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return (server.address() as { port: number }).port;
 }

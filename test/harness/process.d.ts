@@ -86,9 +86,3 @@ export declare function createSandbox(): Sandbox;
 
 /** GET url with a limit (LIMITS.requestMs): the status and the JSON body (undefined when empty or not JSON). */
 export declare function getJson<T = Record<string, unknown>>(url: string, options?: { timeoutMs?: number }): Promise<JsonAnswer<T>>;
-
-/** Calls `read` until `accept` holds; returns that value, or throws with the last one after timeoutMs (LIMITS.waitMs). */
-export declare function pollUntil<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs?: number, everyMs?: number): Promise<T>;
-
-/** Polls `check` until it returns true; rejects after timeoutMs (LIMITS.waitMs). */
-export declare function eventually(check: () => Promise<boolean> | boolean, timeoutMs?: number, everyMs?: number): Promise<void>;

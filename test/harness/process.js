@@ -212,19 +212,3 @@ export async function getJson(url, options = {}) {
   }
   return { status: res.status, body, headers: res.headers };
 }
-
-/** Calls `read` every `everyMs` until `accept` holds; returns that value, or throws with the last one after timeoutMs. */
-export async function pollUntil(read, accept, timeoutMs = LIMITS.waitMs, everyMs = 25) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
-    await sleep(everyMs);
-  }
-}
-
-/** Polls `check` until it returns true; rejects after timeoutMs. */
-export async function eventually(check, timeoutMs = LIMITS.waitMs, everyMs = 25) {
-  await pollUntil(check, (ok) => ok === true, timeoutMs, everyMs);
-}

@@ -1,15 +1,15 @@
 // The built CLI (dist/src/cli.js) as a real child process for tests, through the shared process harness
 // (test/harness/process.js), plus a counting endpoint and a reader for the stored session.
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import { Level } from 'level';
 import { createSandbox } from '../harness/process.js';
+import { listenLocal } from '../harness/net.js';
 
 export {
   CLI as CLI_PATH,
   cleanEnv,
-  eventually,
   getJson,
   type CliEnv,
   type CliResult,
@@ -56,8 +56,7 @@ export async function startCountingEndpoint(status = 202): Promise<CountingEndpo
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLocal(server);
   return {
     url: `http://127.0.0.1:${port}/api/collector`,
     connections: () => connections,

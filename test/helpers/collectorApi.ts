@@ -3,7 +3,7 @@
 // steps, and the server side of every connection kept so a test can see how much of a request was read.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createCollector, type Collector } from '../../src/collector/collector.js';
@@ -16,6 +16,7 @@ import { liveStatus } from '../../src/server/status.js';
 import { createStorage, type Storage } from '../../src/stores/index.js';
 import { afterAll, beforeAll } from 'vitest';
 import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './postgres.js';
+import { listenLocal } from '../harness/net.js';
 
 export type BackendKind = 'level' | 'postgres';
 
@@ -77,8 +78,7 @@ export async function startCollectorApi(storage: Storage, options: CollectorApiO
   installHttpEdges(server, handler, guard.admit);
   const serverSockets: Socket[] = [];
   server.on('connection', (socket: Socket) => serverSockets.push(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLocal(server);
   return {
     origin: `http://127.0.0.1:${port}`,
     port,

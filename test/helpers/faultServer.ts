@@ -6,8 +6,9 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { createSandbox } from '../harness/process.js';
+import { listenLocal } from '../harness/net.js';
 
-export { CLI, cleanEnv, getJson, pollUntil, type CliProcess, type Exit, type ServerProcess } from '../harness/process.js';
+export { CLI, cleanEnv, getJson, type CliProcess, type Exit, type ServerProcess } from '../harness/process.js';
 
 const sandbox = createSandbox();
 /** A fresh temp folder (a TELEMETRY_HOME, or a place to build one); removed by cleanupAll(). */
@@ -53,8 +54,7 @@ export async function startRawServer(onConnection: (socket: net.Socket, firstByt
       onConnection(socket, bytes);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
+  const port = await listenLocal(server);
   return Object.assign(raw, {
     url: `http://127.0.0.1:${port}/`,
     port,
@@ -88,8 +88,7 @@ export async function startTlsServer(tls: { key: Buffer; cert: Buffer }) {
     res.end('ok');
   });
   server.on('tlsClientError', () => void (state.tlsErrors += 1));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
+  const port = await listenLocal(server);
   return Object.assign(state, {
     url: `https://127.0.0.1:${port}/`,
     close: () =>

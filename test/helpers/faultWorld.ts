@@ -12,12 +12,12 @@ import { openLevelBackend, openPostgresBackend, type BackendName, type BackendSt
 import { createFaultSchedule, type FaultSchedule, type Seam } from './faultSchedule.js';
 import { createFlakyDisk, type FlakyDisk } from './flakyDisk.js';
 import { telemetryInput } from './fixtures.js';
-import { waitFor } from './httpServer.js';
 import { replyEnded } from './pgWire.js';
 import type { TestPostgres } from './postgres.js';
 import { serveCollector, type ServedCollector } from './servedCollector.js';
 import { keyOf, startTcpProxy, type TcpProxy } from './tcpProxy.js';
 import { openTempDb } from './tempDb.js';
+import { pollUntil } from '../harness/net.js';
 
 type Machine = ReturnType<typeof createTelemetryMachine>;
 
@@ -140,7 +140,7 @@ async function startSender(world: FaultWorld, name: string, machine: Machine, sh
 }
 
 /** A collector restart, once a LevelDB store has recovered from a failed write (so what that write came to is known). */
-export const restartCollector = (world: FaultWorld) => world.served.restart(() => waitFor(() => world.disk?.recovering() !== true));
+export const restartCollector = (world: FaultWorld) => world.served.restart(async () => void (await pollUntil(() => world.disk?.recovering() !== true)));
 
 /** Stops the actors, the collector, the proxies and the backend. */
 export async function closeFaultWorld(world: FaultWorld, senders: Sender[]): Promise<void> {

@@ -1,5 +1,5 @@
 // Reading the heartbeats a recording endpoint received: their sessions, keys and spacing.
-import type { TestServer } from './httpServer.js';
+import type { TestEndpoint } from './endpoint.js';
 
 /** One heartbeat as the endpoint saw it. */
 export interface Beat {
@@ -10,7 +10,7 @@ export interface Beat {
 }
 
 /** Every heartbeat the endpoint received so far, in arrival order. */
-export function beatsOf(endpoint: TestServer): Beat[] {
+export function beatsOf(endpoint: TestEndpoint): Beat[] {
   return endpoint.requests.map((r) => ({
     at: r.receivedAt,
     session: (JSON.parse(r.body) as { payload: { session_id: string } }).payload.session_id,

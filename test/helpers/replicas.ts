@@ -2,7 +2,7 @@
 // fault tests start them and read their status.
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './cli.js';
-import { startServer, type TestServer } from './httpServer.js';
+import { startEndpoint, type TestEndpoint } from './endpoint.js';
 import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './postgres.js';
 import { LIMITS } from '../harness/limits.js';
 
@@ -36,7 +36,7 @@ export interface ReplicaSettings {
 }
 
 /** Starts replica servers (own temp home, TELEMETRY_RETRIES=0, collector off) on `url`, reporting to `endpoint`. */
-export function replicaStarter(cli: CliSandbox, endpoint: TestServer) {
+export function replicaStarter(cli: CliSandbox, endpoint: TestEndpoint) {
   return async (url: string, settings: ReplicaSettings): Promise<ServerProcess> => {
     const databaseUrl = settings.name === undefined ? url : `${url}?application_name=${settings.name}`;
     return cli.startServerProcess(
@@ -59,7 +59,7 @@ export function replicaStarter(cli: CliSandbox, endpoint: TestServer) {
 export interface ReplicaFixtures {
   postgres: TestPostgres;
   cli: CliSandbox;
-  endpoint: TestServer;
+  endpoint: TestEndpoint;
   start: ReturnType<typeof replicaStarter>;
 }
 
@@ -77,7 +77,7 @@ export function useReplicaFixtures(options: { postgres: 'shared' | 'restartable'
   }
   beforeEach(async () => {
     fixtures.cli = createCliSandbox();
-    fixtures.endpoint = await startServer();
+    fixtures.endpoint = await startEndpoint();
     fixtures.start = replicaStarter(fixtures.cli, fixtures.endpoint);
   });
   afterEach(async () => {

@@ -8,6 +8,7 @@ import { sendJson } from '../../src/httpJson.js';
 import type { CollectorStore, CountedHeartbeat, RecordOutcome } from '../../src/stores/collectorStore.js';
 import { TEST_BOUNDS, type BackendStore } from './collectorBackends.js';
 import { LIMITS } from '../harness/limits.js';
+import { listenLocal } from '../harness/net.js';
 
 /** What the store said of one heartbeat: `failed` is a rejection (the collector answered 503, 422 or 500). */
 export interface StoreAnswer {
@@ -103,7 +104,7 @@ async function listen(collector: Collector) {
     else if (req.method === 'GET' && req.url === '/api/collector/stats') void collector.handleStats(req, res);
     else sendJson(res, 404, { error: 'Not found' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenLocal(server);
   return {
     collector,
     port: (server.address() as AddressInfo).port,

@@ -4,6 +4,7 @@
 // protocol: an exchange starts with the first bytes the client sends after the previous reply began, which holds
 // for HTTP/1.1 without pipelining (undici's default) and for PostgreSQL's query-then-answer messages.
 import net from 'node:net';
+import { listenLocal } from '../harness/net.js';
 
 /**
  * What becomes of an exchange: passed on both ways; `reset`, the client's connection reset before a byte of the
@@ -68,8 +69,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     const pipe = { connection: ++connections, port, client: track(client), upstream: track(net.connect(port, '127.0.0.1')) };
     relay(pipe, { decide, complete: options.replyComplete ?? (() => true) }, (exchange) => exchanges.push(exchange));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
+  const port = await listenLocal(server);
   return {
     port,
     origin: `http://127.0.0.1:${port}`,

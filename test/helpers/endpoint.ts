@@ -1,7 +1,9 @@
-// A real node:http server on 127.0.0.1:0 for tests: records every request, answers as each test scripts it.
+// A scripted endpoint for tests (not the reference server): a real node:http server on 127.0.0.1:0 that records
+// every request and answers as each test scripts it.
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { LIMITS } from '../harness/limits.js';
+import { listenLocal, pollUntil } from '../harness/net.js';
 
 /** One request as the server saw it. */
 export interface RecordedRequest {
@@ -23,7 +25,7 @@ export interface RecordedRequest {
  */
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, recorded: RecordedRequest) => void | Promise<void>;
 
-export interface TestServer {
+export interface TestEndpoint {
   /** `http://127.0.0.1:<port>` (no trailing slash). */
   origin: string;
   port: number;
@@ -39,8 +41,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a recording server on 127.0.0.1 with a random port. */
-export async function startServer(defaultHandler: Handler = reply(200)): Promise<TestServer> {
+/** Starts a recording endpoint on 127.0.0.1 with a random port. */
+export async function startEndpoint(defaultHandler: Handler = reply(200)): Promise<TestEndpoint> {
   const requests: RecordedRequest[] = [];
   const queue: Handler[] = [];
   const sockets = new Set<Socket>();
@@ -71,8 +73,7 @@ export async function startServer(defaultHandler: Handler = reply(200)): Promise
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLocal(server);
 
   return {
     origin: `http://127.0.0.1:${port}`,
@@ -82,7 +83,7 @@ export async function startServer(defaultHandler: Handler = reply(200)): Promise
     setDefault: (handler) => {
       fallback = handler;
     },
-    waitForRequests: (count, timeoutMs = LIMITS.waitMs) => waitFor(() => requests.length >= count, timeoutMs).then(() => requests),
+    waitForRequests: (count, timeoutMs = LIMITS.waitMs) => pollUntil(() => requests.length >= count, { timeoutMs, everyMs: 10 }).then(() => requests),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -139,20 +140,3 @@ export function streamBytes(
   };
 }
 
-/** A port on 127.0.0.1 that nothing listens on: bound once, then closed again. */
-export async function deadPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Polls `check` every 10 ms until it is true; rejects after timeoutMs. */
-export async function waitFor(check: () => boolean, timeoutMs = LIMITS.waitMs): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -10,6 +10,7 @@ import { createCollector } from '../src/collector/collector.js';
 import { telemetryInput } from './helpers/fixtures.js';
 import { captureLogs } from './helpers/logs.js';
 import { openTempDb } from './helpers/tempDb.js';
+import { listenLocal } from './harness/net.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -17,7 +18,7 @@ afterEach(async () => {
 });
 
 async function listen(server: http.Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenLocal(server);
   closers.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
