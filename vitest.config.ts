@@ -2,8 +2,28 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { LIMITS } from './test/harness/limits.js';
 
+// Files that mostly wait on real time (replicas sending a heartbeat a second for 10-20 s, PostgreSQL down or
+// stalled for a while, a 10 s header timeout, retries a second apart): 1-12 s of CPU for 7-44 s of wall, measured
+// alone with `/usr/bin/time npx vitest run <file>`. They run in worker threads, three at a time, beside the two
+// forks that run everything else, so their waiting overlaps the busy files instead of holding a fork: 150 s to
+// 78 s on a quiet 2-core machine, which is then busy about nine tenths of the run.
+const WAITING_FILES = [
+  'test/postgres.replicaFaults.test.ts',
+  'test/postgres.replicas.test.ts',
+  'test/postgres.outage.test.ts',
+  'test/faults.collector.test.ts',
+  'test/countedOnce.model.test.ts',
+  'test/idempotencyKeys.test.ts',
+  'test/session.reset.test.ts',
+  'test/postgres.load.test.ts',
+  'test/optout.test.ts',
+  'test/inspect.test.ts',
+  'test/lostReply.test.ts',
+  'test/retryCountedOnce.test.ts',
+];
+
 // The files that take longest, started first so they overlap the rest instead of trailing it. Some wait on real
-// time (replicas sending a heartbeat a second for 20-50 s, PostgreSQL down or stalled for a while, the
+// time (replicas sending a heartbeat a second for 10-44 s, PostgreSQL down or stalled for a while, the
 // collector's 10 s header timeout), some keep a core busy (npm and tsc, a hundred CLI processes): alternated, so
 // that the two forks do not both sit waiting, and no two replica files start together. Vitest's own order
 // (longest first by its cache of past runs, else largest file first) knows nothing on a fresh clone. Only the
@@ -30,21 +50,25 @@ class LongFilesFirst extends BaseSequencer {
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Limits only tell "finished" from "hung" (test/harness/limits.js; TELEMETRY_TEST_TIME_SCALE scales them).
     testTimeout: LIMITS.testMs,
     hookTimeout: LIMITS.testMs,
-    pool: 'forks',
-    // CI has 2 cores. Files run in parallel in at most two forks, and within a file at most two concurrent
-    // tests run at once: with describe.concurrent unbounded (default 5 per file) a dozen real servers started
-    // side by side and starved each other, turning a 50 ms SIGTERM into 6 s. More forks finish sooner on an idle
-    // machine (the replica and load tests spend some 170 s waiting on real time; `npm test --
-    // --poolOptions.forks.maxForks=3`), but on a loaded machine three or four forks failed load-sensitive tests
-    // (counted-once fault coverage, replica heartbeat gaps judged to half a second) where two passed.
-    poolOptions: { forks: { minForks: 1, maxForks: 2 } },
+    // CI has 2 cores. The busy files run in at most two forks, and within a file at most two concurrent tests
+    // run at once: with describe.concurrent unbounded (default 5 per file) a dozen real servers started side by
+    // side and starved each other, turning a 50 ms SIGTERM into 6 s. Three or four forks of any files failed
+    // load-sensitive tests on a loaded machine (counted-once fault coverage, replica heartbeat gaps judged to
+    // half a second) where two passed; the waiting files' threads add little CPU. A fork runs its files one
+    // after another without reloading vitest and the shared modules (isolate: false, about 0.2 s of CPU a
+    // file): no test file stubs modules, globals or timers it does not restore.
+    poolOptions: { forks: { minForks: 1, maxForks: 2, isolate: false }, threads: { minThreads: 1, maxThreads: 3 } },
     maxConcurrency: 2,
     sequence: { sequencer: LongFilesFirst },
-    // One embedded PostgreSQL for the whole run (a database per test keeps files apart); see test/helpers/postgres.ts.
+    // One embedded PostgreSQL for each of the two projects (a database per test keeps files apart); see
+    // test/helpers/postgres.ts.
     globalSetup: ['test/helpers/postgresGlobalSetup.ts'],
+    projects: [
+      { extends: true, test: { name: 'waiting', include: WAITING_FILES, pool: 'threads' } },
+      { extends: true, test: { name: 'busy', include: ['test/**/*.test.ts'], exclude: WAITING_FILES, pool: 'forks' } },
+    ],
   },
 });
