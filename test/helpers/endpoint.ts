@@ -48,11 +48,22 @@ export async function startEndpoint(defaultHandler: Handler = reply(200)): Promi
   const sockets = new Set<Socket>();
   let fallback = defaultHandler;
 
+  // One 'close' listener per socket, shared by the requests a keep-alive socket carries (one per request
+  // passed Node's limit of 10 and printed a MaxListenersExceededWarning).
+  const closedAt = new WeakMap<Socket, Promise<number>>();
+  const socketClosed = (socket: Socket): Promise<number> => {
+    let closed = closedAt.get(socket);
+    if (closed === undefined) {
+      closed = new Promise<number>((resolve) => {
+        if (socket.destroyed) resolve(Date.now());
+        else socket.once('close', () => resolve(Date.now()));
+      });
+      closedAt.set(socket, closed);
+    }
+    return closed;
+  };
+
   const server = http.createServer((req, res) => {
-    const socketClosed = new Promise<number>((resolve) => {
-      if (req.socket.destroyed) resolve(Date.now());
-      else req.socket.once('close', () => resolve(Date.now()));
-    });
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -62,7 +73,7 @@ export async function startEndpoint(defaultHandler: Handler = reply(200)): Promi
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
         receivedAt: Date.now(),
-        socketClosed,
+        socketClosed: socketClosed(req.socket),
       };
       requests.push(recorded);
       const handler = queue.shift() ?? fallback;
