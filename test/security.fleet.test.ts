@@ -100,7 +100,9 @@ async function databaseDump(url: string): Promise<string> {
   await client.connect();
   try {
     const tables = await client.query<{ tablename: string }>("select tablename from pg_tables where schemaname = 'public'");
-    const rows = await Promise.all(tables.rows.map(async ({ tablename }) => JSON.stringify((await client.query(`select * from "${tablename}"`)).rows)));
+    // One query at a time: a pg client queues concurrent ones, a use pg 8 warns is deprecated (gone in pg 9).
+    const rows: string[] = [];
+    for (const { tablename } of tables.rows) rows.push(JSON.stringify((await client.query(`select * from "${tablename}"`)).rows));
     return rows.join('\n');
   } finally {
     await client.end();
