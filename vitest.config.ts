@@ -22,12 +22,10 @@ const WAITING_FILES = [
   'test/retryCountedOnce.test.ts',
 ];
 
-// The files that take longest, started first so they overlap the rest instead of trailing it. Some wait on real
-// time (replicas sending a heartbeat a second for 10-44 s, PostgreSQL down or stalled for a while, the
-// collector's 10 s header timeout), some keep a core busy (npm and tsc, a hundred CLI processes): alternated, so
-// that the two forks do not both sit waiting, and no two replica files start together. Vitest's own order
-// (longest first by its cache of past runs, else largest file first) knows nothing on a fresh clone. Only the
-// order: no test depends on it.
+// The files that take longest, started first in their pool so they overlap the rest instead of trailing it: the
+// waiting files above in the threads, npm and tsc (package) and a hundred CLI processes (cli) in the forks.
+// Vitest's own order (longest first by its cache of past runs, else largest file first) knows nothing on a fresh
+// clone. Only the order: no test depends on it.
 const LONG_FILES = [
   'test/postgres.replicaFaults.test.ts',
   'test/package.test.ts',
