@@ -9,11 +9,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { CollectorStats } from '../src/collector/collector.js';
 import { MAX_BODY_BYTES } from '../src/httpJson.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
-import { openCollectorApi, usePostgres, type BackendKind, type CollectorApi } from './helpers/collectorApi.js';
+import { openCollectorApi, type BackendKind, type CollectorApi } from './helpers/collectorApi.js';
+import { usePostgres } from './helpers/postgres.js';
 import { parseMetrics, sampleValue } from './helpers/prometheus.js';
 import { LIMITS } from './harness/limits.js';
 
-const databaseUrl = usePostgres();
+const postgres = usePostgres();
+const databaseUrl = () => postgres().freshDatabase();
 
 interface Answer {
   status: number;

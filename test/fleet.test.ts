@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CollectorStats, ExportRow } from '../src/stores/stats.js';
 import { dayNumber, dayText } from '../src/stores/presence.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
-import { openCollectorApi, usePostgres, type BackendKind, type CollectorApi } from './helpers/collectorApi.js';
+import { openCollectorApi, type BackendKind, type CollectorApi } from './helpers/collectorApi.js';
+import { usePostgres } from './helpers/postgres.js';
 import * as fleet from './helpers/fleet.js';
 import { parseMetrics, sampleValue } from './helpers/prometheus.js';
 import { LIMITS } from './harness/limits.js';
@@ -19,7 +20,8 @@ const day = (i: number) => dayText(FIRST_DAY + i);
 const sent = fleet.makeFleet();
 const lastDay = fleet.FLEET_DAYS - 1;
 
-const databaseUrl = usePostgres();
+const postgres = usePostgres();
+const databaseUrl = () => postgres().freshDatabase();
 
 describe.each<BackendKind>(['level', 'postgres'])('40 days of a fleet on %s', (kind) => {
   const clock = { now: FIRST_DAY * DAY_MS };

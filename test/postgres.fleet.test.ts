@@ -1,22 +1,16 @@
 // Collector processes sharing one real PostgreSQL: exact counts across processes and restarts; PostgreSQL restarts.
 import { Pool } from 'undici';
 import { v4 as uuidv4 } from 'uuid';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { LIMITS } from './harness/limits.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { usePostgres } from './helpers/postgres.js';
 
-let postgres: TestPostgres;
 let cli: CliSandbox;
 
 // Embedded even when TELEMETRY_TEST_DATABASE_URL is set: the fault test stops and starts PostgreSQL.
-beforeAll(async () => {
-  postgres = await startTestPostgres({ restartable: true });
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
+const postgres = usePostgres({ restartable: true });
 beforeEach(() => {
   cli = createCliSandbox();
 });
@@ -64,7 +58,7 @@ async function postAll(servers: ServerProcess[], bodies: string[]): Promise<numb
 
 describe('a collector fleet on one PostgreSQL', () => {
   it('counts exactly the heartbeats answered 202 across two processes, also after both restart', async () => {
-    const url = await postgres.freshDatabase();
+    const url = await postgres().freshDatabase();
     const envs = [await collectorEnv(url), await collectorEnv(url)];
     const servers = await Promise.all(envs.map(startCollector));
     const sessions = Array.from({ length: 100 }, () => uuidv4());
@@ -88,12 +82,12 @@ describe('a collector fleet on one PostgreSQL', () => {
 
 describe('PostgreSQL restarting under a running server', () => {
   it('keeps /api/health answering, answers 503 (never 202) while it is down, and recovers without a restart', async () => {
-    const url = await postgres.freshDatabase();
+    const url = await postgres().freshDatabase();
     const server = await startCollector(await collectorEnv(url));
     const post = async () => (await postAll([server], [JSON.stringify(sampleHeartbeat())]))[0];
     expect(await post()).toBe(202);
 
-    await postgres.pause();
+    await postgres().pause();
     try {
       expect((await getJson(`${server.url}/api/health`)).status).toBe(200);
       const whileDown = [await post(), await post(), await post()];
@@ -101,13 +95,13 @@ describe('PostgreSQL restarting under a running server', () => {
       expect((await getJson(`${server.url}/api/collector/stats`)).status).toBe(503);
       expect((await getJson(`${server.url}/api/health`)).status).toBe(200);
     } finally {
-      await postgres.resume();
+      await postgres().resume();
     }
 
     // The pool reconnects on its next use: the first post after PostgreSQL is back is accepted.
     expect(await post()).toBe(202);
     expect((await stats(server)).heartbeats_total).toBe(2);
     const logs = server.lines.map((l) => JSON.stringify(l)).join('\n');
-    expect(logs).not.toContain(postgres.password);
+    expect(logs).not.toContain(postgres().password);
   }, 10 * START_MS);
 });

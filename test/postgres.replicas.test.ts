@@ -1,21 +1,15 @@
 // Real server processes sharing one real PostgreSQL: settings, one session, one heartbeat per interval, handover.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { startEndpoint, type TestEndpoint } from './helpers/endpoint.js';
 import { LIMITS, scaled } from './harness/limits.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { usePostgres } from './helpers/postgres.js';
 import { freePort } from './harness/net.js';
 
-let postgres: TestPostgres;
+const postgres = usePostgres();
 let cli: CliSandbox;
 let endpoint: TestEndpoint;
 
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
 beforeEach(async () => {
   cli = createCliSandbox();
   endpoint = await startEndpoint();
@@ -76,7 +70,7 @@ describe('TELEMETRY_DATABASE_URL', () => {
   });
 
   it('status and reset work against PostgreSQL without a running server', async () => {
-    const url = await postgres.freshDatabase();
+    const url = await postgres().freshDatabase();
     const env = await replicaEnv(url);
     const server = await cli.startServerProcess(env, { timeoutMs: START_MS });
     await endpoint.waitForRequests(1);
@@ -87,7 +81,7 @@ describe('TELEMETRY_DATABASE_URL', () => {
     const status = await cli.runCli(['status', '--json'], other);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ session_id: session, state: 'not running' });
-    expect(status.stdout).not.toContain(postgres.password);
+    expect(status.stdout).not.toContain(postgres().password);
     const reset = await cli.runCli(['reset'], other);
     expect(reset.stdout).toContain('Session forgotten');
     const after = await cli.runCli(['status', '--json'], other);
@@ -97,7 +91,7 @@ describe('TELEMETRY_DATABASE_URL', () => {
 
 describe('replicas on one PostgreSQL', () => {
   it('share one session, send exactly one heartbeat per interval between them, and hand over when the sender dies', async () => {
-    const url = await postgres.freshDatabase();
+    const url = await postgres().freshDatabase();
     const replicas = await Promise.all([1, 2, 3].map(async () => cli.startServerProcess(await replicaEnv(url), { timeoutMs: START_MS })));
     const intervals = 10;
     // 10 intervals of 1 s (three replicas racing for each: a double send shows within a few); the limit tells "sending" from "stuck" on a loaded machine.

@@ -1,8 +1,7 @@
 // The PostgreSQL backend against a real PostgreSQL: schema, session, heartbeat lease and collector counts.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createActor, toPromise } from 'xstate';
 import { createTelemetryMachine } from '../src/actor/createTelemetryMachine.js';
 import { StoreUnavailableError } from '../src/errors.js';
@@ -11,19 +10,13 @@ import { SCHEMA_VERSION } from '../src/stores/postgres/index.js';
 import { toCounted } from '../src/stores/counting.js';
 import { sampleHeartbeat, telemetryInput } from './helpers/fixtures.js';
 import { captureLogs } from './helpers/logs.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { queryRows, usePostgres } from './helpers/postgres.js';
 
-let server: TestPostgres;
+const server = usePostgres();
 /** Floor 1: these tests count one or a few sessions per value. */
 const COLLECTOR = { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 };
 const opened: Storage[] = [];
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await server?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.close()));
 });
@@ -33,16 +26,6 @@ async function storage(url: string): Promise<Storage> {
   const s = await createStorage({ home: '/nonexistent', dbPath: '/nonexistent/db', databaseUrl: url });
   opened.push(s);
   return s;
-}
-
-async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 describe('PostgreSQL storage', () => {
@@ -62,28 +45,28 @@ describe('PostgreSQL storage', () => {
 
 
   it('shows where it lives without the password', async () => {
-    const url = await server.freshDatabase();
+    const url = await server().freshDatabase();
     const s = await storage(url);
     expect(s.kind).toBe('postgres');
-    expect(s.location).not.toContain(server.password);
+    expect(s.location).not.toContain(server().password);
     expect(s.location).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+\/ta_test_/);
   });
 
   it('creates the schema once when ten replicas open at the same instant, and records its version', async () => {
-    const url = await server.freshDatabase();
+    const url = await server().freshDatabase();
     const stores = await Promise.all(Array.from({ length: 10 }, () => storage(url)));
     expect(await stores[0]!.exists()).toBe(false);
     await Promise.all(stores.map((s) => s.open()));
     expect(await stores[0]!.exists()).toBe(true);
-    const versions = await query<{ version: number }>(url, 'SELECT version FROM telemetry_schema_version ORDER BY version');
+    const versions = await queryRows<{ version: number }>(url, 'SELECT version FROM telemetry_schema_version ORDER BY version');
     expect(versions.map((v) => v.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
     // Opening again changes nothing.
     await (await storage(url)).open();
-    expect(await query(url, 'SELECT version FROM telemetry_schema_version')).toHaveLength(SCHEMA_VERSION);
+    expect(await queryRows(url, 'SELECT version FROM telemetry_schema_version')).toHaveLength(SCHEMA_VERSION);
   });
 
   it('gives twenty replicas starting together one session, kept across restarts, in table configuration', async () => {
-    const url = await server.freshDatabase();
+    const url = await server().freshDatabase();
     const stores = await Promise.all(Array.from({ length: 20 }, () => storage(url)));
     await Promise.all(stores.map((s) => s.open()));
     const sessions = await Promise.all(stores.map((s) => s.sessions.getOrCreate()));
@@ -93,19 +76,19 @@ describe('PostgreSQL storage', () => {
     const again = await storage(url);
     await again.open();
     expect(await again.sessions.getOrCreate()).toMatchObject({ session_id: sessions[0]!.session_id, created: false });
-    const rows = await query<{ value: unknown }>(url, "SELECT value FROM configuration WHERE key = 'TELEMETRY_SESSION'");
+    const rows = await queryRows<{ value: unknown }>(url, "SELECT value FROM configuration WHERE key = 'TELEMETRY_SESSION'");
     expect(rows[0]?.value).toEqual({ session_id: sessions[0]!.session_id, session_start_timestamp: sessions[0]!.session_start_timestamp });
   });
 
   it('forgets the session on reset and replaces a value of the wrong shape with one warning', async () => {
-    const url = await server.freshDatabase();
+    const url = await server().freshDatabase();
     const s = await storage(url);
     await s.open();
     const first = await s.sessions.getOrCreate();
     expect(await s.sessions.reset()).toBe(true);
     expect(await s.sessions.read()).toBeUndefined();
     expect(await s.sessions.reset()).toBe(false);
-    await query(url, "INSERT INTO configuration (key, value) VALUES ('TELEMETRY_SESSION', '{\"session_id\": 1}')");
+    await queryRows(url, "INSERT INTO configuration (key, value) VALUES ('TELEMETRY_SESSION', '{\"session_id\": 1}')");
     const logs = captureLogs();
     const replaced = await s.sessions.getOrCreate({ logger: logs.logger });
     expect(replaced.created).toBe(true);
@@ -114,7 +97,7 @@ describe('PostgreSQL storage', () => {
   });
 
   it('lets exactly one of many claimers take the heartbeat lease, and a peer only once it is stale', async () => {
-    const url = await server.freshDatabase();
+    const url = await server().freshDatabase();
     const s = await storage(url);
     await s.open();
     const lease = s.lease!;
@@ -128,7 +111,7 @@ describe('PostgreSQL storage', () => {
     expect(peer.ageMs).toBeGreaterThanOrEqual(0);
     expect(peer.ageMs).toBeLessThan(60_000);
     // The holder went silent: its last heartbeat is older than staleMs, so a peer takes over.
-    await query(url, "UPDATE heartbeat_lease SET last_sent_at = now() - interval '2 minutes'");
+    await queryRows(url, "UPDATE heartbeat_lease SET last_sent_at = now() - interval '2 minutes'");
     expect((await lease.claim({ holder: 'other', loopMs: 50_000, staleMs: 60_000 })).claimed).toBe(true);
     expect((await lease.claim({ holder: winner, loopMs: 50_000, staleMs: 60_000 })).claimed).toBe(false);
   });
@@ -136,7 +119,7 @@ describe('PostgreSQL storage', () => {
 
 describe('PostgreSQL collector store', () => {
   it('counts exactly across two stores writing concurrently, per dimension and per day', async () => {
-    const url = await server.freshDatabase();
+    const url = await server().freshDatabase();
     const [a, b] = [await storage(url), await storage(url)];
     await Promise.all([a.open(), b.open()]);
     const [ca, cb] = [await a.openCollector(COLLECTOR), await b.openCollector(COLLECTOR)];
@@ -164,29 +147,29 @@ describe('PostgreSQL collector store', () => {
   });
 
   it('keeps one counter row per value, so a heartbeat updates a few small rows rather than a summary', async () => {
-    const url = await server.freshDatabase();
+    const url = await server().freshDatabase();
     const s = await storage(url);
     await s.open();
     const collector = await s.openCollector(COLLECTOR);
     for (let i = 0; i < 30; i += 1) await collector.record(toCounted(sampleHeartbeat({ server_version: `v${i}`.padEnd(200, 'x') }), new Date()));
-    const rows = await query<{ scope: string; heartbeats: string }>(url, 'SELECT scope, heartbeats FROM collector_lifetime');
+    const rows = await queryRows<{ scope: string; heartbeats: string }>(url, 'SELECT scope, heartbeats FROM collector_lifetime');
     expect(rows.filter((r) => r.scope === 'server_version')).toHaveLength(30);
     expect(rows.every((r) => Number(r.heartbeats) <= 30)).toBe(true);
   });
 
   it('rejects with StoreUnavailableError (never resolves) while PostgreSQL cannot be reached', async () => {
-    const s = await createStorage({ home: '/x', dbPath: '/x/db', databaseUrl: `postgres://u:${server.password}@127.0.0.1:1/none` });
+    const s = await createStorage({ home: '/x', dbPath: '/x/db', databaseUrl: `postgres://u:${server().password}@127.0.0.1:1/none` });
     const collector = await s.openCollector(COLLECTOR);
     const error = await collector.record(toCounted(sampleHeartbeat(), new Date())).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
-    expect(String((error as Error).message)).not.toContain(server.password);
+    expect(String((error as Error).message)).not.toContain(server().password);
     await s.close();
   });
 });
 
 describe('the telemetry actor on PostgreSQL', () => {
   it('stops as failed, with one error line and no password, when PostgreSQL cannot be reached', async () => {
-    const s = await createStorage({ home: '/x', dbPath: '/x/db', databaseUrl: `postgres://u:${server.password}@127.0.0.1:1/none` });
+    const s = await createStorage({ home: '/x', dbPath: '/x/db', databaseUrl: `postgres://u:${server().password}@127.0.0.1:1/none` });
     const logs = captureLogs();
     const machine = createTelemetryMachine({ sessions: s.sessions, lease: s.lease, logger: logs.logger });
     const actor = createActor(machine, { input: telemetryInput('http://127.0.0.1:9/api/collector') });
@@ -195,7 +178,7 @@ describe('the telemetry actor on PostgreSQL', () => {
     expect(await toPromise(actor)).toMatchObject({ stopReason: 'failed', heartbeatsSent: 0 });
     expect(logs.at('error')).toHaveLength(1);
     expect(logs.at('error')[0]!.msg).toMatch(/^Failed to load telemetry session: .*ECONNREFUSED/);
-    expect(JSON.stringify(logs.lines)).not.toContain(server.password);
+    expect(JSON.stringify(logs.lines)).not.toContain(server().password);
     await s.close();
   });
 });

@@ -3,11 +3,10 @@
 // overwrites X-Forwarded-For with the address it sees. Every address is loopback: the clients bind 127.0.0.x.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createCliSandbox, type ServerProcess } from './helpers/cli.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { queryRows, usePostgres } from './helpers/postgres.js';
 import { request } from './helpers/request.js';
 import { LIMITS } from './harness/limits.js';
 import { listenLocal } from './harness/net.js';
@@ -17,15 +16,9 @@ const BURST = 4;
 // Client addresses found nowhere else: the database is searched for them at the end.
 const CLIENTS = Array.from({ length: 6 }, (_, i) => `127.84.20.${11 + i}`);
 
-let postgres: TestPostgres;
+const postgres = usePostgres();
 const cli = createCliSandbox();
-beforeAll(async () => {
-  postgres = await startTestPostgres();
-}, POSTGRES_START_TIMEOUT_MS);
-afterAll(async () => {
-  await cli.cleanup();
-  await postgres?.stop();
-}, POSTGRES_START_TIMEOUT_MS);
+afterAll(() => cli.cleanup());
 
 /** A reverse proxy on 127.0.0.1 that sends each request to the next backend in turn, as a load balancer does. */
 async function startProxy(backends: string[]): Promise<{ url: string; close(): Promise<void> }> {
@@ -47,7 +40,7 @@ async function startProxy(backends: string[]): Promise<{ url: string; close(): P
 
 describe('a collector fleet behind a proxy', () => {
   it('takes heartbeats from many clients, limits each, keeps its stats private, and stores no address', async () => {
-    const databaseUrl = await postgres.freshDatabase();
+    const databaseUrl = await postgres().freshDatabase();
     const env = async () => ({
       TELEMETRY_HOME: await cli.tempHome(),
       TELEMETRY_DATABASE_URL: databaseUrl,
@@ -96,15 +89,7 @@ describe('a collector fleet behind a proxy', () => {
 
 /** Every row of every table in the public schema, as JSON text. */
 async function databaseDump(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const tables = await client.query<{ tablename: string }>("select tablename from pg_tables where schemaname = 'public'");
-    // One query at a time: a pg client queues concurrent ones, a use pg 8 warns is deprecated (gone in pg 9).
-    const rows: string[] = [];
-    for (const { tablename } of tables.rows) rows.push(JSON.stringify((await client.query(`select * from "${tablename}"`)).rows));
-    return rows.join('\n');
-  } finally {
-    await client.end();
-  }
+  const tables = await queryRows<{ tablename: string }>(url, "select tablename from pg_tables where schemaname = 'public'");
+  const rows = await Promise.all(tables.map(async ({ tablename }) => JSON.stringify(await queryRows(url, `select * from "${tablename}"`))));
+  return rows.join('\n');
 }

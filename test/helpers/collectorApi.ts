@@ -14,8 +14,6 @@ import { installHttpEdges } from '../../src/server/httpEdges.js';
 import { createGuard } from '../../src/server/security/guard.js';
 import { liveStatus } from '../../src/server/status.js';
 import { createStorage, type Storage } from '../../src/stores/index.js';
-import { afterAll, beforeAll } from 'vitest';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './postgres.js';
 import { listenLocal } from '../harness/net.js';
 
 export type BackendKind = 'level' | 'postgres';
@@ -103,20 +101,5 @@ export async function openCollectorApi(kind: BackendKind, options: CollectorApiO
       await api.close();
       await backend.close();
     },
-  };
-}
-
-/** One test PostgreSQL for the whole file (started before its tests, stopped after); returns a fresh-database maker. */
-export function usePostgres(): () => Promise<string> {
-  let server: TestPostgres | undefined;
-  beforeAll(async () => {
-    server = await startTestPostgres();
-  }, POSTGRES_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await server?.stop();
-  }, POSTGRES_START_TIMEOUT_MS);
-  return () => {
-    if (server === undefined) throw new Error('PostgreSQL has not started');
-    return server.freshDatabase();
   };
 }

@@ -4,13 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Level } from 'level';
-import pg from 'pg';
+import type pg from 'pg';
 import { createStorage, type Storage } from '../../src/stores/index.js';
 import type { CollectorStore, CollectorStoreOptions } from '../../src/stores/collectorStore.js';
 import { openLevelCollectorStore } from '../../src/stores/level/collectorStore.js';
 import { COLLECTOR_SUBLEVEL, IDEMPOTENCY, prefixRange } from '../../src/stores/level/keys.js';
 import type { LevelLike } from '../../src/stores/level/levelLike.js';
-import type { TestPostgres } from './postgres.js';
+import { queryRows, type TestPostgres } from './postgres.js';
 
 export type BackendName = 'LevelDB' | 'PostgreSQL';
 
@@ -89,15 +89,7 @@ export async function openPostgresBackend(postgres: TestPostgres, { through, ...
       return (backend.store = await open());
     },
     another: open,
-    async sql<T extends pg.QueryResultRow>(text: string, params: unknown[] = []) {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return (await client.query<T>(text, params)).rows;
-      } finally {
-        await client.end();
-      }
-    },
+    sql: <T extends pg.QueryResultRow>(text: string, params: unknown[] = []) => queryRows<T>(url, text, params),
     storedKeys: async () => (await backend.sql!<{ key: string }>('SELECT key FROM collector_keys')).map((row) => row.key),
     close: closeAll,
   };

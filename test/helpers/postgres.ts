@@ -158,3 +158,14 @@ async function startOwn(): Promise<TestPostgres> {
     },
   };
 }
+
+/** The rows of one statement on `url`, on a connection of its own (opened and closed around it). */
+export async function queryRows<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
