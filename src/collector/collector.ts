@@ -15,6 +15,7 @@ import { SETTINGS } from '../settings/table.js';
 import { openLevelCollector, type CollectorStats, type CollectorStore, type CollectorStoreOptions, type LevelLike, type RecordOutcome } from '../stores/index.js';
 import { toCounted } from '../stores/counting.js';
 import { dayNumber, dayText } from '../stores/presence.js';
+import { singleFlightBy } from '../stores/singleFlight.js';
 
 export { readLimitedBody } from './body.js';
 export { validateHeartbeat, type ValidationResult } from './validate.js';
@@ -98,6 +99,8 @@ function boundsOf(deps: CollectorDeps): Bounds {
 
 // Serialised once: it is the answer to every accepted heartbeat.
 const ACCEPTED = JSON.stringify({ status: 'accepted' });
+/** Days whose stats reads are shared by concurrent readers (today, and a few asked with as_of). */
+const STATS_DAYS_SHARED = 8;
 
 /** Creates the collector and loads its stored totals. */
 export async function createCollector(deps: CollectorDeps): Promise<Collector> {
@@ -109,11 +112,13 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
   const now = deps.now ?? Date.now;
   const purgeJob = startPurgeJob({ store, now, logger, warnings: limited });
   const today = () => dayText(dayNumber(now()));
+  // One stats read at a time per day, shared by every reader: the stats API, /metrics and the console feed.
+  const statsAsOf = singleFlightBy((asOf: string) => store.stats({ asOf }), STATS_DAYS_SHARED);
   const rejected = createRejections();
   // The read handlers (query parsing, CSV) are loaded at the first read: start-up and the POST path never need them.
   let reads: Promise<ReturnType<typeof createReads>> | undefined;
   const readsOf = () =>
-    (reads ??= import('./reads.js').then((m) => m.createReads({ store, now, retentionDays: bounds.retentionDays, privacyMinSessions: bounds.privacyMinSessions })));
+    (reads ??= import('./reads.js').then((m) => m.createReads({ stats: statsAsOf, exportRows: (range) => store.export(range), now, retentionDays: bounds.retentionDays, privacyMinSessions: bounds.privacyMinSessions, statsDaysShared: STATS_DAYS_SHARED })));
 
   /** Answers a refused heartbeat with a JSON error, counting it by reason. */
   function refuse(res: ServerResponse, refusal: Refusal & { status: RejectStatus }, fields?: { field: string }): void {
@@ -200,7 +205,7 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
     async handleSchema(_req, res) {
       sendText(res, 200, SCHEMA_CONTENT_TYPE, await heartbeatSchemaText(), { 'cache-control': 'no-cache' });
     },
-    stats: (options = {}) => store.stats({ asOf: options.asOf ?? today() }),
+    stats: (options = {}) => statsAsOf(options.asOf ?? today()),
     rejections: () => rejected.snapshot(),
     countRejection: (status) => rejected.count(status),
     async record(heartbeat, receivedAt, idempotencyKey) {

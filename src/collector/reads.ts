@@ -3,21 +3,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson, sendText } from '../httpJson.js';
 import type { CollectorStore } from '../stores/collectorStore.js';
+import type { CollectorStats } from '../stores/stats.js';
 import { dayNumber, dayText } from '../stores/presence.js';
 import { singleFlightBy } from '../stores/singleFlight.js';
 import { CSV_CONTENT_TYPE, exportCsv, exportFileName, exportJson } from './export.js';
 import { parseExportQuery, parseStatsQuery, type DayWindow, type QueryResult } from './query.js';
 
 export interface ReadsDeps {
-  store: Pick<CollectorStore, 'stats' | 'export'>;
+  /** The stats as of a day, one read at a time per day (shared with the collector's other readers). */
+  stats: (asOf: string) => Promise<CollectorStats>;
+  exportRows: CollectorStore['export'];
+  /** How many days' answers are built once for concurrent requests. */
+  statsDaysShared: number;
   /** The collector's clock: which day is today. */
   now: () => number;
   retentionDays: number;
   privacyMinSessions: number;
 }
-
-/** Days whose stats answers are built once for concurrent requests (today, and a few asked with as_of). */
-const STATS_DAYS_SHARED = 8;
 
 /** Answers a refused parameter as every 400 of the API: `{ error, field }`, the field being the parameter. */
 function refused<T>(res: ServerResponse, query: QueryResult<T>): query is Extract<QueryResult<T>, { ok: false }> {
@@ -32,7 +34,7 @@ export function createReads(deps: ReadsDeps) {
   // A burst of stats requests builds and serialises the answer once per day asked, not once each: building it
   // from a large snapshot takes a fraction of a second of this process's only thread, and 300 at once held the
   // writer's answers past its query timeout (test/postgres.load.test.ts, "a burst of stats reads").
-  const statsText = singleFlightBy((asOf: string) => deps.store.stats({ asOf }).then((stats) => JSON.stringify(stats)), STATS_DAYS_SHARED);
+  const statsText = singleFlightBy((asOf: string) => deps.stats(asOf).then((stats) => JSON.stringify(stats)), deps.statsDaysShared);
   return {
     async handleStats(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const query = parseStatsQuery(req.url, window());
@@ -44,7 +46,7 @@ export function createReads(deps: ReadsDeps) {
     async handleExport(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const query = parseExportQuery(req.url, window());
       if (refused(res, query)) return;
-      const rows = await deps.store.export({ from: query.value.from, to: query.value.to });
+      const rows = await deps.exportRows({ from: query.value.from, to: query.value.to });
       if (query.value.format === 'json') {
         return sendText(res, 200, 'application/json', exportJson(rows, query.value, deps.privacyMinSessions), { 'cache-control': 'no-store' });
       }
