@@ -1,6 +1,5 @@
 // The collector over real HTTP (node:http on 127.0.0.1:0) with a real LevelDB in a temp folder.
 import http, { type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +18,6 @@ import {
 } from '../src/collector/collector.js';
 import { MAX_VALUES } from '../src/stores/counting.js';
 import { openLevelCollectorStore } from '../src/stores/level/collectorStore.js';
-import { sendJson } from '../src/httpJson.js';
 import { createLogger } from '../src/logger.js';
 import type { Heartbeat } from '../src/heartbeat.js';
 import type { IncomingMessage } from 'node:http';
@@ -27,7 +25,7 @@ import { toCounted } from '../src/stores/counting.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { captureLogs } from './helpers/logs.js';
 import { LIMITS } from './harness/limits.js';
-import { listenLocal } from './harness/net.js';
+import { listenCollector, type ListeningCollector } from './helpers/servedCollector.js';
 
 const heartbeat = (overrides: Partial<Heartbeat['payload']> = {}): Heartbeat => sampleHeartbeat(overrides);
 
@@ -42,26 +40,14 @@ interface Harness {
   dir: string;
   db: Level<string, string>;
   collector: Collector;
-  server: http.Server;
+  served: ListeningCollector;
   origin: string;
   pool: Pool;
 }
 
-async function serveCollector(collector: Collector): Promise<{ server: http.Server; origin: string }> {
-  // The lead's router does this in the real server; here a minimal one.
-  const server = http.createServer((req, res) => {
-    if (req.method === 'POST' && req.url === '/api/collector') void collector.handlePost(req, res);
-    else if (req.method === 'GET' && req.url === '/api/collector/stats') void collector.handleStats(req, res);
-    else sendJson(res, 404, { error: 'Not found' });
-  });
-  await listenLocal(server);
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-async function stopServer(h: Pick<Harness, 'server' | 'pool'>): Promise<void> {
+async function stopServer(h: Pick<Harness, 'served' | 'pool'>): Promise<void> {
   await h.pool.close();
-  h.server.closeAllConnections();
-  await new Promise<void>((resolve) => h.server.close(() => resolve()));
+  await h.served.close();
 }
 
 async function post(h: Harness, body: unknown, contentType = 'application/json') {
@@ -162,8 +148,8 @@ describe('collector over HTTP', () => {
     const db = new Level<string, string>(path.join(dir, 'db'));
     // Floor 1: these tests count one or two sessions per value (privacy.test.ts covers the floor).
     const collector = await createCollector({ db, now: () => clock.now, storeOptions: { privacyMinSessions: 1 } });
-    const { server, origin } = await serveCollector(collector);
-    return { dir, db, collector, server, origin, pool: new Pool(origin, { connections: 50 }) };
+    const served = await listenCollector(collector);
+    return { dir, db, collector, served, origin: served.origin, pool: new Pool(served.origin, { connections: 50 }) };
   }
 
   beforeEach(async () => {
@@ -171,7 +157,6 @@ describe('collector over HTTP', () => {
   });
 
   afterEach(async () => {
-    h.collector.close();
     await stopServer(h);
     await h.db.close();
     await rm(h.dir, { recursive: true, force: true });
@@ -447,26 +432,26 @@ describe('collector storage', () => {
     const lines: Array<Record<string, unknown>> = [];
     const destination = { write: (line: string) => void lines.push(JSON.parse(line)) };
     const info = await collectorOn(db, createLogger({ level: 'info', destination }));
-    const { server, origin } = await serveCollector(info);
-    const pool = new Pool(origin);
+    const served = await listenCollector(info);
+    const pool = new Pool(served.origin);
     try {
       const res = await pool.request({ method: 'POST', path: '/api/collector', headers: { 'content-type': 'application/json' }, body: JSON.stringify(heartbeat()) });
       await res.body.dump();
       expect(res.statusCode).toBe(202);
       expect(lines).toHaveLength(0);
     } finally {
-      await stopServer({ server, pool });
+      await stopServer({ served, pool });
     }
     const hb = heartbeat();
     const debug = await collectorOn(db.sublevel('second'), createLogger({ level: 'debug', destination }));
-    const { server: s2, origin: o2 } = await serveCollector(debug);
-    const p2 = new Pool(o2);
+    const s2 = await listenCollector(debug);
+    const p2 = new Pool(s2.origin);
     try {
       const res = await p2.request({ method: 'POST', path: '/api/collector', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hb) });
       await res.body.dump();
       expect(lines).toEqual([expect.objectContaining({ level: 20, msg: 'Heartbeat received', sessionId: hb.payload.session_id })]);
     } finally {
-      await stopServer({ server: s2, pool: p2 });
+      await stopServer({ served: s2, pool: p2 });
     }
   });
 });

@@ -1,13 +1,10 @@
 // The collector on a real PostgreSQL under load and faults: a stalled server (SIGSTOP), a burst of stats reads,
 // a full queue, a heartbeat the database rejects, and which failures count as "unavailable".
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCollector } from '../src/collector/collector.js';
 import { StoreUnavailableError } from '../src/errors.js';
-import { sendJson } from '../src/httpJson.js';
 import { toCounted } from '../src/stores/counting.js';
 import { createStorage, type Storage } from '../src/stores/index.js';
 import { isUnavailable } from '../src/stores/postgres/pool.js';
@@ -16,7 +13,7 @@ import { postAlone, rssBytes, type Answer } from './harness/requests.js';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { usePostgres } from './helpers/postgres.js';
-import { listenLocal } from './harness/net.js';
+import { listenCollector } from './helpers/servedCollector.js';
 
 /** The collector store's bounds in these tests (floor 1: single sessions are shown). */
 const COLLECTOR = { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 };
@@ -56,19 +53,9 @@ async function startCollectorProcess(url: string): Promise<ServerProcess> {
 
 /** The collector over node:http in this process, on a storage the test configures. */
 async function serveCollector(storage: Storage): Promise<string> {
-  const collector = await createCollector({ store: await storage.openCollector(COLLECTOR) });
-  closers.push(async () => collector.close());
-  const server = http.createServer((req, res) => {
-    if (req.method === 'POST' && req.url === '/api/collector') void collector.handlePost(req, res);
-    else if (req.url === '/api/collector/stats') void collector.handleStats(req, res);
-    else sendJson(res, 404, { error: 'Not found' });
-  });
-  await listenLocal(server);
-  closers.push(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const served = await listenCollector(await createCollector({ store: await storage.openCollector(COLLECTOR) }));
+  closers.push(() => served.close());
+  return served.origin;
 }
 
 async function openStorage(url: string, collectorQueue?: Parameters<typeof createStorage>[0]['collectorQueue']): Promise<Storage> {

@@ -2,7 +2,6 @@
 // (collectorBackends.ts), restartable as a process restart is: connections cut, the store closed and opened again
 // on the same data, a new port. It keeps what the store said of every heartbeat it was given, across restarts.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createCollector, type Collector } from '../../src/collector/collector.js';
 import { sendJson } from '../../src/httpJson.js';
 import type { CollectorStore, CountedHeartbeat, RecordOutcome } from '../../src/stores/collectorStore.js';
@@ -65,7 +64,7 @@ export async function serveCollector(backend: BackendStore): Promise<ServedColle
       return current.port;
     },
     get origin() {
-      return `http://127.0.0.1:${current.port}`;
+      return current.origin;
     },
     get collector() {
       return current.collector;
@@ -98,20 +97,32 @@ async function reopenEventually(backend: BackendStore): Promise<CollectorStore> 
   }
 }
 
-async function listen(collector: Collector) {
+/** A collector listening on 127.0.0.1: its port and origin, and `close` (the collector's purge timer, every connection, the server). */
+export interface ListeningCollector {
+  readonly port: number;
+  readonly origin: string;
+  close(): Promise<void>;
+}
+
+/** Serves `collector` on 127.0.0.1:0: POST /api/collector, GET /api/collector/stats, 404 for anything else. */
+export async function listenCollector(collector: Collector): Promise<ListeningCollector> {
   const server = http.createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/api/collector') void collector.handlePost(req, res);
     else if (req.method === 'GET' && req.url === '/api/collector/stats') void collector.handleStats(req, res);
     else sendJson(res, 404, { error: 'Not found' });
   });
-  await listenLocal(server);
+  const port = await listenLocal(server);
   return {
-    collector,
-    port: (server.address() as AddressInfo).port,
+    port,
+    origin: `http://127.0.0.1:${port}`,
     async close() {
       collector.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+async function listen(collector: Collector) {
+  return { collector, ...(await listenCollector(collector)) };
 }
