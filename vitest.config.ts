@@ -61,8 +61,8 @@ export default defineConfig({
     poolOptions: { forks: { minForks: 1, maxForks: 2, isolate: false }, threads: { minThreads: 1, maxThreads: 3 } },
     maxConcurrency: 2,
     sequence: { sequencer: LongFilesFirst },
-    // One embedded PostgreSQL for each of the two projects (a database per test keeps files apart); see
-    // test/helpers/postgres.ts.
+    // One embedded PostgreSQL for the whole run, started by the root project's setup and shared by both
+    // projects (a database per test keeps files apart); see test/helpers/postgres.ts.
     globalSetup: ['test/helpers/postgresGlobalSetup.ts'],
     projects: [
       { extends: true, test: { name: 'waiting', include: WAITING_FILES, pool: 'threads' } },

@@ -9,6 +9,9 @@ import { LIMITS } from '../harness/limits.js';
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Vitest runs a global setup for the root project and again for each project that extends it (vitest.config.ts
+  // has two); the projects see what the root provides, so the root alone prepares and starts.
+  if (!project.isRootProject()) return async () => {};
   let binaries: string | undefined;
   let server: EmbeddedPostgres | undefined;
   try {
