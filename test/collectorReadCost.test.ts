@@ -11,9 +11,9 @@ import { toCounted } from '../src/stores/counting.js';
 import type { CollectorStats } from '../src/stores/stats.js';
 import { openLevelCollectorStore } from '../src/stores/level/collectorStore.js';
 import { GROUP, LIFETIME } from '../src/stores/level/keys.js';
-import type { LevelLike } from '../src/stores/level/levelLike.js';
 import { TEST_BOUNDS } from './helpers/collectorBackends.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
+import { interceptSublevels } from './helpers/levelLike.js';
 import { seededRandom } from './helpers/random.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -31,27 +31,11 @@ async function tempLevel() {
 /** The real database, with every iterator's range written down (the lower bound: which kind of key it walks). */
 function recordingIterators(db: Level<string, string>) {
   const ranges: string[] = [];
-  const wrapped: LevelLike = {
-    get status() {
-      return db.status;
-    },
-    open: () => db.open(),
-    close: () => db.close(),
-    sublevel(name, options) {
-      const sub = db.sublevel<string, string>(name, options) as unknown as Record<string | symbol, unknown>;
-      return new Proxy(sub, {
-        get(target, property) {
-          const value = target[property];
-          if (typeof value !== 'function') return value;
-          if (property !== 'iterator' && property !== 'keys') return (value as (...a: unknown[]) => unknown).bind(target);
-          return (options: { gte?: string; gt?: string }) => {
-            ranges.push(options.gte ?? options.gt ?? '');
-            return (value as (o: unknown) => unknown).call(target, options);
-          };
-        },
-      });
-    },
-  };
+  const wrapped = interceptSublevels(db, (property, bound) =>
+    property === 'iterator' || property === 'keys'
+      ? (options: { gte?: string; gt?: string }) => (ranges.push(options.gte ?? options.gt ?? ''), bound(options))
+      : undefined,
+  );
   return { wrapped, ranges };
 }
 

@@ -3,6 +3,7 @@
 // append is (LevelDB "may or may not" replay such a record at the next open: here the worse case, it does).
 import type { Level } from 'level';
 import type { LevelLike } from '../../src/stores/level/levelLike.js';
+import { interceptSublevels } from './levelLike.js';
 
 /** How a synced batch fails: `before` it reaches the database, or `after` it was written. */
 export type WriteFault = 'before' | 'after';
@@ -40,25 +41,12 @@ export function createFlakyDisk(decide: () => WriteFault | undefined = () => und
     if (sync) recovering = false;
   }
 
-  const wrap = (db: Level<string, string>): LevelLike => ({
-    get status() {
-      return db.status;
-    },
-    open: () => db.open(),
-    close: () => db.close(),
-    sublevel(name, options) {
-      const sub = db.sublevel<string, string>(name, options) as unknown as Record<string | symbol, unknown>;
-      return new Proxy(sub, {
-        get(target, property) {
-          const value = target[property];
-          if (typeof value !== 'function') return value;
-          const bound = (value as (...args: unknown[]) => unknown).bind(target);
-          if (property !== 'batch') return bound;
-          return (operations: unknown, options?: { sync?: boolean }) => batch(() => bound(operations, options) as Promise<void>, options?.sync === true);
-        },
-      });
-    },
-  });
+  const wrap = (db: Level<string, string>): LevelLike =>
+    interceptSublevels(db, (property, bound) =>
+      property === 'batch'
+        ? (operations: unknown, options?: { sync?: boolean }) => batch(() => bound(operations, options) as Promise<void>, options?.sync === true)
+        : undefined,
+    );
 
   return { wrap, arm: (fault) => void (armed = fault), recovering: () => recovering, failures };
 }
