@@ -47,17 +47,6 @@ export interface TestPostgres {
 /** For beforeAll/afterAll around startTestPostgres: tells "starting" from "broken" (test/harness/limits.js). */
 export const POSTGRES_START_TIMEOUT_MS = LIMITS.postgresStartMs;
 
-/** Runs one statement on the admin database. */
-async function admin(adminUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 function databaseUrl(adminUrl: string, name: string): string {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
@@ -67,7 +56,7 @@ function databaseUrl(adminUrl: string, name: string): string {
 function databaseFactory(adminUrl: string, created: string[]) {
   return async () => {
     const name = `ta_test_${randomBytes(6).toString('hex')}`;
-    await admin(adminUrl, `CREATE DATABASE ${name}`);
+    await queryRows(adminUrl, `CREATE DATABASE ${name}`);
     created.push(name);
     return databaseUrl(adminUrl, name);
   };
@@ -89,7 +78,7 @@ function onServer(adminUrl: string): TestPostgres {
     stall: notOnShared('stalled'),
     unstall: notOnShared('stalled'),
     async stop() {
-      for (const name of created.splice(0)) await admin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      for (const name of created.splice(0)) await queryRows(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
     },
   };
 }
