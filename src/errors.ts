@@ -108,6 +108,10 @@ export interface Refusal {
   readonly retryAfter?: number;
 }
 
+/** A client's value echoed in a refusal, cut short: a header may be 16 KiB. */
+const SHOWN_CHARS = 200;
+const shown = (value: string): string => (value.length > SHOWN_CHARS ? `${value.slice(0, SHOWN_CHARS)}…` : value);
+
 /** The HTTP API's refusals, each status with its one text; a text a value completes is a function. */
 export const REFUSALS = {
   badRequest: (reason: string | undefined) => ({ status: 400, error: `Bad request${reason === undefined ? '' : `: ${reason}`}` }) as const,
@@ -116,9 +120,9 @@ export const REFUSALS = {
   invalidKey: (maxLength: number) => ({ status: 400, error: `idempotency-key must be 1 to ${maxLength} visible ASCII characters` }) as const,
   noReadToken: { status: 401, error: "This read needs the server's read token: send Authorization: Bearer <TELEMETRY_READ_TOKEN>" },
   notLocal: { status: 403, error: 'Only a client on this machine may change the session' },
-  hostNotAllowed: (host: string | undefined) => ({ status: 403, error: `Host not allowed: ${host ?? '(none)'}` }) as const,
-  originNotAllowed: (origin: string) => ({ status: 403, error: `Origin not allowed: ${origin}` }) as const,
-  otherSite: (site: string) => ({ status: 403, error: `Request from another site refused (Sec-Fetch-Site: ${site})` }) as const,
+  hostNotAllowed: (host: string | undefined) => ({ status: 403, error: `Host not allowed: ${host === undefined ? '(none)' : shown(host)}` }) as const,
+  originNotAllowed: (origin: string) => ({ status: 403, error: `Origin not allowed: ${shown(origin)}` }) as const,
+  otherSite: (site: string) => ({ status: 403, error: `Request from another site refused (Sec-Fetch-Site: ${shown(site)})` }) as const,
   notFound: { status: 404, error: 'Not found' },
   methodNotAllowed: (method: string | undefined) => ({ status: 405, error: `Method ${method} not allowed` }) as const,
   requestTimeout: { status: 408, error: 'Request timed out' },

@@ -3,7 +3,7 @@
 // then the route's access rule (rate limit, read token, the CLI's local writes).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REFUSALS, type Refusal } from '../../errors.js';
-import { isJsonContentType, sendJson, sendRefusal } from '../../httpJson.js';
+import { isJsonContentType, sendRefusal } from '../../httpJson.js';
 import { limitRepeats } from '../../logLimit.js';
 import type { Logger } from '../../logger.js';
 import type { Access } from '../routes.js';
@@ -36,8 +36,6 @@ export interface Guard {
   ticket(): string;
 }
 
-/** Echoed in a refusal, cut short: a header may be 16 KiB. */
-const SHOWN_CHARS = 200;
 function deny(res: ServerResponse, refusal: Refusal): false {
   sendRefusal(res, refusal);
   return false;
@@ -66,11 +64,6 @@ export function createGuard(settings: GuardSettings, logger: Logger, onRateLimit
   // No address in the line, ever (docs/privacy.md): how often, not who.
   const limited = limitRepeats(log, { perWindow: 1 });
 
-  function refuse(res: ServerResponse, { status, error }: Refusal): undefined {
-    sendJson(res, status, { error: error.length > SHOWN_CHARS ? `${error.slice(0, SHOWN_CHARS)}…` : error });
-    return undefined;
-  }
-
   function send(req: IncomingMessage, res: ServerResponse): boolean {
     const wait = limiter?.take(clientOf(req, settings.trustProxy)) ?? 0;
     if (wait === 0) return true;
@@ -92,10 +85,10 @@ export function createGuard(settings: GuardSettings, logger: Logger, onRateLimit
       res.setHeader('x-content-type-options', 'nosniff');
       res.setHeader('x-frame-options', 'DENY');
       const target = parseTarget(req.url, req.headers.host);
-      if (target === undefined) return refuse(res, REFUSALS.badTarget);
-      if (!hosts.allows(target.authority)) return refuse(res, REFUSALS.hostNotAllowed(target.authority));
+      if (target === undefined) return void sendRefusal(res, REFUSALS.badTarget);
+      if (!hosts.allows(target.authority)) return void sendRefusal(res, REFUSALS.hostNotAllowed(target.authority));
       const crossSite = crossSiteRefusal(req, target.authority);
-      return crossSite === undefined ? target : refuse(res, crossSite);
+      return crossSite === undefined ? target : void sendRefusal(res, crossSite);
     },
     authorize(req, res, access, target) {
       switch (access) {
