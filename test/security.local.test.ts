@@ -6,6 +6,7 @@ import { createCliSandbox, type ServerProcess } from './helpers/cli.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { rawRequest, request } from './helpers/request.js';
 import { LIMITS } from './harness/limits.js';
+import { REFUSALS } from '../src/errors.js';
 import { createHostPolicy } from '../src/server/security/hosts.js';
 
 const cli = createCliSandbox();
@@ -74,6 +75,15 @@ describe('DNS rebinding: a Host this server does not answer to is refused before
     const res = await rawRequest(port, 'GET /api/health HTTP/1.0\r\n\r\n');
     expect(res.statusLine).toMatch(/^HTTP\/1\.1 403 /);
     expect(JSON.parse(res.body)).toEqual({ error: 'Host not allowed: (none)' });
+  });
+
+  it('a 12 KB Host is refused naming its first 200 characters, not echoed whole (the inspector bridge shares the text)', async () => {
+    const host = `${'a'.repeat(12_000)}.example`;
+    const res = await request(`${server.url}/api/health`, { headers: { host } });
+    expect(res.status).toBe(403);
+    expect(res.json).toEqual({ error: `Host not allowed: ${'a'.repeat(200)}…` });
+    expect(REFUSALS.hostNotAllowed(host)).toEqual({ status: 403, error: `Host not allowed: ${'a'.repeat(200)}…` });
+    expect(REFUSALS.originNotAllowed(`http://${host}`).error).toHaveLength('Origin not allowed: '.length + 201);
   });
 });
 
