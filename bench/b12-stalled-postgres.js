@@ -3,7 +3,7 @@
 // answer, the collector's RSS growth, and how soon a POST is 202 again after SIGCONT (no restart).
 import { signalPostgres } from '../test/harness/postgresProcesses.js';
 import { postAlone, rssBytes } from '../test/harness/requests.js';
-import { fmt, runIfMain, sleep } from './common.js';
+import { fmt, pollUntil, runIfMain, sleep } from './common.js';
 import { startPostgres } from './postgres.js';
 import { getJson, startServerProcess } from './serverProcess.js';
 
@@ -60,10 +60,8 @@ export async function measure() {
       await signalPostgres(postgres.dataDir, 'SIGCONT');
     }
     const resumedAt = performance.now();
-    while ((await postAlone(`${server.url}/api/collector`, HEARTBEAT)).status !== 202) {
-      if (performance.now() - resumedAt > 30_000) throw new Error('no 202 within 30 s of SIGCONT');
-      await sleep(100);
-    }
+    // A 202 again within 30 s of SIGCONT.
+    await pollUntil(async () => (await postAlone(`${server.url}/api/collector`, HEARTBEAT)).status, { until: (status) => status === 202, timeoutMs: 30_000, everyMs: 100 });
     const recoveredMs = performance.now() - resumedAt;
     const answers = await Promise.all(run.answers);
     const slowest = Math.max(...answers.map((a) => a.ms));

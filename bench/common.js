@@ -1,9 +1,9 @@
 // Shared bench helpers: statistics, temp folders, the actor input, row formatting and reporting.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pollUntil } from '../test/harness/net.js';
 
 /** Repository root (bench/..). */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -14,14 +14,8 @@ export { cleanEnv } from '../test/harness/process.js';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (for a child process told its port up front). */
-export async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a child process told its port up front), and the polling helper. */
+export { freePort, pollUntil } from '../test/harness/net.js';
 
 /** Nearest-rank percentile of numbers (p in 0..100). */
 export function percentile(values, p) {
@@ -62,13 +56,9 @@ export function actorInput(endpoint, overrides = {}) {
   };
 }
 
-/** Resolves once the predicate holds, polling every few ms; rejects after timeoutMs (loops stay bounded). */
+/** Resolves once the predicate gives a truthy value, polling every few ms; rejects after timeoutMs (loops stay bounded). */
 export async function waitUntil(predicate, timeoutMs = 10_000, everyMs = 5) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(everyMs);
-  }
+  await pollUntil(predicate, { until: Boolean, timeoutMs, everyMs });
 }
 
 /** The table's columns, in order. */
