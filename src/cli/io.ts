@@ -1,4 +1,5 @@
 // Where a command's lines go: its result to `out`, messages to `err`; for the process, straight to fds 1 and 2.
+import { errorCode } from '../errors.js';
 import { fs } from '../nodeFs.js';
 
 /** Where a command writes: `out` for its result, `err` for messages. */
@@ -19,7 +20,7 @@ function writeLine(fd: 1 | 2, line: string): void {
   try {
     while (offset < data.length) offset += fs.writeSync(fd, data, offset);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errorCode(error);
     // The reader went away (`status | head -1`): nothing more to say to it.
     if (code === 'EPIPE') return;
     if (code !== 'EAGAIN') throw error;
