@@ -65,9 +65,9 @@ export function observeSession(state: SessionState | undefined, values: Readonly
   // A month late (see LATE_LIMIT_DAYS): counted as a heartbeat, never as a session.
   if (day < state.total.last - LATE_LIMIT_DAYS) return undefined;
   const counts: SessionCount[] = [];
-  const total = sight(state?.total, day);
+  const total = sight(state.total, day);
   if (total !== undefined) counts.push({ scope: 'total', value: '', first: total.first, added: total.added });
-  let list = state?.values ?? [];
+  let list = state.values;
   for (const dimension of DIMENSIONS) {
     const value = values[dimension];
     const index = list.findIndex((v) => v.dimension === dimension && v.value === value);
@@ -79,13 +79,12 @@ export function observeSession(state: SessionState | undefined, values: Readonly
   }
   if (counts.length === 0) return undefined;
   const installs: Array<[number, number]> = [];
-  let first = state?.first ?? day;
-  if (state === undefined) installs.push([day, 1]);
-  else if (day < state.first) {
+  let first = state.first;
+  if (day < state.first) {
     installs.push([state.first, -1], [day, 1]);
     first = day;
   }
-  return { next: { first, total: total?.next ?? (state as SessionState).total, values: list }, counts, installs };
+  return { next: { first, total: total?.next ?? state.total, values: list }, counts, installs };
 }
 
 // Stored as JSON arrays: [first, last, mask (hex), [[dimension index, value, last, mask], ...]], a value seen on
