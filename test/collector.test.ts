@@ -22,6 +22,7 @@ import { createLogger } from '../src/logger.js';
 import type { Heartbeat } from '../src/heartbeat.js';
 import type { IncomingMessage } from 'node:http';
 import { toCounted } from '../src/stores/counting.js';
+import { TEST_BOUNDS } from './helpers/collectorBackends.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { captureLogs } from './helpers/logs.js';
 import { LIMITS } from './harness/limits.js';
@@ -380,8 +381,7 @@ describe('collector storage', () => {
   });
 
   it('starts a corrupt stored counter over at zero, with one warning, and keeps the others', async () => {
-    const options = { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 };
-    const first = await openLevelCollectorStore(db, options);
+    const first = await openLevelCollectorStore(db, TEST_BOUNDS);
     const at = new Date('2026-11-27T12:00:00Z');
     for (const hb of [heartbeat(), heartbeat()]) await first.record(toCounted(hb, at));
     // The purge folds the groups into the counters first: then the counters are on disk to be broken.
@@ -390,7 +390,7 @@ describe('collector storage', () => {
     expect(await stored.get('c:0:')).toBe('[2,2]');
     await stored.put('c:0:', '{not json');
     const logs = captureLogs();
-    const second = await openLevelCollectorStore(db, { ...options, logger: logs.logger });
+    const second = await openLevelCollectorStore(db, { ...TEST_BOUNDS, logger: logs.logger });
     expect(await second.stats({ asOf: '2026-11-27' })).toMatchObject({ heartbeats_total: 0, sessions_total: 0, by_platform: { Linux: 2 } });
     expect(logs.at('warn')).toHaveLength(1);
   });
@@ -414,7 +414,7 @@ describe('collector storage', () => {
   });
 
   it('writes a few small keys per heartbeat (a group record and a session record), however many values are stored', async () => {
-    const store = await openLevelCollectorStore(db, { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 });
+    const store = await openLevelCollectorStore(db, TEST_BOUNDS);
     const at = new Date('2026-11-27T12:00:00Z');
     await Promise.all(Array.from({ length: 1000 }, (_, i) => store.record(toCounted(heartbeat({ server_version: `v${i}`.padEnd(200, 'x') }), at))));
     await store.purge(at);

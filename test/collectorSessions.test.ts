@@ -8,9 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLevelCollectorStore } from '../src/stores/level/collectorStore.js';
 import { toCounted } from '../src/stores/counting.js';
 import type { CollectorStore } from '../src/stores/types.js';
+import { TEST_BOUNDS } from './helpers/collectorBackends.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
-
-const options = { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 };
 
 const ids = Array.from({ length: 6 }, (_, i) => `0b5d6a86-5f4e-4c43-9a55-3f1d2c7e8a9${i}`);
 /** The ids at these positions. */
@@ -37,24 +36,24 @@ describe('collector store: known sessions', () => {
   async function reopen(knownSessions?: number): Promise<CollectorStore> {
     await db.close();
     db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
-    return openLevelCollectorStore(db, { ...options, knownSessions });
+    return openLevelCollectorStore(db, { ...TEST_BOUNDS, knownSessions });
   }
 
   it('after reopening, a returning session is not counted again and a new one is', async () => {
-    await recordAll(await openLevelCollectorStore(db, options), ids.slice(0, 3));
+    await recordAll(await openLevelCollectorStore(db, TEST_BOUNDS), ids.slice(0, 3));
     const store = await reopen();
     await recordAll(store, pick(0, 1, 3));
     expect(await store.stats({ asOf: '2026-11-28' })).toMatchObject({ heartbeats_total: 6, sessions_total: 4 });
   });
 
   it('counts each session once when the fleet outgrows the cache (lookups take over)', async () => {
-    const store = await openLevelCollectorStore(db, { ...options, knownSessions: 2 });
+    const store = await openLevelCollectorStore(db, { ...TEST_BOUNDS, knownSessions: 2 });
     for (const id of [...ids, ...ids]) await recordAll(store, [id]);
     expect(await store.stats({ asOf: '2026-11-28' })).toMatchObject({ heartbeats_total: 12, sessions_total: 6 });
   });
 
   it('counts each session once after reopening on more stored sessions than the cache holds', async () => {
-    await recordAll(await openLevelCollectorStore(db, options), ids.slice(0, 4));
+    await recordAll(await openLevelCollectorStore(db, TEST_BOUNDS), ids.slice(0, 4));
     const store = await reopen(2);
     await recordAll(store, pick(0, 3, 4));
     expect(await store.stats({ asOf: '2026-11-28' })).toMatchObject({ heartbeats_total: 7, sessions_total: 5 });

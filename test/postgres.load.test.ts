@@ -11,12 +11,10 @@ import { isUnavailable } from '../src/stores/postgres/pool.js';
 import { LIMITS, scaled } from './harness/limits.js';
 import { postAlone, rssBytes, type Answer } from './harness/requests.js';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './helpers/cli.js';
+import { TEST_BOUNDS } from './helpers/collectorBackends.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { usePostgres } from './helpers/postgres.js';
 import { listenCollector } from './helpers/servedCollector.js';
-
-/** The collector store's bounds in these tests (floor 1: single sessions are shown). */
-const COLLECTOR = { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 };
 
 // Embedded even when TELEMETRY_TEST_DATABASE_URL is set: these tests stall the server's processes.
 const postgres = usePostgres({ restartable: true });
@@ -53,7 +51,7 @@ async function startCollectorProcess(url: string): Promise<ServerProcess> {
 
 /** The collector over node:http in this process, on a storage the test configures. */
 async function serveCollector(storage: Storage): Promise<string> {
-  const served = await listenCollector(await createCollector({ store: await storage.openCollector(COLLECTOR) }));
+  const served = await listenCollector(await createCollector({ store: await storage.openCollector(TEST_BOUNDS) }));
   closers.push(() => served.close());
   return served.origin;
 }
@@ -145,7 +143,7 @@ describe('a burst of stats reads', () => {
   it('never starves the writer: every POST during 300 concurrent GET /api/collector/stats is 202', async () => {
     const url = await postgres().freshDatabase();
     const storage = await openStorage(url);
-    const store = await storage.openCollector(COLLECTOR);
+    const store = await storage.openCollector(TEST_BOUNDS);
     // Stats worth reading: 90 days with 300 versions each (27,000 per-day rows) through the store's own writes.
     const day0 = Date.now() - 89 * 86_400_000;
     for (let day = 0; day < 90; day += 1) {
@@ -207,7 +205,7 @@ describe('a heartbeat the database cannot store', () => {
   ] as const)('%s fails alone: the 40 written in the same group commit, and it is rejected with its own error, not "unavailable"', async (_name, bad, code) => {
     const url = await postgres().freshDatabase();
     const storage = await openStorage(url);
-    const store = await storage.openCollector(COLLECTOR);
+    const store = await storage.openCollector(TEST_BOUNDS);
     const now = new Date();
     // The first is written alone; the 41 after it queue meanwhile and go together as one group.
     const first = store.record(toCounted(sampleHeartbeat(), now));

@@ -9,12 +9,11 @@ import { createStorage, type Storage } from '../src/stores/index.js';
 import { SCHEMA_VERSION } from '../src/stores/postgres/index.js';
 import { toCounted } from '../src/stores/counting.js';
 import { sampleHeartbeat, telemetryInput } from './helpers/fixtures.js';
+import { TEST_BOUNDS } from './helpers/collectorBackends.js';
 import { captureLogs } from './helpers/logs.js';
 import { queryRows, usePostgres } from './helpers/postgres.js';
 
 const server = usePostgres();
-/** Floor 1: these tests count one or a few sessions per value. */
-const COLLECTOR = { idempotencyHours: 24, retentionDays: 400, privacyMinSessions: 1 };
 const opened: Storage[] = [];
 
 afterEach(async () => {
@@ -122,7 +121,7 @@ describe('PostgreSQL collector store', () => {
     const url = await server().freshDatabase();
     const [a, b] = [await storage(url), await storage(url)];
     await Promise.all([a.open(), b.open()]);
-    const [ca, cb] = [await a.openCollector(COLLECTOR), await b.openCollector(COLLECTOR)];
+    const [ca, cb] = [await a.openCollector(TEST_BOUNDS), await b.openCollector(TEST_BOUNDS)];
     const sessions = Array.from({ length: 50 }, () => sampleHeartbeat().payload.session_id);
     const day1 = new Date('2026-11-27T12:00:00Z');
     const day2 = new Date('2026-11-28T12:00:00Z');
@@ -150,7 +149,7 @@ describe('PostgreSQL collector store', () => {
     const url = await server().freshDatabase();
     const s = await storage(url);
     await s.open();
-    const collector = await s.openCollector(COLLECTOR);
+    const collector = await s.openCollector(TEST_BOUNDS);
     for (let i = 0; i < 30; i += 1) await collector.record(toCounted(sampleHeartbeat({ server_version: `v${i}`.padEnd(200, 'x') }), new Date()));
     const rows = await queryRows<{ scope: string; heartbeats: string }>(url, 'SELECT scope, heartbeats FROM collector_lifetime');
     expect(rows.filter((r) => r.scope === 'server_version')).toHaveLength(30);
@@ -159,7 +158,7 @@ describe('PostgreSQL collector store', () => {
 
   it('rejects with StoreUnavailableError (never resolves) while PostgreSQL cannot be reached', async () => {
     const s = await createStorage({ home: '/x', dbPath: '/x/db', databaseUrl: `postgres://u:${server().password}@127.0.0.1:1/none` });
-    const collector = await s.openCollector(COLLECTOR);
+    const collector = await s.openCollector(TEST_BOUNDS);
     const error = await collector.record(toCounted(sampleHeartbeat(), new Date())).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(String((error as Error).message)).not.toContain(server().password);
