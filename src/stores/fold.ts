@@ -2,8 +2,36 @@
 // privacy floor is applied here, so no bucket with fewer distinct sessions than the floor is ever shown.
 import { DIMENSIONS, OTHER_KEY, type Dimension, type Scope } from './counting.js';
 import type { DayRow, LifetimeRow } from './groupCounts.js';
-import { dayText } from './presence.js';
+import type { CollectorStore } from './collectorStore.js';
+import { dayNumber, dayText, parseDay } from './presence.js';
 import type { CollectorStats, ExportRow } from './stats.js';
+
+/** A `YYYY-MM-DD` as a day number; throws (a caller's mistake: the edge checks it) when it is not a real date. */
+function dayOf(text: string): number {
+  const day = parseDay(text);
+  if (Number.isNaN(day)) throw new TypeError(`not a date (YYYY-MM-DD): ${text}`);
+  return day;
+}
+
+/**
+ * A store's stats and export over its one counter read, `read(from, to)` (day numbers, inclusive): stats as of a
+ * day (default today by `now`) over DAYS_SHOWN days, the export of a range, both folded by the privacy floor.
+ */
+export function counterQueries(
+  read: (from: number, to: number) => Promise<CounterSnapshot>,
+  options: { now: () => number; floor: number },
+): Pick<CollectorStore, 'stats' | 'export'> {
+  return {
+    async stats(asked = {}) {
+      const asOf = asked.asOf === undefined ? dayNumber(options.now()) : dayOf(asked.asOf);
+      return buildStats(await read(asOf - DAYS_SHOWN + 1, asOf), { asOf, floor: options.floor });
+    },
+    async export(range) {
+      const [from, to] = [dayOf(range.from), dayOf(range.to)];
+      return buildExport(await read(from, to), { from, to, floor: options.floor });
+    },
+  };
+}
 
 /** Days the per-day series show, newest last. */
 export const DAYS_SHOWN = 90;

@@ -2,10 +2,9 @@
 // counters by value (lifetime and per day), idempotency keys, each group written in one synced batch.
 import { StoreUnavailableError } from '../../errors.js';
 import type { CollectorStore, CollectorStoreOptions } from '../collectorStore.js';
-import { buildExport, buildStats, DAYS_SHOWN } from '../fold.js';
+import { counterQueries } from '../fold.js';
 import { createGroupCommit, type QueueBounds } from '../groupCommit.js';
 import type { CountedHeartbeat, RecordOutcome } from '../collectorStore.js';
-import { dayNumber, parseDay } from '../presence.js';
 import { COLLECTOR_SUBLEVEL, LAYOUT_KEY, LAYOUT_VERSION } from './keys.js';
 import { utf8Sublevel, type LevelLike, type Utf8Sublevel } from './levelLike.js';
 import { migrateLayout } from './migrate.js';
@@ -38,13 +37,6 @@ function createTurns() {
     tail = run.catch(() => undefined);
     return run;
   };
-}
-
-/** A `YYYY-MM-DD` as a day number; throws (a caller's mistake: the edge checks it) when it is not a real date. */
-function dayOf(text: string): number {
-  const day = parseDay(text);
-  if (Number.isNaN(day)) throw new TypeError(`not a date (YYYY-MM-DD): ${text}`);
-  return day;
 }
 
 /**
@@ -134,18 +126,7 @@ export async function openLevelCollectorStore(db: LevelLike, options: LevelColle
       guard.assertWritable();
       return enqueue(heartbeat);
     },
-    stats: (asked = {}) =>
-      read(async () => {
-        const asOf = asked.asOf === undefined ? dayNumber(now()) : dayOf(asked.asOf);
-        const snapshot = await readCounters(asOf - DAYS_SHOWN + 1, asOf);
-        return buildStats(snapshot, { asOf, floor: options.privacyMinSessions });
-      }),
-    export: (range) =>
-      read(async () => {
-        const [from, to] = [dayOf(range.from), dayOf(range.to)];
-        const snapshot = await readCounters(from, to);
-        return buildExport(snapshot, { from, to, floor: options.privacyMinSessions });
-      }),
+    ...counterQueries((from, to) => read(() => readCounters(from, to)), { now, floor: options.privacyMinSessions }),
     purge,
   };
 }

@@ -4,10 +4,9 @@
 import { randomInt } from 'node:crypto';
 import { postgresUnavailable, type StoreUnavailableError } from '../../errors.js';
 import type { CollectorStore, CollectorStoreOptions, CountedHeartbeat, RecordOutcome } from '../collectorStore.js';
-import { buildExport, buildStats, DAYS_SHOWN, type CounterSnapshot } from '../fold.js';
+import { counterQueries, type CounterSnapshot } from '../fold.js';
 import { createGroupCommit, type QueueBounds } from '../groupCommit.js';
 import { limitRepeats } from '../../logLimit.js';
-import { dayNumber, parseDay } from '../presence.js';
 import { singleFlightBy } from '../singleFlight.js';
 import { createPostgresPurge } from './collectorPurge.js';
 import { readCounters } from './collectorRead.js';
@@ -29,12 +28,6 @@ export interface PostgresCollectorOptions extends CollectorStoreOptions {
   main: Pool;
   url: string;
   queue?: Partial<QueueBounds>;
-}
-
-function dayOf(text: string): number {
-  const day = parseDay(text);
-  if (Number.isNaN(day)) throw new TypeError(`not a date (YYYY-MM-DD): ${text}`);
-  return day;
 }
 
 /** Opens the collector's store on the pools; nothing is read until the first heartbeat or stats. */
@@ -68,14 +61,7 @@ export async function openPostgresCollectorStore(options: PostgresCollectorOptio
 
   return {
     record,
-    async stats(asked = {}) {
-      const asOf = asked.asOf === undefined ? dayNumber(now()) : dayOf(asked.asOf);
-      return buildStats(await read(asOf - DAYS_SHOWN + 1, asOf), { asOf, floor: options.privacyMinSessions });
-    },
-    async export(range) {
-      const [from, to] = [dayOf(range.from), dayOf(range.to)];
-      return buildExport(await read(from, to), { from, to, floor: options.privacyMinSessions });
-    },
+    ...counterQueries(read, { now, floor: options.privacyMinSessions }),
     purge: createPostgresPurge(options),
   };
 }
