@@ -2,10 +2,7 @@
 // fold or a purge changes them) and everything else from memory: their cost does not grow with the group records
 // waiting to be folded (issue 23, B13), and what they show is still one moment of the acknowledged state, across
 // folds, purges and writes running beside them.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { Level } from 'level';
+import type { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toCounted } from '../src/stores/counting.js';
 import type { CollectorStats } from '../src/stores/stats.js';
@@ -15,6 +12,7 @@ import { TEST_BOUNDS } from './helpers/collectorBackends.js';
 import { sampleHeartbeat } from './helpers/fixtures.js';
 import { interceptSublevels } from './helpers/levelLike.js';
 import { seededRandom } from './helpers/random.js';
+import { openTempDb } from './helpers/tempDb.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -22,10 +20,9 @@ afterEach(async () => {
 });
 
 async function tempLevel() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'collector-reads-'));
-  const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
-  cleanups.push(async () => (await db.close(), await rm(dir, { recursive: true, force: true })));
-  return { dir, db };
+  const temp = await openTempDb('collector-reads-');
+  cleanups.push(() => temp.cleanup());
+  return temp;
 }
 
 /** The real database, with every iterator's range written down (the lower bound: which kind of key it walks). */
@@ -58,7 +55,8 @@ describe('LevelDB stats and export with groups not yet folded', () => {
   });
 
   it('show one moment of the acknowledged state while groups are written and folded beside them, and the same after a restart', async () => {
-    const { dir, db } = await tempLevel();
+    const temp = await tempLevel();
+    const { db } = temp;
     // A fold every two groups: reads keep landing between a group and its fold.
     const store = await openLevelCollectorStore(db, { ...TEST_BOUNDS, foldAfter: { groups: 2, bytes: 1 << 20 } });
     const random = seededRandom(23);
@@ -88,9 +86,7 @@ describe('LevelDB stats and export with groups not yet folded', () => {
     }
     const last = JSON.stringify(await store.stats(asOf));
     expect(JSON.parse(last)).toMatchObject({ heartbeats_total: acknowledged });
-    await db.close();
-    const reopened = new Level<string, string>(dir, { valueEncoding: 'utf8' });
-    cleanups.push(() => reopened.close());
+    const reopened = await temp.reopen();
     expect(JSON.stringify(await (await openLevelCollectorStore(reopened, TEST_BOUNDS)).stats(asOf))).toBe(last);
   });
 

@@ -1,9 +1,6 @@
 // Both collector store backends behind the store API, for tests that must hold on each: a real LevelDB in a temp
 // folder and a real PostgreSQL database (test/helpers/postgres.ts), each reopenable as a restart would.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { Level } from 'level';
+import type { Level } from 'level';
 import type pg from 'pg';
 import { createStorage, type Storage } from '../../src/stores/index.js';
 import type { CollectorStore, CollectorStoreOptions } from '../../src/stores/collectorStore.js';
@@ -11,6 +8,7 @@ import { openLevelCollectorStore } from '../../src/stores/level/collectorStore.j
 import { COLLECTOR_SUBLEVEL, IDEMPOTENCY, prefixRange } from '../../src/stores/level/keys.js';
 import type { LevelLike } from '../../src/stores/level/levelLike.js';
 import { queryRows, type TestPostgres } from './postgres.js';
+import { openTempDb } from './tempDb.js';
 
 export type BackendName = 'LevelDB' | 'PostgreSQL';
 
@@ -44,28 +42,23 @@ type Options = Partial<Pick<CollectorStoreOptions, 'idempotencyHours' | 'retenti
 };
 
 export async function openLevelBackend({ disk, ...options }: Options = {}): Promise<BackendStore> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'collector-backend-'));
-  let db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
-  const open = () => openLevelCollectorStore(disk?.(db) ?? db, { ...TEST_BOUNDS, ...options });
+  const temp = await openTempDb('collector-backend-');
+  const open = () => openLevelCollectorStore(disk?.(temp.db) ?? temp.db, { ...TEST_BOUNDS, ...options });
   const backend: BackendStore = {
     name: 'LevelDB',
     store: await open(),
     async reopen() {
-      await db.close();
-      db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
+      await temp.reopen();
       return (backend.store = await open());
     },
     async levelKeys(prefix) {
       const keys: string[] = [];
-      for await (const key of db.sublevel<string, string>(COLLECTOR_SUBLEVEL, { valueEncoding: 'utf8' }).keys(prefixRange(prefix))) keys.push(key);
+      for await (const key of temp.db.sublevel<string, string>(COLLECTOR_SUBLEVEL, { valueEncoding: 'utf8' }).keys(prefixRange(prefix))) keys.push(key);
       return keys;
     },
     // `k:<day>:<key>`: the key is all that follows the day.
     storedKeys: async () => (await backend.levelKeys!(IDEMPOTENCY)).map((stored) => stored.slice(stored.indexOf(':', IDEMPOTENCY.length) + 1)),
-    async close() {
-      await db.close();
-      await rm(dir, { recursive: true, force: true });
-    },
+    close: () => temp.cleanup(),
   };
   return backend;
 }
