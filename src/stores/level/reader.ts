@@ -4,12 +4,11 @@
 // how many groups wait to be folded.
 import type { CounterSnapshot } from '../fold.js';
 import { createGroupCounts, type DayRow, type LifetimeRow } from '../groupCounts.js';
-import { decodeDay, decodeGroup, decodeLifetime } from './codec.js';
-import { GROUP, LAST_KEY, LIFETIME, dayRange, parseDayKey, parseGroupKey, parseLifetimeKey, prefixRange } from './keys.js';
+import { decodeDay } from './codec.js';
+import { dayRange, parseDayKey } from './keys.js';
 import type { LevelSnapshot, Utf8Sublevel } from './levelLike.js';
-import type { LevelState } from './state.js';
+import { readLastAt, readLifetime, storedGroups, type LevelState, type ReadAt } from './state.js';
 
-type At = { snapshot?: LevelSnapshot };
 
 /** What memory holds beyond the folded day counters: every acknowledged lifetime counter and pending day row. */
 export interface MemoryView {
@@ -35,7 +34,7 @@ export function memoryView(state: LevelState, from: number, to: number): MemoryV
 const READ_CHUNK = 1_000;
 
 /** The stored (folded) day counters of days from..to (inclusive). */
-async function readDays(store: Utf8Sublevel, from: number, to: number, at: At): Promise<DayRow[]> {
+async function readDays(store: Utf8Sublevel, from: number, to: number, at: ReadAt): Promise<DayRow[]> {
   const days: DayRow[] = [];
   const iterator = store.iterator({ ...dayRange(from, to), ...at });
   try {
@@ -70,19 +69,12 @@ export async function readFromDisk(store: Utf8Sublevel, from: number, to: number
   const snapshot: LevelSnapshot | undefined = store.supports?.explicitSnapshots === true ? store.snapshot?.() : undefined;
   const at = snapshot === undefined ? {} : { snapshot };
   try {
-    const lifetime: LifetimeRow[] = [];
-    for await (const [key, text] of store.iterator({ ...prefixRange(LIFETIME), ...at })) {
-      const where = parseLifetimeKey(key);
-      const counts = decodeLifetime(text);
-      if (where !== undefined && counts !== undefined) lifetime.push({ ...where, ...counts });
-    }
+    const lifetime = await readLifetime(store, at);
     const days = await readDays(store, from, to, at);
     const pending = createGroupCounts();
-    const lastText = await store.get(LAST_KEY, at);
-    let lastAt = lastText === undefined || Number.isNaN(Date.parse(lastText)) ? 0 : Date.parse(lastText);
-    for await (const [key, text] of store.iterator({ ...prefixRange(GROUP), ...at })) {
-      const record = parseGroupKey(key) === skipSeq ? undefined : decodeGroup(text);
-      if (record === undefined) continue;
+    let lastAt = (await readLastAt(store, at)) ?? 0;
+    for await (const { seq, record } of storedGroups(store, at)) {
+      if (record === undefined || seq === skipSeq) continue;
       pending.merge(record.deltas, record.lifetime);
       lastAt = Math.max(lastAt, record.lastAt);
     }

@@ -7,7 +7,7 @@ import { createGroupCounts, createSightingCache, type GroupCounts, type Lifetime
 import { createLru, RECENT_KEYS_CACHE, SIGHTINGS_CACHE, type Lru } from '../lru.js';
 import { decodeGroup, decodeLifetime } from './codec.js';
 import { GROUP, IDEMPOTENCY, LAST_KEY, LIFETIME, SESSION, idempotencyDay, parseGroupKey, parseLifetimeKey, prefixRange, sessionIdOf } from './keys.js';
-import type { Utf8Sublevel } from './levelLike.js';
+import type { LevelSnapshot, Utf8Sublevel } from './levelLike.js';
 
 /**
  * Session ids remembered as having a record on disk. While every record fits (a fleet up to this size), a
@@ -56,14 +56,41 @@ export function addLifetime(state: Pick<LevelState, 'lifetime' | 'admitted'>, ro
   if (row.scope !== 'total' && row.value !== OTHER_KEY) state.admitted.get(row.scope)?.add(row.value);
 }
 
+/** Where a read looks: the database as it is, or an explicit snapshot of it. */
+export type ReadAt = { snapshot?: LevelSnapshot };
+
+/** The stored lifetime counters; `onBad` hears of each key that cannot be read (it is left out). */
+export async function readLifetime(store: Utf8Sublevel, at: ReadAt = {}, onBad?: (key: string) => void): Promise<LifetimeRow[]> {
+  const rows: LifetimeRow[] = [];
+  for await (const [key, text] of store.iterator({ ...prefixRange(LIFETIME), ...at })) {
+    const where = parseLifetimeKey(key);
+    const counts = decodeLifetime(text);
+    if (where === undefined || counts === undefined) onBad?.(key);
+    else rows.push({ ...where, ...counts });
+  }
+  return rows;
+}
+
+/** The stored time of the last heartbeat (ms), or undefined. */
+export async function readLastAt(store: Utf8Sublevel, at: ReadAt = {}): Promise<number | undefined> {
+  const text = await store.get(LAST_KEY, at);
+  const time = text === undefined ? NaN : Date.parse(text);
+  return Number.isNaN(time) ? undefined : time;
+}
+
+/** Every stored group record (committed, not yet folded), in order: its key, sequence, record (undefined when unreadable) and text. */
+export async function* storedGroups(store: Utf8Sublevel, at: ReadAt = {}) {
+  for await (const [key, text] of store.iterator({ ...prefixRange(GROUP), ...at })) {
+    yield { key, seq: parseGroupKey(key), record: decodeGroup(text), text };
+  }
+}
+
 /** Reads every committed group not yet folded (a crash, or a store closed before folding); corrupt ones are skipped. */
 export async function loadPending(store: Utf8Sublevel, state: LevelState, warn: (key: string) => void): Promise<void> {
   state.pending = createGroupCounts();
   state.pendingSeqs = [];
   state.pendingBytes = 0;
-  for await (const [key, text] of store.iterator(prefixRange(GROUP))) {
-    const seq = parseGroupKey(key);
-    const record = decodeGroup(text);
+  for await (const { key, seq, record, text } of storedGroups(store)) {
     state.nextSeq = Math.max(state.nextSeq, Number.isSafeInteger(seq) ? seq + 1 : 0);
     if (record === undefined || !Number.isSafeInteger(seq)) {
       warn(key);
@@ -108,14 +135,8 @@ export async function loadState(store: Utf8Sublevel, sizes: CacheSizes, logger?:
     recentKeys: createLru(sizes.recentKeys ?? RECENT_KEYS_CACHE, (_key, entry) => void state.keyDays.add(entry.day)),
     keyDays: new Set(),
   };
-  for await (const [key, text] of store.iterator(prefixRange(LIFETIME))) {
-    const at = parseLifetimeKey(key);
-    const counts = decodeLifetime(text);
-    if (at === undefined || counts === undefined) corrupt.push(key);
-    else addLifetime(state, { ...at, ...counts });
-  }
-  const last = await store.get(LAST_KEY);
-  if (last !== undefined && !Number.isNaN(Date.parse(last))) state.lastAt = Date.parse(last);
+  for (const row of await readLifetime(store, {}, (key) => corrupt.push(key))) addLifetime(state, row);
+  state.lastAt = (await readLastAt(store)) ?? null;
   await loadPending(store, state, (key) => corrupt.push(key));
   for (const row of state.pending.lifetimeRows()) addLifetime(state, row);
   // One more than fits: its eviction says the cache is not complete, and no more need be read.
