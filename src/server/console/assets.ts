@@ -67,7 +67,6 @@ export function consoleAssetHandlers(): Record<string, Handler> {
         'content-type': asset.type,
         'content-length': body.length,
         'cache-control': 'no-cache',
-        'x-content-type-options': 'nosniff',
         vary: 'accept-encoding',
         ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
         ...(route === ROUTES.console ? { 'content-security-policy': CSP } : {}),

@@ -11,6 +11,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { REFUSALS } from '../../errors.js';
 import { sendRefusal } from '../../httpJson.js';
 import type { Logger } from '../../logger.js';
+import { setSafetyHeaders } from '../security/headers.js';
 import { createHostPolicy } from '../security/hosts.js';
 import { bridgePage } from './bridgePage.js';
 import { createReplayBuffer } from './replay.js';
@@ -67,8 +68,7 @@ export async function startBridge(port: number, logger: Logger): Promise<Inspect
 }
 
 function servePage(req: IncomingMessage, res: ServerResponse, websocketUrl: string, consoleUrl: string | undefined): void {
-  res.setHeader('x-content-type-options', 'nosniff');
-  res.setHeader('x-frame-options', 'DENY');
+  setSafetyHeaders(res);
   if (!hosts.allows(req.headers.host)) return sendRefusal(res, REFUSALS.hostNotAllowed(req.headers.host));
   const path = (req.url ?? '/').split('?')[0];
   if (path !== '/') return sendRefusal(res, REFUSALS.notFound, { path });

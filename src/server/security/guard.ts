@@ -8,6 +8,7 @@ import { limitRepeats } from '../../logLimit.js';
 import type { Logger } from '../../logger.js';
 import type { Access } from '../routes.js';
 import { isExposed } from './exposure.js';
+import { setSafetyHeaders } from './headers.js';
 import { createHostPolicy } from './hosts.js';
 import { crossSiteRefusal } from './origin.js';
 import { clientOf, createRateLimiter, type RateLimiter } from './rateLimit.js';
@@ -82,8 +83,7 @@ export function createGuard(settings: GuardSettings, logger: Logger, onRateLimit
 
   return {
     admit(req, res) {
-      res.setHeader('x-content-type-options', 'nosniff');
-      res.setHeader('x-frame-options', 'DENY');
+      setSafetyHeaders(res);
       const target = parseTarget(req.url, req.headers.host);
       if (target === undefined) return void sendRefusal(res, REFUSALS.badTarget);
       if (!hosts.allows(target.authority)) return void sendRefusal(res, REFUSALS.hostNotAllowed(target.authority));
