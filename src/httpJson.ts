@@ -26,10 +26,22 @@ const TOO_LARGE_TEXT = JSON.stringify({ error: TOO_LARGE.error });
  * body before reading may see only the reset.
  */
 export function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  sendJsonText(res, TOO_LARGE.status, TOO_LARGE_TEXT, { connection: 'close' });
+  closeUnread(req, res);
+}
+
+/**
+ * After a refusal answered without reading the body (or all of it): reading stops, and the connection closes once
+ * the answer is out, so a client streaming a body to a refused request never makes the server read (and Node
+ * drain) it to the end.
+ */
+export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0;
+  if (!hasBody || req.complete) return;
   req.pause();
   req.socket.pause();
-  res.once('finish', () => req.socket.destroy());
-  sendJsonText(res, TOO_LARGE.status, TOO_LARGE_TEXT, { connection: 'close' });
+  if (res.writableFinished) req.socket.destroy();
+  else res.once('finish', () => req.socket.destroy());
 }
 
 /**

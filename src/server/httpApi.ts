@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Collector } from '../collector/collector.js';
 import { REFUSALS } from '../errors.js';
-import { sendJson, sendRefusal } from '../httpJson.js';
+import { closeUnread, sendJson, sendRefusal } from '../httpJson.js';
 import type { Logger } from '../logger.js';
 import type { SessionStore } from '../stores/index.js';
 import { consoleAssetHandlers } from './console/assets.js';
@@ -112,14 +112,3 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   };
 }
 
-/**
- * After a refusal answered without reading the body: the connection closes once the answer is out, so a client
- * streaming a body to a refused route never makes the server read (and Node drain) it to the end.
- */
-function closeUnread(req: IncomingMessage, res: ServerResponse): void {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0;
-  if (!hasBody || req.complete) return;
-  req.pause();
-  if (res.writableFinished) req.socket.destroy();
-  else res.once('finish', () => req.socket.destroy());
-}
