@@ -1,9 +1,9 @@
 // Replica server processes on one PostgreSQL database, reporting to a recording endpoint: how the replica
 // fault tests start them and read their status.
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { afterEach, beforeEach } from 'vitest';
 import { createCliSandbox, getJson, type CliSandbox, type ServerProcess } from './cli.js';
 import { startEndpoint, type TestEndpoint } from './endpoint.js';
-import { POSTGRES_START_TIMEOUT_MS, startTestPostgres, type TestPostgres } from './postgres.js';
+import { usePostgres, type TestPostgres } from './postgres.js';
 import { LIMITS } from '../harness/limits.js';
 
 /** Two processes starting at once on a loaded 2-core machine take a few seconds; this tells "started" from "hung". */
@@ -35,24 +35,24 @@ export interface ReplicaSettings {
   env?: Record<string, string>;
 }
 
-/** Starts replica servers (own temp home, TELEMETRY_RETRIES=0, collector off) on `url`, reporting to `endpoint`. */
-export function replicaStarter(cli: CliSandbox, endpoint: TestEndpoint) {
-  return async (url: string, settings: ReplicaSettings): Promise<ServerProcess> => {
-    const databaseUrl = settings.name === undefined ? url : `${url}?application_name=${settings.name}`;
-    return cli.startServerProcess(
-      {
-        TELEMETRY_HOME: await cli.tempHome(),
-        TELEMETRY_DATABASE_URL: databaseUrl,
-        TELEMETRY_ENDPOINT: `${endpoint.origin}/api/collector`,
-        TELEMETRY_LOOP_SECONDS: String(settings.loop),
-        TELEMETRY_TIMEOUT_SECONDS: String(settings.timeout),
-        TELEMETRY_RETRIES: '0',
-        TELEMETRY_COLLECTOR: 'off',
-        ...settings.env,
-      },
-      { timeoutMs: REPLICA_START_MS },
-    );
+/** The environment of a replica server (own temp home, TELEMETRY_RETRIES=0, collector off) on `url`, reporting to `endpoint`. */
+export async function replicaEnv(cli: CliSandbox, endpoint: TestEndpoint, url: string, settings: ReplicaSettings): Promise<Record<string, string>> {
+  return {
+    TELEMETRY_HOME: await cli.tempHome(),
+    TELEMETRY_DATABASE_URL: settings.name === undefined ? url : `${url}?application_name=${settings.name}`,
+    TELEMETRY_ENDPOINT: `${endpoint.origin}/api/collector`,
+    TELEMETRY_LOOP_SECONDS: String(settings.loop),
+    TELEMETRY_TIMEOUT_SECONDS: String(settings.timeout),
+    TELEMETRY_RETRIES: '0',
+    TELEMETRY_COLLECTOR: 'off',
+    ...settings.env,
   };
+}
+
+/** Starts replica servers ({@link replicaEnv}) on `url`, reporting to `endpoint`. */
+export function replicaStarter(cli: CliSandbox, endpoint: TestEndpoint) {
+  return async (url: string, settings: ReplicaSettings): Promise<ServerProcess> =>
+    cli.startServerProcess(await replicaEnv(cli, endpoint, url, settings), { timeoutMs: REPLICA_START_MS });
 }
 
 /** What a replica test file works with; filled in by the hooks of {@link useReplicaFixtures}. */
@@ -68,13 +68,13 @@ export interface ReplicaFixtures {
  * LevelDB test), and per test a CLI sandbox and a recording endpoint, cleaned up after it.
  */
 export function useReplicaFixtures(options: { postgres: 'shared' | 'restartable' | 'none' }): ReplicaFixtures {
-  const fixtures = {} as ReplicaFixtures;
-  if (options.postgres !== 'none') {
-    beforeAll(async () => {
-      fixtures.postgres = await startTestPostgres({ restartable: options.postgres === 'restartable' });
-    }, POSTGRES_START_TIMEOUT_MS);
-    afterAll(() => fixtures.postgres?.stop(), POSTGRES_START_TIMEOUT_MS);
-  }
+  const postgres = options.postgres === 'none' ? undefined : usePostgres({ restartable: options.postgres === 'restartable' });
+  const fixtures = {
+    get postgres() {
+      if (postgres === undefined) throw new Error("useReplicaFixtures: this file asked for no PostgreSQL ({ postgres: 'none' })");
+      return postgres();
+    },
+  } as ReplicaFixtures;
   beforeEach(async () => {
     fixtures.cli = createCliSandbox();
     fixtures.endpoint = await startEndpoint();
