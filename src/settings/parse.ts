@@ -73,19 +73,25 @@ export function parseBoolean(name: string, value: string): boolean {
   throw refuse(name, value, ACCEPT.boolean);
 }
 
-function secondsFrom(min: number, inclusive: boolean, accepted: string): Parser<number> {
+/** A plain decimal (0.5, 12, .25); with the exponent form (1e3) where `exponent` is set. */
+const DECIMAL = /^\+?(?:\d+\.?\d*|\.\d+)$/;
+const DECIMAL_OR_EXPONENT = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/** A decimal number above `min` (or from it, when `inclusive`) and at most `max`; anything else throws. */
+function decimalIn(bounds: { min: number; inclusive: boolean; max: number; exponent?: boolean }, accepted: string): Parser<number> {
+  const pattern = bounds.exponent === true ? DECIMAL_OR_EXPONENT : DECIMAL;
   return (name, value) => {
     const text = value.trim();
-    const seconds = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
-    const tooSmall = inclusive ? seconds < min : seconds <= min;
-    if (!Number.isFinite(seconds) || tooSmall || seconds > MAX_SECONDS) throw refuse(name, value, accepted);
-    return seconds;
+    const n = pattern.test(text) ? Number(text) : NaN;
+    const tooSmall = bounds.inclusive ? n < bounds.min : n <= bounds.min;
+    if (!Number.isFinite(n) || tooSmall || n > bounds.max) throw refuse(name, value, accepted);
+    return n;
   };
 }
 
-export const parseSeconds = secondsFrom(0, false, ACCEPT.seconds);
+export const parseSeconds = decimalIn({ min: 0, inclusive: false, max: MAX_SECONDS, exponent: true }, ACCEPT.seconds);
 /** As parseSeconds, with the loop's floor: below MIN_LOOP_SECONDS the error names the floor. */
-export const parseLoopSeconds = secondsFrom(MIN_LOOP_SECONDS, true, ACCEPT.loopSeconds);
+export const parseLoopSeconds = decimalIn({ min: MIN_LOOP_SECONDS, inclusive: true, max: MAX_SECONDS, exponent: true }, ACCEPT.loopSeconds);
 
 function integerIn(min: number, max: number, accepted: string): Parser<number> {
   return (name, value) => {
@@ -102,12 +108,7 @@ export const parseRetentionDays = integerIn(MIN_RETENTION_DAYS, MAX_DAYS, ACCEPT
 export const parseMinSessions = integerIn(1, Number.MAX_SAFE_INTEGER, ACCEPT.minSessions);
 
 /** A number of hours greater than 0 (fractions allowed: 0.5 is half an hour), at most MAX_HOURS. */
-export function parseHours(name: string, value: string): number {
-  const text = value.trim();
-  const hours = /^\+?(?:\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(hours) || hours <= 0 || hours > MAX_HOURS) throw refuse(name, value, ACCEPT.hours);
-  return hours;
-}
+export const parseHours = decimalIn({ min: 0, inclusive: false, max: MAX_HOURS }, ACCEPT.hours);
 export const parsePort = integerIn(0, 65535, ACCEPT.port);
 export const parseInspectPort = integerIn(1, 65535, ACCEPT.inspectPort);
 
@@ -199,12 +200,7 @@ export function parseHost(name: string, value: string): string {
 }
 
 /** A non-negative rate; 0 turns the limit off. */
-export function parseRatePerMinute(name: string, value: string): number {
-  const text = value.trim();
-  const rate = /^\+?(?:\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(rate) || rate > MAX_SECONDS) throw refuse(name, value, ACCEPT.ratePerMinute);
-  return rate;
-}
+export const parseRatePerMinute = decimalIn({ min: 0, inclusive: true, max: MAX_SECONDS }, ACCEPT.ratePerMinute);
 
 /** A secret: refused without echoing it (the error line would put it in a terminal's scrollback and CI logs). */
 export function parseToken(name: string, value: string): string {
