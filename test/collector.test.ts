@@ -377,6 +377,8 @@ describe('collector storage', () => {
   it('rejects an invalid heartbeat given to record()', async () => {
     const collector = await collectorOn();
     await expect(collector.record(broken((b) => (b.type = 'x')) as unknown as Heartbeat)).rejects.toThrow(/type/);
+    // The key's rule is the header's: a NUL or a space would be stored as given otherwise.
+    for (const key of ['a\u0000b', 'with space', '']) await expect(collector.record(heartbeat(), undefined, key)).rejects.toThrow(/idempotency key/);
     expect((await collector.stats()).heartbeats_total).toBe(0);
   });
 

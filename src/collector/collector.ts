@@ -211,6 +211,8 @@ export async function createCollector(deps: CollectorDeps): Promise<Collector> {
     async record(heartbeat, receivedAt, idempotencyKey) {
       const result = validateHeartbeat(heartbeat);
       if (!result.ok) throw new Error(`Invalid heartbeat: ${result.message}`);
+      // The rule the HTTP edge applies to the header, for a caller that records directly.
+      if (idempotencyKey !== undefined && !isValidKey(idempotencyKey)) throw new Error(`Invalid idempotency key: ${INVALID_KEY.error}`);
       return store.record(toCounted(result.heartbeat, receivedAt ?? new Date(now()), idempotencyKey));
     },
     close: () => purgeJob.stop(),
