@@ -1,7 +1,7 @@
 // Replicas on one real PostgreSQL at the edges they exist for: the holder pauses mid-claim, a claim's answer
 // stalls, replicas disagree on the interval, the session is reset under running replicas. Real server processes
 // (and, for fencing, an actor in process), the suite's PostgreSQL, a recording endpoint. The database outage is
-// in fx.postgres.outage.test.ts (it needs a PostgreSQL it may stop).
+// in postgres.outage.test.ts (it needs a PostgreSQL it may stop).
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
