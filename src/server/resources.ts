@@ -57,6 +57,18 @@ export function createResources({ settings, storage, telemetry, logger }: Resour
   let collector: Collector | undefined;
   // What is open, in the order it opened: close() undoes it from the end.
   const opened: Array<() => unknown> = [];
+  let closing = false;
+  /**
+   * Starts a step with its undo registered at once. A signal can close the server while it is still starting: a
+   * close that begins while the step runs waits for it, then undoes it (a failed step has nothing to undo), and
+   * once the close has begun no step starts.
+   */
+  const opening = <T>(start: () => Promise<T>, undo: (value: T) => unknown): Promise<T> => {
+    if (closing) return Promise.reject(new Error('The server was closed while it started'));
+    const step = start();
+    opened.push(() => step.then(undo, () => undefined));
+    return step;
+  };
   const feed: ConsoleFeed = createConsoleFeed({
     telemetryStatus: telemetry.status,
     preview: telemetry.preview,
@@ -75,25 +87,24 @@ export function createResources({ settings, storage, telemetry, logger }: Resour
     await makeHome(settings.home);
     await openStorage(storage, settings.home);
     if (collectorCode === undefined) return;
-    collector = await openCollector(settings, storage, logger, await collectorCode);
-    const served = collector;
-    opened.push(() => served.close());
+    const code = await collectorCode;
+    collector = await opening(() => openCollector(settings, storage, logger, code), (served) => served.close());
   }
 
   async function listen(): Promise<ListenerInfo> {
     const guard = createGuard(settings, logger, () => collector?.countRejection(429));
     const handler = createApiHandler({ telemetryStatus: telemetry.status, sessions: storage.sessions, collector, instance, feed, guard, logger });
-    const server = await startHttp(settings, handler, guard.admit);
-    opened.push(() => closeHttp(server));
+    const server = await opening(() => startHttp(settings, handler, guard.admit), closeHttp);
     // The streams end before their listener closes; see closeHttp.
     opened.push(() => feed.close());
     const url = serverUrl(settings.host, listeningPort(server, settings.port));
-    await writeServerInfo(settings.home, { pid: process.pid, url, started_at: new Date().toISOString(), home: settings.home, instance });
-    opened.push(() => removeServerInfo(settings.home));
+    const info = { pid: process.pid, url, started_at: new Date().toISOString(), home: settings.home, instance };
+    await opening(() => writeServerInfo(settings.home, info), () => removeServerInfo(settings.home));
     return { url, endpoint: resolveEndpoint(settings, url) };
   }
 
   async function close(): Promise<void> {
+    closing = true;
     let failure: unknown;
     for (const step of opened.splice(0).reverse()) {
       try {
