@@ -37,6 +37,23 @@ async function writeRaw(home: string, value: string): Promise<void> {
   await db.close();
 }
 
+/**
+ * Remounts `mnt` read-only, retrying for a while: once in a full run (never in this file alone) the kernel said
+ * "mount point is busy" (a file still open for writing there) right after the database closed. Who held it was
+ * not found; what the test is about starts only once the remount holds.
+ */
+async function remountReadOnly(mnt: string): Promise<void> {
+  const remounted = () => {
+    try {
+      execFileSync('mount', ['-o', 'remount,ro', mnt], { stdio: 'pipe' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await pollUntil(remounted, { timeoutMs: LIMITS.waitMs, everyMs: 100 });
+}
+
 /** Start-up fails: exit 1, one stderr line matching `line`, no stack (runCli rejects if it hangs instead). */
 async function expectStartFailure(expect: ExpectStatic, home: string, line: RegExp) {
   const result = await runCli(['server'], { TELEMETRY_HOME: home, TELEMETRY_PORT: '0' });
@@ -121,7 +138,7 @@ describe.concurrent('storage faults', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mnt]);
     undo.push(() => execFileSync('umount', [mnt]));
     await writeRaw(mnt, '{}');
-    execFileSync('mount', ['-o', 'remount,ro', mnt]);
+    await remountReadOnly(mnt);
     await expectStartFailure(expect, mnt, /Cannot open the database \S+: IO error: \S+LOCK: Read-only file system/);
   });
 
