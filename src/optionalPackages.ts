@@ -2,10 +2,16 @@
 // package, loaded only by the feature that asks for one, and a missing one said in one line, not a loader stack.
 import { errorCode, MissingPackageError } from './errors.js';
 
-/** True when error is the module loader not finding one of packages (not an error inside one that is there). */
+/**
+ * True when error is the module loader not finding one of packages (not an error inside one that is there):
+ * import()'s words, or require()'s, which is how the CLI's CommonJS bundle loads pg and ws (src/bin.cts).
+ */
 export function isMissingPackage(error: unknown, packages: readonly string[]): boolean {
   const message = (error as { message?: unknown } | null)?.message;
-  return errorCode(error) === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && packages.some((name) => message.includes(`Cannot find package '${name}'`));
+  if (typeof message !== 'string') return false;
+  const code = errorCode(error);
+  const says = code === 'ERR_MODULE_NOT_FOUND' ? 'Cannot find package' : code === 'MODULE_NOT_FOUND' ? 'Cannot find module' : undefined;
+  return says !== undefined && packages.some((name) => message.includes(`${says} '${name}'`));
 }
 
 /**

@@ -1,4 +1,5 @@
 // Optional peer dependencies: a missing one becomes one line naming what to install; any other failure stays itself.
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { MissingPackageError } from '../src/errors.js';
 import { importOptional } from '../src/optionalPackages.js';
@@ -11,6 +12,14 @@ describe('importOptional', () => {
     expect(error).toBeInstanceOf(MissingPackageError);
     expect((error as MissingPackageError).message).toBe(`The test feature needs the packages ${MISSING} and ws, which this installation lacks: npm install ${MISSING} ws`);
     expect((error as MissingPackageError).exitCode).toBe(1);
+  });
+
+  it('knows require()\'s words too: the CLI\'s CommonJS bundle requires pg and ws (src/bin.cts)', async () => {
+    const required = async () => createRequire(import.meta.url)(MISSING) as unknown;
+    const error = await importOptional(required, 'The test feature', [MISSING]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MissingPackageError);
+    // Another package missing is not "pg is missing".
+    await expect(importOptional(required, 'The test feature', ['pg'])).rejects.toMatchObject({ code: 'MODULE_NOT_FOUND' });
   });
 
   it('leaves other failures alone: another missing package, or an error inside one that is installed', async () => {

@@ -29,8 +29,8 @@ async function processLogger(settings: Settings, terminal: boolean): Promise<Log
 // optional peer dependencies.
 async function startInspectorIfOn(settings: Settings, logger: Logger): Promise<RunningInspector | undefined> {
   if (settings.inspect.mode === 'off') return undefined;
-  const { startInspector } = await importOptional(() => import('../server/inspect/inspect.js'), '--inspect (TELEMETRY_INSPECT)', ['@statelyai/inspect', 'ws']);
-  return startInspector(settings.inspect, logger);
+  const start = async () => (await import('../server/inspect/inspect.js')).startInspector(settings.inspect, logger);
+  return importOptional(start, '--inspect (TELEMETRY_INSPECT)', ['@statelyai/inspect', 'ws']);
 }
 
 /**

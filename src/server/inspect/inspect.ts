@@ -5,7 +5,7 @@
 // than createWebSocketInspector's, whose client keeps reconnecting every 5 s after stop(), holding the
 // process open, and never says when it cannot connect. Nothing here may stop or slow the server: every
 // failure is one warning, and close() is bounded.
-import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
+import type { createInspector as CreateInspector, StatelyInspectionEvent } from '@statelyai/inspect';
 import { WebSocket } from 'undici';
 import type { InspectionEvent } from 'xstate';
 import { startBridge, within, type InspectorBridge } from './bridge.js';
@@ -40,6 +40,8 @@ const FORWARDED = new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot']
  */
 export async function startInspector(setting: InspectSetting, logger: Logger): Promise<RunningInspector | undefined> {
   if (setting.mode === 'off') return undefined;
+  // Imported here, never required: the package is ESM only, and the CLI's bundle is CommonJS (src/bin.cts).
+  const { createInspector } = await import('@statelyai/inspect');
   const log = logger.child({ component: 'inspector' });
   if (setting.mode === 'connect') {
     const socket = createSocket(setting.url, log);
@@ -48,7 +50,7 @@ export async function startInspector(setting: InspectSetting, logger: Logger): P
     if (opened === true) log.info({ url }, 'Inspector connected');
     else if (opened === false) log.warn({ url }, 'Inspector not reachable; retrying in the background');
     else log.warn({ url, waitedMs: CONNECT_WAIT_MS }, 'Inspector not answering yet; connecting in the background');
-    return wrap(socket);
+    return wrap(socket, createInspector);
   }
   let bridge: InspectorBridge;
   try {
@@ -65,10 +67,10 @@ export async function startInspector(setting: InspectSetting, logger: Logger): P
     await socket.close();
     await bridge.close();
   };
-  return { ...wrap(socket), url: bridge.url, setConsoleUrl: bridge.setConsoleUrl, close: () => within(closeAll(), CLOSE_MS) };
+  return { ...wrap(socket, createInspector), url: bridge.url, setConsoleUrl: bridge.setConsoleUrl, close: () => within(closeAll(), CLOSE_MS) };
 }
 
-function wrap(socket: InspectorSocket): RunningInspector {
+function wrap(socket: InspectorSocket, createInspector: typeof CreateInspector): RunningInspector {
   const inspector = createInspector({ send: socket.send });
   return {
     inspect: (event) => {
