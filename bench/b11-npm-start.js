@@ -1,4 +1,4 @@
-// B11: `npm start` with a fresh dist -> `Server listening`, vs `node dist/src/cli.js server` itself: the cost of
+// B11: `npm start` with a fresh dist -> `Server listening`, vs `node dist/src/bin.cjs server` itself: the cost of
 // npm and the incremental build check (`tsc -b`), which should be about a second, not a full rebuild.
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -41,7 +41,7 @@ async function timeToListening(command, args) {
 }
 
 export async function measure() {
-  const built = path.join(ROOT, 'dist/src/cli.js');
+  const built = path.join(ROOT, 'dist/src/bin.cjs');
   const before = statSync(built).mtimeMs;
   const ours = [];
   const base = [];
@@ -53,7 +53,7 @@ export async function measure() {
   const [m, b] = [median(ours), median(base)];
   return {
     ours: fmt(m, ' ms'),
-    baseline: `${fmt(b, ' ms')} (node dist/src/cli.js server)`,
+    baseline: `${fmt(b, ' ms')} (node dist/src/bin.cjs server)`,
     ratio: fmt(m / b),
     pass: m - b <= 1_000 && !rewritten,
     notes: `npm start ${ours.map((v) => fmt(v)).join(', ')} ms; node ${base.map((v) => fmt(v)).join(', ')} ms; dist rewritten: ${rewritten}`,

@@ -1,4 +1,4 @@
-// The reference server (`node dist/src/cli.js server`) as a child process on 127.0.0.1, for B3, B5, B7, B8,
+// The reference server (`node dist/src/bin.cjs server`) as a child process on 127.0.0.1, for B3, B5, B7, B8,
 // through the process harness the tests use (test/harness/process.js): one spawn, one clean environment.
 import { readdir, readFile } from 'node:fs/promises';
 import { createSandbox, getJson as getAnswer } from '../test/harness/process.js';

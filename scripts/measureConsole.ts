@@ -10,7 +10,7 @@ import { launchChromium } from './chromium.js';
 const ROUNDS = 8;
 
 async function startServer(home: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['dist/src/cli.js', 'server'], {
+  const child = spawn(process.execPath, ['dist/src/bin.cjs', 'server'], {
     env: { ...process.env, TELEMETRY_HOME: home, TELEMETRY_PORT: '0', TELEMETRY_LOOP_SECONDS: '5' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const STATIC = 'dist/src/server/console/static';
-chmodSync('dist/src/cli.js', 0o755);
+chmodSync('dist/src/bin.cjs', 0o755);
 cpSync('src/server/console/static', STATIC, { recursive: true });
 const chart = path.dirname(createRequire(import.meta.url).resolve('chart.js'));
 cpSync(path.join(chart, 'chart.umd.min.js'), path.join(STATIC, 'chart.umd.min.js'));

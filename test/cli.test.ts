@@ -1,4 +1,4 @@
-// The CLI commands as users run them: the built dist/src/cli.js in a child process, exit codes, stdout and stderr.
+// The CLI commands as users run them: the built dist/src/bin.cjs in a child process, exit codes, stdout and stderr.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'vitest';

@@ -66,7 +66,7 @@ describe('the `.` entry at run time', () => {
   });
 });
 
-const CLI = path.join(dist, 'src', 'cli.js');
+const CLI = path.join(dist, 'src', 'bin.cjs');
 
 /** Runs the built CLI in a fresh process with `script` around it; resolves with what the script printed on stderr. */
 function runCli(args: string[], env: Record<string, string>, options: { closeStdout?: boolean } = {}): Promise<{ code: number | null; stderr: string }> {

@@ -149,7 +149,7 @@ describe('the packed package in a consumer project', () => {
   let packed: PackedFile[];
   let unpacked: string;
   let tarball: string;
-  const installedBin = () => path.join(consumer, 'node_modules', 'telemetry-actor', 'dist', 'src', 'cli.js');
+  const installedBin = () => path.join(consumer, 'node_modules', 'telemetry-actor', 'dist', 'src', 'bin.cjs');
   const runBin = (args: string[], env: Record<string, string>) => runIn(process.execPath, [installedBin(), ...args], env, consumer);
 
   beforeAll(async () => {
@@ -173,7 +173,7 @@ describe('the packed package in a consumer project', () => {
 
   it('ships the built code, types, LICENSE and docs, and no sources or tests', async () => {
     const paths = packed.map((file) => file.path);
-    for (const file of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli.js', 'dist/src/collector/index.d.ts', 'dist/src/collector/heartbeat.schema.json', 'dist/src/server/index.js', 'dist/machines/index.js', 'LICENSE', 'README.md', 'docs/embedding.md']) {
+    for (const file of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/bin.cjs', 'dist/bundle/cli.cjs', 'dist/src/collector/index.d.ts', 'dist/src/collector/heartbeat.schema.json', 'dist/src/server/index.js', 'dist/machines/index.js', 'LICENSE', 'README.md', 'docs/embedding.md']) {
       expect(paths, file).toContain(file);
     }
     // The console's files (copied into dist/ by the build) and the statechart pictures it and the README show.
@@ -182,7 +182,7 @@ describe('the packed package in a consumer project', () => {
     expect(await readFile(path.join(unpacked, 'package', 'dist/src/server/console/static/chart.js-LICENSE.md'), 'utf8')).toMatch(/The MIT License[\s\S]*Chart\.js Contributors/);
     for (const file of ['docs/telemetry-machine.svg', 'docs/server-machine.svg', 'docs/console.png']) expect(paths, file).toContain(file);
     expect(paths.filter((file) => /^(src|test|bench|scripts|machines)\//.test(file) || file.endsWith('.tsbuildinfo'))).toEqual([]);
-    expect(packed.find((file) => file.path === 'dist/src/cli.js')?.mode).toBe(0o755);
+    expect(packed.find((file) => file.path === 'dist/src/bin.cjs')?.mode).toBe(0o755);
     const license = await readFile(path.join(unpacked, 'package', 'LICENSE'), 'utf8');
     expect(license).toMatch(/Apache License\s+Version 2\.0, January 2004/);
     expect(license).toContain('END OF TERMS AND CONDITIONS');
@@ -218,7 +218,7 @@ describe('the packed package in a consumer project', () => {
   it('serves the console from the installed package: the page, its files, Chart.js from dist (no chart.js installed), the statechart', async () => {
     expect(existsSync(path.join(consumer, 'node_modules', 'chart.js'))).toBe(false);
     const home = await mkdtemp(path.join(tmp, 'home-'));
-    const bin = path.join(consumer, 'node_modules', 'telemetry-actor', 'dist', 'src', 'cli.js');
+    const bin = path.join(consumer, 'node_modules', 'telemetry-actor', 'dist', 'src', 'bin.cjs');
     const child = spawn(process.execPath, [bin, 'server'], { cwd: consumer, env: childEnv({ TELEMETRY_HOME: home, TELEMETRY_PORT: '0', DO_NOT_TRACK: '1' }), stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {

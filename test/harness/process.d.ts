@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { LogLine } from '../helpers/logs.js';
 
-/** The built CLI, dist/src/cli.js. */
+/** The built CLI, dist/src/bin.cjs. */
 export declare const CLI: string;
 
 /** Variables a test sets; `undefined` removes one. */

@@ -1,4 +1,4 @@
-// The one process harness for tests and bench: the built CLI (dist/src/cli.js) as a real child process with a
+// The one process harness for tests and bench: the built CLI (dist/src/bin.cjs) as a real child process with a
 // clean environment, its stdout parsed as pino lines, and every child and temp folder cleaned up.
 // Plain ESM JavaScript (typed by process.d.ts) so bench/*.js can import it without a build step.
 import { spawn } from 'node:child_process';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { LIMITS } from './limits.js';
 
 /** The CLI entry point as `npm run build` writes it. */
-export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/src/bin.cjs', import.meta.url));
 
 /** Inherited variables that could steer the CLI (settings, opt-outs, proxies) or the node inside it. */
 const DROPPED = /^(TELEMETRY_|PREFECT_)|^DO_NOT_TRACK$|_PROXY$|^NODE_OPTIONS$/i;
@@ -70,7 +70,7 @@ export function createSandbox() {
     return dir;
   }
 
-  /** Spawns `node [nodeArgs] dist/src/cli.js ...args` with cleanEnv(env). */
+  /** Spawns `node [nodeArgs] dist/src/bin.cjs ...args` with cleanEnv(env). */
   function spawnCli(args, env, options = {}) {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
     const startedAt = Date.now();

@@ -1,4 +1,4 @@
-// The built CLI (dist/src/cli.js) as a real child process for tests, through the shared process harness
+// The built CLI (dist/src/bin.cjs) as a real child process for tests, through the shared process harness
 // (test/harness/process.js), plus a counting endpoint and a reader for the stored session.
 import http from 'node:http';
 import type { Socket } from 'node:net';

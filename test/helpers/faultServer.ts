@@ -15,7 +15,7 @@ const sandbox = createSandbox();
 export const makeTemp = sandbox.makeTemp;
 /** SIGKILLs every child of this file still running (by its own pid) and removes every temp folder. */
 export const cleanupAll = sandbox.cleanup;
-/** Spawns `node dist/src/cli.js ...args` with cleanEnv(env); env must name a temp TELEMETRY_HOME. */
+/** Spawns `node dist/src/bin.cjs ...args` with cleanEnv(env); env must name a temp TELEMETRY_HOME. */
 export const spawnCli = sandbox.spawnCli;
 /** Runs a CLI command to its end; rejects if it has not exited within LIMITS.commandMs. */
 export const runCli = sandbox.runCli;
