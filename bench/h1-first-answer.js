@@ -2,7 +2,9 @@
 // every 2 ms from the spawn until it answers 200 (not the `Server listening` line: what is loaded lazily can move
 // cost past that line). `telemetry-actor server` (fresh home, defaults: telemetry on, collector on) vs
 // bench/h1-bare.js, a node:http server that opens LevelDB, polled the same way. Interleaved pairs, medians.
+// The notes add the same CLI unbundled (`node dist/src/cli.js server`): what the bin's bundle and code cache buy.
 import { fmt, freePort, median, runIfMain } from './common.js';
+import { UNBUNDLED_CLI } from '../test/harness/process.js';
 import { firstAnswer, startBareServer } from './hostProcess.js';
 import { cpuTimeMs, startServerProcess } from './serverProcess.js';
 
@@ -30,19 +32,24 @@ async function timedStart(start) {
 
 const oursOnce = () => timedStart((port) => startServerProcess({ env: { TELEMETRY_PORT: String(port) } }));
 const bareOnce = () => timedStart((port) => startBareServer({ port }));
+const unbundledOnce = () => timedStart((port) => startServerProcess({ env: { TELEMETRY_PORT: String(port) }, entry: UNBUNDLED_CLI }));
 
 export async function measure() {
   const ours = [];
   const base = [];
-  // One unmeasured round warms the page cache for both, so the first pair is not a cold-disk outlier.
+  const unbundled = [];
+  // One unmeasured round warms the page cache for each, so the first round is not a cold-disk outlier.
   await oursOnce();
   await bareOnce();
+  await unbundledOnce();
   for (let i = 0; i < PAIRS; i += 1) {
     // Alternating which goes first cancels a drift in the machine's load.
     if (i % 2 === 0) {
       ours.push(await oursOnce());
       base.push(await bareOnce());
+      unbundled.push(await unbundledOnce());
     } else {
+      unbundled.push(await unbundledOnce());
       base.push(await bareOnce());
       ours.push(await oursOnce());
     }
@@ -57,6 +64,7 @@ export async function measure() {
     pass: m / b <= 1.3,
     notes:
       `CPU time to the first 200, medians: ours ${fmt(mc, ' ms')}, bare ${fmt(bc, ' ms')} (ratio ${fmt(mc / bc)}); ` +
+      `unbundled (node dist/src/cli.js server): wall ${fmt(pick(unbundled, 'ms'), ' ms')} (ratio ${fmt(pick(unbundled, 'ms') / b)}), CPU ${fmt(pick(unbundled, 'cpu'), ' ms')}; ` +
       `to the "listening" line: ours ${fmt(pick(ours, 'listeningMs'), ' ms')}, bare ${fmt(pick(base, 'listeningMs'), ' ms')}; ` +
       `wall ours ${ours.map((x) => fmt(x.ms)).join(', ')} ms; bare ${base.map((x) => fmt(x.ms)).join(', ')} ms`,
   };

@@ -8,16 +8,16 @@ const START_LIMIT_MS = 20_000;
 /**
  * Spawns the server with a fresh TELEMETRY_HOME (unless `home` is given) and resolves once it logs
  * `Server listening`. `env` adds TELEMETRY_* settings; inherited ones are dropped (see cleanEnv in the harness).
- * `nodeArgs` go to node itself (e.g. --cpu-prof when looking into a miss).
+ * `nodeArgs` go to node itself (e.g. --cpu-prof when looking into a miss); `entry` is the script (default the bin).
  */
-export async function startServerProcess({ env = {}, home, nodeArgs = [] } = {}) {
+export async function startServerProcess({ env = {}, home, nodeArgs = [], entry } = {}) {
   const sandbox = createSandbox();
   const dir = home ?? (await sandbox.makeTemp('telemetry-bench-'));
   let proc;
   try {
     proc = await sandbox.startServerProcess(
       { TELEMETRY_HOME: dir, TELEMETRY_HOST: '127.0.0.1', TELEMETRY_LOG_LEVEL: 'info', ...env },
-      { nodeArgs, timeoutMs: START_LIMIT_MS },
+      { nodeArgs, entry, timeoutMs: START_LIMIT_MS },
     );
   } catch (error) {
     await sandbox.cleanup();

@@ -4,6 +4,8 @@ import type { LogLine } from '../helpers/logs.js';
 
 /** The built CLI, dist/src/bin.cjs. */
 export declare const CLI: string;
+/** The same CLI unbundled, dist/src/cli.js. */
+export declare const UNBUNDLED_CLI: string;
 
 /** Variables a test sets; `undefined` removes one. */
 export type CliEnv = Record<string, string | undefined>;
@@ -23,6 +25,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Arguments for node itself, before the CLI path (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** The script node runs: CLI (default) or UNBUNDLED_CLI. */
+  entry?: string;
 }
 
 /** A running CLI process with its stdout parsed as pino lines. */

@@ -9,8 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LIMITS } from './limits.js';
 
-/** The CLI entry point as `npm run build` writes it. */
+/** The CLI entry point as `npm run build` writes it: the bin, which runs the bundle (dist/bundle/cli.cjs). */
 export const CLI = fileURLToPath(new URL('../../dist/src/bin.cjs', import.meta.url));
+/** The same CLI unbundled (`node dist/src/cli.js`), for the bench's before/after of the bundle. */
+export const UNBUNDLED_CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
 
 /** Inherited variables that could steer the CLI (settings, opt-outs, proxies) or the node inside it. */
 const DROPPED = /^(TELEMETRY_|PREFECT_)|^DO_NOT_TRACK$|_PROXY$|^NODE_OPTIONS$/i;
@@ -70,12 +72,13 @@ export function createSandbox() {
     return dir;
   }
 
-  /** Spawns `node [nodeArgs] dist/src/bin.cjs ...args` with cleanEnv(env). */
+  /** Spawns `node [nodeArgs] dist/src/bin.cjs ...args` (or `options.entry`) with cleanEnv(env). */
   function spawnCli(args, env, options = {}) {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+    const entry = options.entry ?? CLI;
+    if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
     const startedAt = Date.now();
     const spawnedAt = performance.now();
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, ...args], {
       env: cleanEnv(env),
       cwd: options.cwd ?? os.tmpdir(),
       stdio: ['ignore', 'pipe', 'pipe'],
