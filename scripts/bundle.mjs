@@ -1,9 +1,10 @@
 // After tsc: bundles the CLI (dist/src/cli.js) into dist/bundle/cli.cjs, the one file the bin (src/bin.cts) runs,
 // then runs a server from it once so the bin writes V8's code cache for it. See docs/architecture.md ("The bin").
 //
-// In the bundle: our code, xstate, pino, uuid and the part of undici a heartbeat needs. Outside it, required
-// from node_modules: level (its native binding is found relative to its own folder), undici's index (the
-// sender's fallback) and the optional peers. The library entries (`.`, `./server`, ...) are not bundled.
+// In the bundle: our code, xstate, pino and uuid. Outside it, required from node_modules: level (its native
+// binding is found relative to its own folder), undici (half a megabyte of it, the llhttp WebAssembly mostly, for
+// code that runs after the server answers, at its first heartbeat) and the optional peers. The library entries
+// (`.`, `./server`, ...) are not bundled.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -14,14 +15,14 @@ import * as esbuild from 'esbuild';
 const OUT_DIR = path.resolve('dist/bundle');
 const OUT = path.join(OUT_DIR, 'cli.cjs');
 const BIN = path.resolve('dist/src/bin.cjs');
-const EXTERNAL = /^(level|undici|pg|pino-pretty|ws|@statelyai\/inspect)$/;
+const EXTERNAL = /^(level|undici(\/.*)?|pg|pino-pretty|ws|@statelyai\/inspect)$/;
 // How long the warm-up server may take to start and send its first heartbeat (about 0.3 s here): past it the
 // build fails rather than hangs.
 const WARM_UP_LIMIT_MS = 30_000;
 
 /**
  * Our compiled modules, made bundle-ready:
- * - `createRequire(import.meta.url)('x')` becomes `require('x')`, which esbuild follows (pino, undici's parts);
+ * - `createRequire(import.meta.url)('x')` becomes `require('x')`, which esbuild follows (pino) or leaves (undici);
  * - every other `import.meta.url` becomes the URL of the module's own file in dist, so paths built from it
  *   (package.json, the console's static files, the heartbeat schema) still point where they did;
  * - `import('x')` of what stays outside becomes `__importExternal('x')`, the bin's own import() (src/bin.cts says why).

@@ -183,6 +183,8 @@ describe('the packed package in a consumer project', () => {
     for (const file of ['docs/telemetry-machine.svg', 'docs/server-machine.svg', 'docs/console.png']) expect(paths, file).toContain(file);
     expect(paths.filter((file) => /^(src|test|bench|scripts|machines)\//.test(file) || file.endsWith('.tsbuildinfo'))).toEqual([]);
     expect(packed.find((file) => file.path === 'dist/src/bin.cjs')?.mode).toBe(0o755);
+    // V8's code cache fits one Node build only: an install writes its own (src/bin.cts), none is shipped.
+    expect(paths.filter((file) => file.endsWith('.v8cache'))).toEqual([]);
     const license = await readFile(path.join(unpacked, 'package', 'LICENSE'), 'utf8');
     expect(license).toMatch(/Apache License\s+Version 2\.0, January 2004/);
     expect(license).toContain('END OF TERMS AND CONDITIONS');
