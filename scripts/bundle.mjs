@@ -10,11 +10,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const OUT_DIR = path.resolve('dist/bundle');
 const OUT = path.join(OUT_DIR, 'cli.cjs');
 const BIN = path.resolve('dist/src/bin.cjs');
+// Our compiled modules, by absolute path: wherever the checkout is, nothing in node_modules matches.
+const OURS = new RegExp(`^${path.resolve('dist').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\\\/](src|machines)[\\\\/].*\\.js$`);
 const EXTERNAL = /^(level|undici(\/.*)?|pg|pino-pretty|ws|@statelyai\/inspect)$/;
 // How long the warm-up server may take to start and send its first heartbeat (about 0.3 s here): past it the
 // build fails rather than hangs.
@@ -31,7 +34,7 @@ const distModules = {
   name: 'dist-modules',
   setup(build) {
     build.onResolve({ filter: EXTERNAL }, (args) => ({ path: args.path, external: true }));
-    build.onLoad({ filter: /[\\/]dist[\\/](src|machines)[\\/].*\.js$/ }, (args) => {
+    build.onLoad({ filter: OURS }, (args) => {
       const ownUrl = `__fileUrl(${JSON.stringify(path.relative(OUT_DIR, args.path))})`;
       const contents = readFileSync(args.path, 'utf8')
         .replace(/createRequire\(import\.meta\.url\)\(('[^']+')\)/g, 'require($1)')
@@ -46,7 +49,7 @@ const distModules = {
 // `npm start` runs this each time: a bundle newer than everything it is made from, with its cache, is kept.
 if (fresh()) process.exit(0);
 
-await esbuild.build({
+const built = await esbuild.build({
   entryPoints: ['dist/src/cli.js'],
   outfile: OUT,
   bundle: true,
@@ -59,6 +62,8 @@ await esbuild.build({
   plugins: [distModules],
   logLevel: 'warning',
 });
+// A warning here is a bundle that runs wrong (an import.meta left empty, a require it cannot follow): no build.
+if (built.warnings.length > 0) throw new Error(`esbuild warned ${built.warnings.length} time(s) (above): the bundle would not run as the modules do`);
 
 // A cache for another bundle would be refused by V8 only if the length differs: old ones go.
 for (const file of readdirSync(OUT_DIR)) if (file.endsWith('.v8cache') || file.endsWith('.tmp')) rmSync(path.join(OUT_DIR, file));
@@ -70,7 +75,7 @@ function fresh() {
   if (!existsSync(OUT) || !existsSync(cache)) return false;
   const built = statSync(OUT).mtimeMs;
   const inputs = ['dist/src', 'dist/machines'].flatMap((dir) => readdirSync(dir, { recursive: true }).filter((file) => file.endsWith('.js') && !file.includes('static')).map((file) => path.join(dir, file)));
-  inputs.push('node_modules/.package-lock.json', new URL(import.meta.url).pathname);
+  inputs.push('node_modules/.package-lock.json', fileURLToPath(import.meta.url));
   return inputs.every((file) => !existsSync(file) || statSync(file).mtimeMs <= built);
 }
 
