@@ -91,12 +91,14 @@ async function warmUp() {
   const limit = setTimeout(() => child.kill('SIGKILL'), WARM_UP_LIMIT_MS);
   try {
     let url;
+    let sent = false;
     for await (const line of readline.createInterface({ input: child.stdout })) {
-      const entry = JSON.parse(line);
+      const entry = line.startsWith('{') ? JSON.parse(line) : {};
       url ??= entry.msg === 'Server listening' ? entry.url : undefined;
-      if (entry.msg === 'Heartbeat sent') break;
+      sent = entry.msg === 'Heartbeat sent';
+      if (sent) break;
     }
-    if (url === undefined) throw new Error('the warm-up server stopped before its first heartbeat');
+    if (url === undefined || !sent) throw new Error('the warm-up server stopped before its first heartbeat (its lines are above)');
     await (await fetch(`${url}/api/health`)).text();
     child.kill('SIGTERM');
     const code = child.exitCode ?? (await new Promise((resolve) => child.once('exit', resolve)));
