@@ -92,13 +92,15 @@ async function warmUp() {
   try {
     let url;
     let sent = false;
+    const lines = [];
     for await (const line of readline.createInterface({ input: child.stdout })) {
+      lines.push(line);
       const entry = line.startsWith('{') ? JSON.parse(line) : {};
       url ??= entry.msg === 'Server listening' ? entry.url : undefined;
       sent = entry.msg === 'Heartbeat sent';
       if (sent) break;
     }
-    if (url === undefined || !sent) throw new Error('the warm-up server stopped before its first heartbeat (its lines are above)');
+    if (url === undefined || !sent) throw new Error(`the warm-up server stopped before its first heartbeat; it said:\n${lines.slice(-5).join('\n')}`);
     await (await fetch(`${url}/api/health`)).text();
     child.kill('SIGTERM');
     const code = child.exitCode ?? (await new Promise((resolve) => child.once('exit', resolve)));
