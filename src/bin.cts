@@ -54,6 +54,11 @@ function compileCli(): { script: vm.Script; cache: 'used' | 'rejected' | 'none' 
 }
 
 function runCli(): void {
+  if (!fs.existsSync(BUNDLE)) {
+    // A checkout built with tsc alone: say what to run instead of a stack.
+    process.stderr.write(`telemetry-actor: ${BUNDLE} is missing; run npm run build\n`);
+    process.exit(1);
+  }
   const { script, cache } = compileCli();
   if (cache === 'none' && process.argv[2] === 'server') process.once('exit', (code) => code === 0 && writeCache(script));
   const bundle = { exports: {} };

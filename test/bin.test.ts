@@ -1,7 +1,7 @@
 // The CLI as npm installs it: a symlink in node_modules/.bin pointing at dist/src/bin.cjs, which runs the
 // bundle (dist/bundle/cli.cjs) through V8's code cache.
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -94,5 +94,16 @@ describe('the bundle and its code cache', { timeout: LIMITS.testMs }, () => {
     expect(compileCli().cache).toBe('rejected');
     const { stdout } = await run(process.execPath, [bin(), '--version'], { env: env() });
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('a checkout built with tsc alone (no bundle) is told what to run, in one line, exit 1', async () => {
+    const bundle = path.join(pkg, 'dist', 'bundle');
+    await rename(bundle, `${bundle}.away`);
+    try {
+      const failed = await run(process.execPath, [bin(), '--version'], { env: env() }).catch((error: { code: number; stderr: string }) => error);
+      expect(failed).toMatchObject({ code: 1, stderr: `telemetry-actor: ${path.join(bundle, 'cli.cjs')} is missing; run npm run build\n` });
+    } finally {
+      await rename(`${bundle}.away`, bundle);
+    }
   });
 });
