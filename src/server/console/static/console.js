@@ -87,13 +87,26 @@ function drawAdoption(adoption) {
 const BREAKDOWNS = ['by_server_version', 'by_platform', 'by_environment', 'by_architecture', 'by_node_version'];
 
 // Chart.js (70 KB gzipped, most of the page) is fetched only once there are stats to plot, after the first paint.
+// A failed fetch (the server restarting, say) is forgotten, so the next try fetches it again.
 let chartLibrary;
 function loadChartLibrary() {
   chartLibrary ??= new Promise((resolve, reject) => {
-    const script = Object.assign(document.createElement('script'), { src: '/console/chart.umd.min.js', onload: resolve, onerror: reject });
+    const script = Object.assign(document.createElement('script'), { src: '/console/chart.umd.min.js', onload: resolve });
+    script.onerror = () => {
+      script.remove();
+      chartLibrary = undefined;
+      reject(new Error('Chart.js did not load'));
+    };
     document.head.append(script);
   });
   return chartLibrary;
+}
+
+// The newest stats the stream sent: a retry after a failed Chart.js fetch shows these, not older ones.
+let latestStats;
+function onCollectorStats(stats) {
+  latestStats = stats;
+  showCollector(stats).catch(() => setTimeout(() => latestStats === stats && onCollectorStats(stats), RECONNECT_MS));
 }
 
 async function showCollector(stats) {
@@ -174,7 +187,7 @@ async function connect() {
   };
   events.addEventListener('telemetry', (e) => showTelemetry(JSON.parse(e.data)));
   events.addEventListener('preview', (e) => ($('preview').textContent = JSON.stringify(JSON.parse(e.data), null, 2)));
-  events.addEventListener('collector', (e) => showCollector(JSON.parse(e.data)));
+  events.addEventListener('collector', (e) => onCollectorStats(JSON.parse(e.data)));
 }
 
 async function loadDiagram() {
