@@ -21,8 +21,12 @@ export interface Seam<T extends string> {
 /** Faults drawn for a whole run, one stream per seam, from one seed. */
 export interface FaultSchedule {
   readonly seed: number;
-  /** The seam named `name`, drawing among `weights` (relative; need not sum to 1); the first key is the calm one. */
-  seam<T extends string>(name: string, weights: Readonly<Record<T, number>>): Seam<T>;
+  /**
+   * The seam named `name`, drawing among `weights` (relative; need not sum to 1); the first key is the calm one.
+   * `fixed` sets the choice of some draws (1-based) instead of drawing it, so a fault happens however few draws a
+   * busy machine makes; those draws do not consume the stream.
+   */
+  seam<T extends string>(name: string, weights: Readonly<Record<T, number>>, fixed?: Readonly<Record<number, NoInfer<T>>>): Seam<T>;
   /** `count` moments in [from, to), in order, drawn from the stream named `name`. */
   moments(name: string, count: number, from: number, to: number): number[];
   /** Stops the faults of every seam made so far. */
@@ -43,16 +47,18 @@ export function createFaultSchedule(seed: number): FaultSchedule {
   const stream = (name: string) => seededRandom((seed ^ hash(name)) >>> 0);
   return {
     seed,
-    seam<T extends string>(name: string, weights: Readonly<Record<T, number>>): Seam<T> {
+    seam<T extends string>(name: string, weights: Readonly<Record<T, number>>, fixed: Readonly<Record<number, NoInfer<T>>> = {}): Seam<T> {
       const rnd = stream(name);
       const choices = Object.entries(weights) as Array<[T, number]>;
       const total = choices.reduce((sum, [, w]) => sum + w, 0);
       const drawn = Object.fromEntries(choices.map(([choice]) => [choice, 0])) as Record<T, number>;
       let calm = false;
+      let draws = 0;
       const seam: Seam<T> = {
         drawn,
         next() {
-          const choice = calm ? choices[0]![0] : pick(choices, rnd() * total);
+          draws += 1;
+          const choice = calm ? choices[0]![0] : (fixed[draws] ?? pick(choices, rnd() * total));
           drawn[choice] += 1;
           return choice;
         },
