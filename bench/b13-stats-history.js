@@ -5,8 +5,7 @@
 // fleets hold every (day, value) of 30 server versions, 3 platforms, 2 architectures, 4 environments and 3 Node
 // versions: the two stores differ in history (sessions, session-days), not in how many counters there are.
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
-import { fmt, median, runIfMain, tempDir } from './common.js';
+import { fleetHeartbeat, fmt, median, runIfMain, tempDir } from './common.js';
 import { startPostgres } from './postgres.js';
 
 export const meta = {
@@ -32,22 +31,6 @@ const { createStorage } = await import('../dist/src/stores/index.js');
 const { createCollector } = await import('../dist/src/collector/collector.js');
 const { toCounted } = await import('../dist/src/stores/counting.js');
 
-const cycle = (values, i) => values[i % values.length];
-const VERSIONS = Array.from({ length: 30 }, (_, i) => `0.${Math.floor(i / 10)}.${i % 10}`);
-
-/** The i-th session's heartbeat. */
-function heartbeat(i) {
-  return {
-    source: 'telemetry_actor',
-    type: 'heartbeat',
-    payload: {
-      platform: cycle(['Linux', 'Darwin', 'Windows'], i), architecture: cycle(['x86_64', 'arm64'], i), node_version: cycle(['20.20.2', '22.12.0', '24.1.0'], i),
-      runtime: 'node', environment: cycle(['production', 'staging', 'development', 'test'], i), api_version: '0.1.0',
-      server_version: cycle(VERSIONS, i), session_id: randomUUID(), session_start_timestamp: '2026-11-27T18:00:00.000Z',
-    },
-  };
-}
-
 /** `sessions` new sessions, one heartbeat each, day by day over the last DAYS days, WAVE at a time (a group each). */
 async function fill(store, sessions) {
   const today = Math.floor(Date.now() / DAY_MS);
@@ -55,7 +38,7 @@ async function fill(store, sessions) {
     const n = Math.min(WAVE, sessions - done);
     const day = today - DAYS + 1 + Math.floor((done * DAYS) / sessions);
     const at = new Date(day * DAY_MS + 43_200_000);
-    await Promise.all(Array.from({ length: n }, (_, i) => store.record(toCounted(heartbeat(done + i), at))));
+    await Promise.all(Array.from({ length: n }, (_, i) => store.record(toCounted(fleetHeartbeat(done + i), at))));
   }
 }
 

@@ -10,7 +10,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
 import pg from 'pg';
-import { fmt, runIfMain, tempDir } from './common.js';
+import { fleetHeartbeat, fmt, runIfMain, tempDir } from './common.js';
 import { startPostgres } from './postgres.js';
 
 export const meta = {
@@ -36,21 +36,8 @@ const FIRST_DAY = Math.floor(Date.now() / DAY_MS) - 2 * DAYS - 40;
 const { createStorage } = await import('../dist/src/stores/index.js');
 const { toCounted } = await import('../dist/src/stores/counting.js');
 
-const cycle = (values, i) => values[i % values.length];
-const VERSIONS = Array.from({ length: 30 }, (_, i) => `0.${Math.floor(i / 10)}.${i % 10}`);
-
 /** The installations: a session each, values going round in fixed cycles (as B13). */
-function installations() {
-  return Array.from({ length: INSTALLATIONS }, (_, i) => ({
-    source: 'telemetry_actor',
-    type: 'heartbeat',
-    payload: {
-      platform: cycle(['Linux', 'Darwin', 'Windows'], i), architecture: cycle(['x86_64', 'arm64'], i), node_version: cycle(['20.20.2', '22.12.0', '24.1.0'], i),
-      runtime: 'node', environment: cycle(['production', 'staging', 'development', 'test'], i), api_version: '0.1.0',
-      server_version: cycle(VERSIONS, i), session_id: randomUUID(), session_start_timestamp: '2026-11-27T18:00:00.000Z',
-    },
-  }));
-}
+const installations = () => Array.from({ length: INSTALLATIONS }, (_, i) => fleetHeartbeat(i));
 
 /**
  * Every installation sends PER_DAY heartbeats a day (one wave each), each under a new key; the purge runs each

@@ -1,4 +1,5 @@
 // Shared bench helpers: statistics, temp folders, the actor input, row formatting and reporting.
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,26 @@ export { CLI } from '../test/harness/process.js';
 export { cleanEnv } from '../test/harness/process.js';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const cycle = (values, i) => values[i % values.length];
+const VERSIONS = Array.from({ length: 30 }, (_, i) => `0.${Math.floor(i / 10)}.${i % 10}`);
+
+/**
+ * The i-th installation of a made-up fleet (B13, B14): a new session, its values going round in fixed cycles, so
+ * any 60 in a row hold every one of 30 server versions, 3 platforms, 2 architectures, 4 environments and 3 Node
+ * versions.
+ */
+export function fleetHeartbeat(i) {
+  return {
+    source: 'telemetry_actor',
+    type: 'heartbeat',
+    payload: {
+      platform: cycle(['Linux', 'Darwin', 'Windows'], i), architecture: cycle(['x86_64', 'arm64'], i), node_version: cycle(['20.20.2', '22.12.0', '24.1.0'], i),
+      runtime: 'node', environment: cycle(['production', 'staging', 'development', 'test'], i), api_version: '0.1.0',
+      server_version: cycle(VERSIONS, i), session_id: randomUUID(), session_start_timestamp: '2026-11-27T18:00:00.000Z',
+    },
+  };
+}
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (for a child process told its port up front), and the polling helper. */
 export { freePort, pollUntil } from '../test/harness/net.js';
