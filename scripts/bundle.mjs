@@ -5,23 +5,17 @@
 // binding is found relative to its own folder), undici (half a megabyte of it, the llhttp WebAssembly mostly, for
 // code that runs after the server answers, at its first heartbeat) and the optional peers. The library entries
 // (`.`, `./server`, ...) are not bundled.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { createSandbox } from '../test/harness/process.js';
 
 const OUT_DIR = path.resolve('dist/bundle');
 const OUT = path.join(OUT_DIR, 'cli.cjs');
-const BIN = path.resolve('dist/src/bin.cjs');
 // Our compiled modules, by absolute path: wherever the checkout is, nothing in node_modules matches.
 const OURS = new RegExp(`^${path.resolve('dist').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\\\/](src|machines)[\\\\/].*\\.js$`);
 const EXTERNAL = /^(level|undici(\/.*)?|pg|pino-pretty|ws|@statelyai\/inspect)$/;
-// How long the warm-up server may take to start and send its first heartbeat (about 0.3 s here): past it the
-// build fails rather than hangs.
-const WARM_UP_LIMIT_MS = 30_000;
 
 /**
  * Our compiled modules, made bundle-ready:
@@ -81,34 +75,19 @@ function fresh() {
 
 /**
  * Runs `telemetry-actor server` on a temp home (port 0, telemetry on, its own collector: nothing leaves the
- * machine), waits for the first heartbeat, asks /api/health once and stops it: the bin writes the code cache
- * as it exits.
+ * machine) through the tests' process harness, waits for the first heartbeat, asks /api/health once and stops
+ * it: the bin writes the code cache as it exits.
  */
 async function warmUp() {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'telemetry-bundle-'));
-  const env = { PATH: process.env.PATH ?? '', TELEMETRY_HOME: home, TELEMETRY_PORT: '0', TELEMETRY_LOG_LEVEL: 'debug' };
-  const child = spawn(process.execPath, [BIN, 'server'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const limit = setTimeout(() => child.kill('SIGKILL'), WARM_UP_LIMIT_MS);
+  const sandbox = createSandbox();
   try {
-    let url;
-    let sent = false;
-    const lines = [];
-    for await (const line of readline.createInterface({ input: child.stdout })) {
-      lines.push(line);
-      const entry = line.startsWith('{') ? JSON.parse(line) : {};
-      url ??= entry.msg === 'Server listening' ? entry.url : undefined;
-      sent = entry.msg === 'Heartbeat sent';
-      if (sent) break;
-    }
-    if (url === undefined || !sent) throw new Error(`the warm-up server stopped before its first heartbeat; it said:\n${lines.slice(-5).join('\n')}`);
-    await (await fetch(`${url}/api/health`)).text();
-    child.kill('SIGTERM');
-    const code = child.exitCode ?? (await new Promise((resolve) => child.once('exit', resolve)));
-    if (code !== 0) throw new Error(`the warm-up server exited with ${code}`);
+    const server = await sandbox.startServerProcess({ TELEMETRY_LOG_LEVEL: 'debug' });
+    await server.waitForLine((line) => line.msg === 'Heartbeat sent');
+    await server.get('/api/health');
+    const exit = await server.stop();
+    if (exit.code !== 0) throw new Error(`the warm-up server exited with ${exit.code ?? exit.signal}: ${server.stderr().trim()}`);
     if (!readdirSync(OUT_DIR).some((file) => file.endsWith('.v8cache'))) throw new Error('the warm-up server wrote no code cache');
   } finally {
-    clearTimeout(limit);
-    child.kill('SIGKILL');
-    rmSync(home, { recursive: true, force: true });
+    await sandbox.cleanup();
   }
 }
