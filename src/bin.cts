@@ -53,13 +53,19 @@ function compileCli(): { script: vm.Script; cache: 'used' | 'rejected' | 'none' 
   return { script, cache: cachedData === undefined ? 'none' : script.cachedDataRejected === true ? 'rejected' : 'used' };
 }
 
-function runCli(): void {
-  if (!fs.existsSync(BUNDLE)) {
-    // A checkout built with tsc alone: say what to run instead of a stack.
+/** compileCli, or one line and exit 1 for a checkout built with tsc alone (no bundle), rather than a stack. */
+function compileOrExplain(): ReturnType<typeof compileCli> {
+  try {
+    return compileCli();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     process.stderr.write(`telemetry-actor: ${BUNDLE} is missing; run npm run build\n`);
-    process.exit(1);
+    return process.exit(1);
   }
-  const { script, cache } = compileCli();
+}
+
+function runCli(): void {
+  const { script, cache } = compileOrExplain();
   if (cache === 'none' && process.argv[2] === 'server') process.once('exit', (code) => code === 0 && writeCache(script));
   const bundle = { exports: {} };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
