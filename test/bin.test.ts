@@ -1,15 +1,14 @@
 // The CLI as npm installs it: a symlink in node_modules/.bin pointing at dist/src/bin.cjs, which runs the
 // bundle (dist/bundle/cli.cjs) through V8's code cache.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from './harness/limits.js';
-import { cleanEnv } from './helpers/cli.js';
+import { cleanEnv, createCliSandbox } from './helpers/cli.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -62,12 +61,15 @@ describe('the bundle and its code cache', { timeout: LIMITS.testMs }, () => {
 
   /** Starts the copy's server, runs `status --json` against it (the bundle's import() of node:http), stops it. */
   async function serveOnce(): Promise<{ code: number | null; status: { state: string } }> {
-    const child = spawn(process.execPath, [bin(), 'server'], { env: env(), stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    for await (const line of readline.createInterface({ input: child.stdout })) if (line.includes('"msg":"Server listening"')) break;
-    const { stdout } = await run(process.execPath, [bin(), 'status', '--json'], { env: env(), timeout: LIMITS.commandMs });
-    child.kill('SIGTERM');
-    return { code: await exited, status: JSON.parse(stdout) as { state: string } };
+    const sandbox = createCliSandbox();
+    try {
+      const server = await sandbox.startServerProcess({ TELEMETRY_HOME: home }, { entry: bin() });
+      const status = await sandbox.runCli(['status', '--json'], { TELEMETRY_HOME: home }, { entry: bin() });
+      const { code } = await server.stop();
+      return { code, status: JSON.parse(status.stdout) as { state: string } };
+    } finally {
+      await sandbox.cleanup();
+    }
   }
 
   it('is written as the first server exits cleanly (not by other commands), then taken by V8 and used', async () => {
